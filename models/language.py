@@ -17,6 +17,7 @@ two modalities use disjoint token ids. Grammar (``?`` optional, ``*`` repeated):
     ANNOT   := enum VALUE* | default VALUE | extra Text            # extra: other keywords, JSON
     CHILDREN:= (object:) PROP* end | (array:) (items SCHEMA)?
     PROP    := (req | opt) Name SCHEMA
+             | (req_T | opt_T) Name Text? (or TYPE)* ANNOT* CHILDREN    # the mark carries TYPE T
     VALUE   := s Text? | n Num | true | false | null | arr VALUE* end | obj (Name? VALUE)* end
     CALL    := call Name (arg Name VALUE)* end
     RESULT  := result Name? error? (text Text? | data VALUE | blob Text)* end
@@ -44,7 +45,10 @@ SYMBOLS: tuple[str, ...] = (
     # turns
     "system", "user", "model", "results", "eot", "think",
     # schemas
-    "tool", "schema", "req", "opt", "or", "anyof", "items", "enum", "default", "extra", "end",
+    "tool", "schema", "req", "opt",
+    "req_string", "req_number", "req_integer", "req_boolean", "req_array", "req_object",
+    "opt_string", "opt_number", "opt_integer", "opt_boolean", "opt_array", "opt_object",
+    "or", "anyof", "items", "enum", "default", "extra", "end",
     # types
     "string", "number", "integer", "boolean", "null_type", "any", "array", "object", "map",
     # values
@@ -59,6 +63,11 @@ TYPES = ("string", "number", "integer", "boolean", "null", "array", "object")
 TYPE_SYMBOL = {t: "null_type" if t == "null" else t for t in TYPES}
 TYPE_SYMBOLS = frozenset(TYPE_SYMBOL.values()) | {"any", "map"}
 VALUE_STARTS = frozenset({"s", "n", "true", "false", "null", "arr", "obj"})
+# A property's mark and its first type in one token: ``req_string`` = ``req`` ... ``string``.
+MARK_TYPES = ("string", "number", "integer", "boolean", "array", "object")
+PROP_MARKS = {"req": ("req", None), "opt": ("opt", None)} | {
+    f"{m}_{t}": (m, t) for m in ("req", "opt") for t in MARK_TYPES
+}
 PROMPT_DROPPED = frozenset({"title", "$schema", "$id", "$comment", "additionalProperties"})
 # What each symbol means in words: the surface a new token's embedding starts from.
 SURFACES: dict[str, str] = {
@@ -72,6 +81,7 @@ SURFACES: dict[str, str] = {
     "call": "call", "arg": "=", "result": "result", "error": "error", "text": "text",
     "data": "data", "blob": "file",
 }  # fmt: skip
+SURFACES |= {f"{m}_{t}": f"{SURFACES[m]} {t}" for m in ("req", "opt") for t in MARK_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,10 +229,17 @@ def _properties(props: dict, required: Any, rest: dict, out: list[Item], full: b
     req_set = {r for r in req if isinstance(r, str)}
     items: list[Item] = []
     for name, sub in props.items():
-        items.append(Sym("req" if name in req_set else "opt"))
+        mark = "req" if name in req_set else "opt"
+        sub_items = schema_items(sub, full)
+        i = 1 if sub_items and isinstance(sub_items[0], Text) else 0
+        first = sub_items[i] if i < len(sub_items) else None
+        if isinstance(first, Sym) and first.name in MARK_TYPES:
+            mark = f"{mark}_{first.name}"
+            del sub_items[i]
+        items.append(Sym(mark))
         if name:
             items.append(Name(name))
-        schema_items(sub, full, items)
+        items += sub_items
     marked = [n for n in props if n in req_set]
     implied = marked if marked else None
     if required != implied:

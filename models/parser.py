@@ -12,7 +12,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .language import TYPE_SYMBOLS, VALUE_STARTS, Item, Name, Num, Sym, Text, parse_number
+from .language import (
+    PROP_MARKS,
+    TYPE_SYMBOLS,
+    VALUE_STARTS,
+    Item,
+    Name,
+    Num,
+    Sym,
+    Text,
+    parse_number,
+)
 from .tools import ToolCall, ToolResult, ToolSpec
 
 
@@ -179,13 +189,14 @@ def _read_annotations(r: Reader, s: dict) -> dict:
 def _read_properties(r: Reader, s: dict) -> None:
     props: dict = {}
     required = []
-    while (mark := r.sym()) in ("req", "opt"):
+    while (sym := r.sym()) in PROP_MARKS:
+        mark, first_type = PROP_MARKS[sym]
         r.pos += 1
         at = r.pos
         name = r.name()
         if name in props:
             raise LanguageError(at, f"property {name!r} given twice")
-        props[name] = read_schema(r)
+        props[name] = read_schema(r, first_type)
         if mark == "req":
             required.append(name)
     s["properties"] = props
@@ -193,14 +204,17 @@ def _read_properties(r: Reader, s: dict) -> None:
         s["required"] = required
 
 
-def read_schema(r: Reader) -> dict:
+def read_schema(r: Reader, first_type: str | None = None) -> dict:
+    """SCHEMA; ``first_type``: the type a property mark already gave (``req_string``)."""
     s: dict = {}
     desc = r.text()
     if desc:
         s["description"] = desc
     first = r.sym()
     types: list[str] = []
-    if first == "anyof":
+    if first_type:
+        types.append(first_type)
+    elif first == "anyof":
         r.pos += 1
         members = []
         while r.sym() != "end":
@@ -212,16 +226,15 @@ def read_schema(r: Reader) -> dict:
     elif first == "any":
         r.pos += 1
     elif first in TYPE_SYMBOLS:
-        while True:
-            t = r.expect(*(TYPE_SYMBOLS - {"any"}))
-            types.append(t)
-            if r.sym() != "or":
-                break
-            r.pos += 1
-        plain = [{"map": "object", "null_type": "null"}.get(t, t) for t in types]
-        s["type"] = plain[0] if len(plain) == 1 else plain
+        types.append(r.expect(first))
     else:
         raise r.fail("a type")
+    while types and r.sym() == "or":
+        r.pos += 1
+        types.append(r.expect(*(TYPE_SYMBOLS - {"any"})))
+    if types:
+        plain = [{"map": "object", "null_type": "null"}.get(t, t) for t in types]
+        s["type"] = plain[0] if len(plain) == 1 else plain
     extra = _read_annotations(r, s)
     if "object" in types:
         _read_properties(r, s)

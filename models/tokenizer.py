@@ -43,7 +43,7 @@ class ToolVocab:
         self.tokens: list[str] = (
             [f"<|{s}|>" for s in SYMBOLS]
             + [f"<|#{c}|>" for c in NUM_CHARS]
-            + [f"<|{CAP}|>", f"<|{UPPER}|>"]
+            + ["<|cap|>", "<|upper|>"]
             + [f"<|~{p}|>" for p in pieces.vocab]
         )
         self.sym_id = {s: i for i, s in enumerate(SYMBOLS)}

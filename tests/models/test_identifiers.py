@@ -15,6 +15,11 @@ def test_any_name_round_trips(name):
     assert PieceModel.decode(PIECES.encode(name)) == name
 
 
+@pytest.mark.parametrize("name", ["Upper", "upper", "Cap", "CAP", "UPPER_CAP", "<0x41>", "<cap>"])
+def test_names_that_look_like_marks_or_bytes(name):
+    assert PieceModel.decode(PIECES.encode(name)) == name
+
+
 @given(st.from_regex(r"[a-zA-Z][a-zA-Z0-9_.\-]{0,40}", fullmatch=True))
 def test_identifiers_never_need_bytes(name):
     assert not any(p.startswith("<0x") for p in PIECES.encode(name))

@@ -106,8 +106,8 @@ def test_schema_is_compact_and_readable():
     )
     assert tool_items(spec) == [
         S("tool"), Name("get_weather"), Text("Get the weather"),
-        S("req"), Name("city"), Text("City name"), S("string"),
-        S("opt"), Name("unit"), S("string"), S("enum"), S("s"), Text("c"), S("s"), Text("f"),
+        S("req_string"), Name("city"), Text("City name"),
+        S("opt_string"), Name("unit"), S("enum"), S("s"), Text("c"), S("s"), Text("f"),
         S("default"), S("s"), Text("c"),
     ]  # fmt: skip
 

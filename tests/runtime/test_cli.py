@@ -1,0 +1,90 @@
+"""The bslm command line: help, bad input, tokenize, build from a local checkpoint."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bslm.runtime.cli import main
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("build", "tokenize", "chat"):
+        assert cmd in out
+
+
+def test_console_script_runs():
+    bslm = [sys.executable, "-c", "import sys; from bslm.runtime.cli import main; sys.exit(main())"]
+    r = subprocess.run([*bslm, "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "tokenize" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [("{not json", "is not JSON"), ('"a string"', "expected")],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, message):
+    f = tmp_path / "in.json"
+    f.write_text(content)
+    assert main(["tokenize", str(f), "--base", "smollm2-135m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bslm: error:") and message in err and "\n" not in err
+
+
+def test_missing_file_and_unknown_base(tmp_path, capsys):
+    assert main(["tokenize", str(tmp_path / "nope.json"), "--base", "smollm2-135m"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    f = tmp_path / "t.json"
+    f.write_text("[]")
+    assert main(["tokenize", str(f), "--base", "no-such-base"]) == 2
+    assert "neither a shipped base" in capsys.readouterr().err
+
+
+def test_tokenize_prints_items_and_counts(tmp_path, capsys):
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Get the weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    f = tmp_path / "tools.json"
+    f.write_text(json.dumps(tools))
+    assert main(["tokenize", str(f), "--base", "smollm2-135m"]) == 0
+    out = capsys.readouterr().out
+    assert "⟨tool⟩ get_weather" in out and "⟨req_string⟩ city" in out
+    assert "tool," in out and "text" in out
+
+
+def test_build_from_a_local_checkpoint(tok, tmp_path, capsys):
+    from bslm.models.build import load_model
+    from bslm.models.tiny import build_tiny
+
+    model, _ = build_tiny(tok=tok)
+    model.resize_token_embeddings(tok.offset)  # a text-only checkpoint
+    ckpt = tmp_path / "ckpt"
+    model.save_pretrained(ckpt)
+    tok.base.save_pretrained(ckpt)
+    out = tmp_path / "built"
+    assert main(["build", "--base", str(ckpt), "--out", str(out)]) == 0
+    built, built_tok = load_model(out)
+    assert built.get_input_embeddings().weight.shape[0] == len(built_tok) == len(tok)
+    assert main(["build", "--base", str(out), "--out", str(tmp_path / "again")]) == 2
+    assert "already a bslm model" in capsys.readouterr().err
+    assert main(["build", "--base", str(ckpt), "--out", str(out)]) == 2  # exists, no --force
+    assert "--force" in capsys.readouterr().err
+    assert main(["build", "--base", str(ckpt), "--out", str(out), "--if-missing"]) == 0
+    assert main(["build", "--base", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
