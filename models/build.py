@@ -99,6 +99,17 @@ def is_model_dir(path: Path) -> bool:
     return (Path(path) / "config.json").is_file() and (Path(path) / TOOL_TOKENIZER_FILE).is_file()
 
 
+def stale_reason(path: Path) -> str | None:
+    """Why ``path`` is not a usable bslm model directory (None when it is)."""
+    if not is_model_dir(path):
+        return "not a bslm model directory"
+    try:
+        DualTokenizer.load(path)
+    except (ValueError, OSError) as e:
+        return str(e)
+    return None
+
+
 def load_model(path: str | Path | None = None, dtype=None):
     """(model, dual tokenizer) from a bslm model directory (default: the built default
     model). Raises BaseModelError with what to do when there is none."""
@@ -108,6 +119,10 @@ def load_model(path: str | Path | None = None, dtype=None):
     if not is_model_dir(path):
         hint = " (run `bslm build`)" if path == default_model_dir() else ""
         raise BaseModelError(f"{path} is not a bslm model directory{hint}")
+    if path == default_model_dir() and (reason := stale_reason(path)):
+        raise BaseModelError(
+            f"the default model is out of date ({reason}): run `bslm build --force`"
+        )
     kwargs = {"dtype": dtype} if dtype is not None else {}
     return AutoModelForCausalLM.from_pretrained(path, **kwargs), DualTokenizer.load(path)
 

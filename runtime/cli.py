@@ -23,16 +23,23 @@ class UserError(Exception):
 
 
 def _build(args) -> int:
-    from bslm.models.build import build_model, default_model_dir, is_model_dir
+    from bslm.models.build import build_model, default_model_dir, is_model_dir, stale_reason
 
     out = args.out or default_model_dir()
-    if args.if_missing and is_model_dir(out):
-        print(f"model ready: {out}")
-        return 0
+    force = args.force
+    if args.if_missing and out.exists():
+        if not is_model_dir(out):
+            raise UserError(f"{out} exists and is not a bslm model: choose another --out")
+        reason = stale_reason(out)
+        if reason is None:
+            print(f"model ready: {out}")
+            return 0
+        print(f"rebuilding {out}: {reason}")
+        force = True
     print(
         f"building {out} from {args.base} (first time: de-quantizing the base, about a minute)..."
     )
-    path = build_model(args.base, out, force=args.force)
+    path = build_model(args.base, out, force=force)
     print(f"model ready: {path}")
     return 0
 
@@ -128,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     args = parser().parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
     from bslm.models.bases import BaseModelError
 
+    hf_logging.disable_progress_bar()
     try:
         return args.run(args)
     except (UserError, BaseModelError, FileExistsError, FileNotFoundError, ValueError) as e:

@@ -88,3 +88,30 @@ def test_build_from_a_local_checkpoint(tok, tmp_path, capsys):
     assert main(["build", "--base", str(ckpt), "--out", str(out), "--if-missing"]) == 0
     assert main(["build", "--base", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert (
+        main(["build", "--base", str(ckpt), "--out", str(tmp_path / "mine"), "--if-missing"]) == 2
+    )
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_build_if_missing_rebuilds_a_stale_model(tok, tmp_path, capsys):
+    from bslm.models.build import stale_reason
+    from bslm.models.tiny import build_tiny
+
+    model, _ = build_tiny(tok=tok)
+    model.resize_token_embeddings(tok.offset)
+    ckpt = tmp_path / "ckpt"
+    model.save_pretrained(ckpt)
+    tok.base.save_pretrained(ckpt)
+    out = tmp_path / "built"
+    assert main(["build", "--base", str(ckpt), "--out", str(out)]) == 0
+    meta = out / "bslm_tokenizer.json"
+    data = json.loads(meta.read_text())
+    data["symbols"] = data["symbols"][:-1]  # as if written by an older tool language
+    meta.write_text(json.dumps(data))
+    assert "does not match" in stale_reason(out)
+    assert main(["build", "--base", str(ckpt), "--out", str(out), "--if-missing"]) == 0
+    assert "rebuilding" in capsys.readouterr().out
+    assert stale_reason(out) is None
