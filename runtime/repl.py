@@ -13,8 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bslm.models.chat import encode_chat
+from bslm.models.generate import greedy
 from bslm.models.parser import parse_output
-from bslm.runtime.generate import greedy
 
 
 def load_tools(path: Path | None) -> list:

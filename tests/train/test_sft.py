@@ -1,0 +1,130 @@
+"""SFT: loss masks and modality weights, a few real TRL steps on the tiny model, resume."""
+
+import json
+
+import pytest
+import torch
+
+from bslm.train.config import ConfigError, load_config
+from bslm.train.sft import SFTConfig, WeightedCollator, encode_records, train, weighted_loss
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+def record(city: str, stage: int) -> dict:
+    return {
+        "id": f"{stage}-{city}",
+        "stage": stage,
+        "tools": TOOLS,
+        "messages": [
+            {"role": "user", "content": f"Weather in {city}?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": {"city": city}},
+                    }
+                ],
+            },
+            {"role": "tool", "name": "get_weather", "content": "sunny"},
+            {"role": "assistant", "content": f"It is sunny in {city}."},
+        ],
+    }
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / "train.jsonl"
+    recs = [record(c, s) for s in (1, 2, 3) for c in ("Paris", "Rome", "Oslo", "Lima")]
+    path.write_text("\n".join(json.dumps(r) for r in recs))
+    return path
+
+
+def test_collator_masks_and_weights(tok):
+    feats, skipped = encode_records(tok, [record("Paris", 3)], 512)
+    assert skipped == 0
+    batch = WeightedCollator(0, tool_weight=2.0, text_weight=0.5)(feats + feats[:1])
+    f = feats[0]
+    for i, (learn, mod) in enumerate(zip(f["learn"], f["modality"], strict=True)):
+        if not learn:
+            assert batch["labels"][0, i] == -100 and batch["weights"][0, i] == 0
+        else:
+            assert batch["labels"][0, i] == f["input_ids"][i]
+            assert batch["weights"][0, i] == (2.0 if mod == 1 else 0.5)
+    # the user's words and the tool result are never learned
+    learned = {t for t, m in zip(f["input_ids"], f["learn"], strict=True) if m}
+    assert not learned & set(tok.encode_text("Weather in Paris?")) - set(
+        tok.encode_text("It is sunny in Paris.")
+    )
+
+
+def test_weighted_loss_matches_hand_computation():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 4, 7)
+    labels = torch.tensor([[-100, 3, 5, -100]])
+    weights = torch.tensor([[0.0, 2.0, 0.5, 0.0]])
+    ce = torch.nn.functional.cross_entropy(logits[0, :2], torch.tensor([3, 5]), reduction="none")
+    expected = (2.0 * ce[0] + 0.5 * ce[1]) / 2.5
+    assert torch.allclose(weighted_loss(logits, labels, weights), expected)
+
+
+def test_three_stages_change_weights_and_resume(data, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = load_config(
+        SFTConfig,
+        None,
+        [
+            f"data={data}",
+            f"out={tmp_path / 'run'}",
+            "model=tiny",
+            "max_steps=[3]",
+            "batch_size=2",
+            "use_cpu=true",
+            "lr=0.01",
+            "logging_steps=1",
+        ],
+    )
+    final = train(cfg)
+    adapter = load_file(str(final / "adapter_model.safetensors"))
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # LoRA B starts at zero
+    delta = [v for k, v in adapter.items() if "trainable_tokens" in k]
+    assert delta and delta[0].shape[0] > 10_000 and delta[0].abs().sum() > 0
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in log} == {1, 2, 3} and len(log) >= 9
+    assert (tmp_path / "run" / "loss.png").stat().st_size > 1000
+    # a second run finds every stage done and rebuilds the same final adapter without training
+    again = train(cfg)
+    assert load_file(str(again / "adapter_model.safetensors")).keys() == adapter.keys()
+
+
+def test_config_errors_are_one_line():
+    with pytest.raises(ConfigError, match="unknown config key"):
+        load_config(SFTConfig, None, ["lr_typo=1"])
+    with pytest.raises(ConfigError, match="expected int"):
+        load_config(SFTConfig, None, ["batch_size=big"])
+    with pytest.raises(ConfigError, match="not key=value"):
+        load_config(SFTConfig, None, ["lr"])
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    for path in sorted(Path("configs").glob("sft_*.yaml")):
+        load_config(SFTConfig, path)

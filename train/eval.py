@@ -1,0 +1,299 @@
+"""Evaluation: our held-out suites and BFCL categories, one JSON report and a markdown table.
+
+    bslm eval --suite seen,unseen,bfcl:simple_python --model DIR --limit 50 --out report.json
+    bslm eval --suite ... --compare base.json --plot chart.png     # bars: this run vs others
+
+Suites: ``seen`` / ``unseen`` (the generator's test splits: training tools with held-out
+phrasings / tools never trained on), ``multistep``, ``irrelevance``, ``rules`` (system-prompt
+adherence), and ``bfcl:<category>`` scored by ``checker.check`` (BFCL's AST rules). Every
+decision is taken with the gold history before it (teacher forcing).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+from bslm.models.chat import as_spec, encode_chat
+from bslm.models.generate import greedy
+from bslm.models.parser import ModelOutput, parse_output
+from bslm.models.tools import ToolCall, from_openai_call
+
+OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules")
+MASKS = ("off",)  # hard and soft arrive with the runtime's constrained decoding
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    suites: tuple[str, ...] = field(default=("seen", "unseen"), metadata={"help": "suites to run"})
+    model: str | None = field(
+        default=None, metadata={"help": "bslm model dir (default: the default model) or 'tiny'"}
+    )
+    data: str = field(
+        default="data", metadata={"help": "directory with test_seen.jsonl and test_unseen.jsonl"}
+    )
+    limit: int = field(default=0, metadata={"help": "items per suite at most (0: all)"})
+    mask: str = field(
+        default="off", metadata={"help": "constrained decoding: off (hard|soft with the runtime)"}
+    )
+    max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
+    out: str | None = field(default=None, metadata={"help": "report JSON path"})
+
+
+class Predictor:
+    """Greedy decisions of a model: (messages, tools) -> ModelOutput."""
+
+    def __init__(self, model, tok, max_new_tokens: int = 128):
+        self.model, self.tok, self.max_new_tokens = model.eval(), tok, max_new_tokens
+        self.tokens = 0
+        self.seconds = 0.0
+
+    def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
+        prompt = encode_chat(self.tok, messages, tools, add_generation_prompt=True).ids
+        t0 = time.perf_counter()
+        out = list(greedy(self.model, prompt, {self.tok.eot_id}, self.max_new_tokens))
+        self.seconds += time.perf_counter() - t0
+        self.tokens += len(out)
+        return parse_output(self.tok.decode(out))
+
+
+# --- scoring one decision -------------------------------------------------------------------
+
+
+def _canon(call: ToolCall) -> str:
+    return json.dumps([call.name, call.arguments], sort_keys=True)
+
+
+def call_validity(call: ToolCall, tools: dict) -> tuple[bool, bool]:
+    """(schema_valid, hallucinated): an unknown tool or an unknown parameter is hallucinated."""
+    spec = tools.get(call.name)
+    if spec is None:
+        return False, True
+    params = spec.parameters or {}
+    props = params.get("properties")
+    if isinstance(props, dict) and any(k not in props for k in call.arguments):
+        return False, True
+    try:
+        jsonschema.validate(call.arguments, params)
+    except (jsonschema.ValidationError, jsonschema.SchemaError):
+        return False, False
+    return True, False
+
+
+@dataclass
+class Tally:
+    """Counts behind the metrics of one suite."""
+
+    n: int = 0
+    correct: int = 0
+    call_turns: int = 0
+    selection: int = 0
+    exact: int = 0
+    arg_total: int = 0
+    arg_right: int = 0
+    text_turns: int = 0
+    no_call: int = 0
+    calls: int = 0
+    valid: int = 0
+    hallucinated: int = 0
+    parse_errors: int = 0
+
+    def add(self, pred: ModelOutput, gold_calls: list[ToolCall], tools: dict) -> bool:
+        self.n += 1
+        self.parse_errors += pred.error is not None
+        for c in pred.calls:
+            valid, halluc = call_validity(c, tools)
+            self.calls += 1
+            self.valid += valid
+            self.hallucinated += halluc
+        if not gold_calls:
+            self.text_turns += 1
+            ok = not pred.calls
+            self.no_call += ok
+        else:
+            self.call_turns += 1
+            self.selection += sorted(c.name for c in pred.calls) == sorted(
+                c.name for c in gold_calls
+            )
+            ok = sorted(map(_canon, pred.calls)) == sorted(map(_canon, gold_calls))
+            self.exact += ok
+            by_name = {c.name: c for c in pred.calls}
+            for g in gold_calls:
+                p = by_name.get(g.name)
+                for k, v in g.arguments.items():
+                    self.arg_total += 1
+                    self.arg_right += (
+                        p is not None and k in p.arguments and _same(p.arguments[k], v)
+                    )
+        self.correct += ok
+        return ok
+
+    def metrics(self) -> dict:
+        pct = lambda a, b: round(100.0 * a / b, 2) if b else None  # noqa: E731
+        return {
+            "n": self.n,
+            "accuracy": pct(self.correct, self.n),
+            "tool_selection": pct(self.selection, self.call_turns),
+            "exact_call": pct(self.exact, self.call_turns),
+            "argument_accuracy": pct(self.arg_right, self.arg_total),
+            "irrelevance_accuracy": pct(self.no_call, self.text_turns),
+            "schema_valid": pct(self.valid, self.calls),
+            "hallucination": pct(self.hallucinated, self.calls),
+            "parse_errors": pct(self.parse_errors, self.n),
+        }
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+# --- suites ---------------------------------------------------------------------------------
+
+
+def _records(data: Path, split: str) -> list[dict]:
+    from bslm.train.sft import read_records
+
+    path = data / f"test_{split}.jsonl"
+    if not path.is_file():
+        raise ValueError(
+            f"{path} not found: generate the data first (bslm data generate out={data})"
+        )
+    return read_records(path)
+
+
+def suite_records(name: str, data: Path) -> list[dict]:
+    if name in ("seen", "unseen"):
+        return _records(data, name)
+    both = _records(data, "seen") + _records(data, "unseen")
+    if name == "multistep":
+        return [r for r in both if r.get("kind") == "chain"]
+    if name == "irrelevance":
+        return [r for r in both if r.get("kind") in ("irrelevant", "none")]
+    if name == "rules":
+        return [r for r in both if r.get("rules")]
+    raise ValueError(
+        f"unknown suite {name!r}: choose from {', '.join(OUR_SUITES)} or bfcl:<category>"
+    )
+
+
+def run_record(
+    predict: Callable, rec: dict, tally: Tally
+) -> tuple[ModelOutput | None, list[ToolCall]]:
+    """Every assistant decision of a record; returns the last output and all calls made."""
+    tools = {s.name: s for s in map(as_spec, rec.get("tools") or [])}
+    made: list[ToolCall] = []
+    last = None
+    for i, msg in enumerate(rec["messages"]):
+        if msg.get("role") != "assistant":
+            continue
+        last = predict(rec["messages"][:i], rec.get("tools"))
+        made += last.calls
+        gold = [from_openai_call(c) for c in msg.get("tool_calls") or []]
+        tally.add(last, gold, tools)
+    return last, made
+
+
+def run_ours(name: str, predict: Callable, data: Path, limit: int) -> dict:
+    records = suite_records(name, data)[: limit or None]
+    tally = Tally()
+    rules_total = rules_ok = 0
+    for rec in records:
+        last, made = run_record(predict, rec, tally)
+        if name == "rules" and last is not None:
+            from bslm.train.rules import Rule
+
+            for r in rec["rules"]:
+                rules_total += 1
+                rules_ok += Rule.from_dict(r).check(last.text, made)
+    m = tally.metrics()
+    m["records"] = len(records)
+    if name == "rules":
+        m["decision_accuracy"] = m["accuracy"]
+        m["adherence"] = m["accuracy"] = (
+            round(100.0 * rules_ok / rules_total, 2) if rules_total else None
+        )
+    return m
+
+
+def run_bfcl(category: str, predict: Callable, limit: int) -> dict:
+    from bslm.train.bfcl import eval_items, load_answers
+    from bslm.train.checker import check
+
+    items = eval_items(category, limit or None)
+    answers = load_answers(category)
+    tally = Tally()
+    ok = 0
+    for item in items:
+        pred = predict(item.messages, item.tools)
+        tools = {s.name: s for s in item.tools}
+        tally.add(
+            pred, [], tools
+        )  # validity and hallucination counts; accuracy from BFCL's checker
+        ok += check(category, pred.calls, item.functions, answers.get(item.id, [])).ok
+    m = tally.metrics()
+    for k in ("tool_selection", "exact_call", "argument_accuracy", "irrelevance_accuracy"):
+        m.pop(k)
+    m["accuracy"] = round(100.0 * ok / len(items), 2) if items else None
+    return m
+
+
+def evaluate(
+    cfg: EvalConfig, predict: Callable | None = None, model_name: str | None = None
+) -> dict:
+    """Run the suites; returns the report ``{"model", "mask", "suites": {...}}``."""
+    if cfg.mask not in MASKS:
+        raise ValueError(f"mask {cfg.mask!r} is not available yet (choose from {', '.join(MASKS)})")
+    if predict is None:
+        model, tok = _load(cfg.model)
+        predict = Predictor(model, tok, cfg.max_new_tokens)
+    report = {"model": model_name or str(cfg.model or "default"), "mask": cfg.mask, "suites": {}}
+    for suite in cfg.suites:
+        t0 = time.perf_counter()
+        if suite.startswith("bfcl:"):
+            m = run_bfcl(suite.split(":", 1)[1], predict, cfg.limit)
+        else:
+            m = run_ours(suite, predict, Path(cfg.data), cfg.limit)
+        m["seconds"] = round(time.perf_counter() - t0, 1)
+        report["suites"][suite] = m
+        print(f"{suite}: {m['accuracy']}% of {m['n']}", file=sys.stderr, flush=True)
+    return report
+
+
+def _load(model: str | None):
+    if model == "tiny":
+        from bslm.models.tiny import build_tiny
+
+        return build_tiny()
+    from bslm.models.build import load_model
+
+    return load_model(model)
+
+
+def markdown(reports: list[dict]) -> str:
+    """One row per suite, one accuracy column per report, then this run's other metrics."""
+    main = reports[0]
+    cols = ["tool_selection", "exact_call", "argument_accuracy", "schema_valid", "hallucination"]
+    head = [f"{r['model']} ({r['mask']})" for r in reports]
+    lines = ["| suite | n | " + " | ".join(head) + " | " + " | ".join(cols) + " |"]
+    lines.append("|---" * (2 + len(head) + len(cols)) + "|")
+    fmt = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
+    for suite, m in main["suites"].items():
+        accs = [fmt(r["suites"].get(suite, {}).get("accuracy")) for r in reports]
+        rest = [fmt(m.get(c)) for c in cols]
+        lines.append(
+            f"| {suite} | {m['n']} | " + " | ".join(accs) + " | " + " | ".join(rest) + " |"
+        )
+    return "\n".join(lines)
+
+
+def write_report(report: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(path)

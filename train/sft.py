@@ -1,0 +1,315 @@
+"""Supervised fine-tuning in three stages (tool selection -> arguments -> joint) with TRL.
+
+The loss covers only what the model writes (its turns), and weighs tool-modality and
+text-modality tokens per stage (selection-heavy first, then balanced). LoRA on every linear
+layer plus the tool-token embedding rows (PEFT ``trainable_token_indices``), or full
+fine-tuning. Every stage checkpoints; a rerun resumes where the last one stopped.
+
+    bslm train sft --config configs/sft_tiny.yaml [key=value ...]
+    accelerate launch -m bslm.train.sft --config configs/sft_gemma.yaml   # several GPUs
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from bslm.models.chat import encode_chat
+from bslm.models.tokenizer import TOOL
+
+FINAL = "final"
+DONE = "done.json"
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    model: str = field(
+        default="gemma-3-270m",
+        metadata={"help": "bslm model dir, base name, checkpoint dir, or 'tiny'"},
+    )
+    data: str = field(
+        default="data/train.jsonl", metadata={"help": "JSONL of records (train/generate.py format)"}
+    )
+    out: str = field(
+        default="runs/sft", metadata={"help": "output directory (checkpoints, logs, final adapter)"}
+    )
+    stages: tuple[int, ...] = field(
+        default=(1, 2, 3), metadata={"help": "curriculum stages to run, in order"}
+    )
+    epochs: tuple[float, ...] = field(
+        default=(1.0, 1.0, 1.0), metadata={"help": "epochs per stage"}
+    )
+    max_steps: tuple[int, ...] = field(
+        default=(-1, -1, -1), metadata={"help": "optimizer steps per stage (-1: by epochs)"}
+    )
+    tool_weight: tuple[float, ...] = field(
+        default=(2.0, 1.5, 1.0), metadata={"help": "loss weight of tool-modality tokens per stage"}
+    )
+    text_weight: tuple[float, ...] = field(
+        default=(0.5, 1.0, 1.0), metadata={"help": "loss weight of text-modality tokens per stage"}
+    )
+    max_examples: int = field(default=-1, metadata={"help": "examples per stage at most (-1: all)"})
+    lora: bool = field(
+        default=True, metadata={"help": "LoRA + tool-token rows (False: full fine-tuning)"}
+    )
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lr: float = field(default=2e-4, metadata={"help": "peak learning rate"})
+    batch_size: int = field(default=4, metadata={"help": "examples per device step"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    max_len: int = field(default=512, metadata={"help": "longer examples are skipped (never cut)"})
+    warmup_ratio: float = field(default=0.03, metadata={"help": "warm-up share of each stage"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    logging_steps: int = field(default=10, metadata={"help": "log every N steps"})
+    save_steps: int = field(default=200, metadata={"help": "checkpoint every N steps"})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    use_cpu: bool = field(
+        default=False, metadata={"help": "force the CPU even when a GPU is there"}
+    )
+
+
+def stage_value(values: tuple, cfg: SFTConfig, stage: int):
+    """The per-stage setting for ``stage`` (the last one repeats)."""
+    i = cfg.stages.index(stage)
+    return values[min(i, len(values) - 1)]
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """Raises ValueError naming the line that is not a JSON record."""
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{n}: not JSON ({e.msg})") from None
+    return out
+
+
+def encode_records(tok, records: list[dict], max_len: int) -> tuple[list[dict], int]:
+    """Token features of each record (ids, learn mask, modality); returns them and how many
+    records were skipped for being longer than ``max_len``."""
+    feats, skipped = [], 0
+    for rec in records:
+        enc = encode_chat(tok, rec["messages"], rec.get("tools"))
+        if len(enc) > max_len or not any(enc.learn):
+            skipped += 1
+            continue
+        feats.append({"input_ids": enc.ids, "learn": enc.learn, "modality": enc.modality})
+    return feats, skipped
+
+
+class WeightedCollator:
+    """Pads a batch; labels are -100 outside the model's turns; ``weights`` give each learned
+    token its modality's loss weight."""
+
+    def __init__(self, pad_id: int, tool_weight: float, text_weight: float):
+        self.pad_id, self.tool_weight, self.text_weight = pad_id, tool_weight, text_weight
+
+    def __call__(self, batch: list[dict]) -> dict:
+        n = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), n), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), n), dtype=torch.long)
+        labels = torch.full((len(batch), n), -100, dtype=torch.long)
+        weights = torch.zeros((len(batch), n), dtype=torch.float)
+        for i, b in enumerate(batch):
+            k = len(b["input_ids"])
+            row = torch.tensor(b["input_ids"], dtype=torch.long)
+            learn = torch.tensor(b["learn"], dtype=torch.bool)
+            tool = torch.tensor(b["modality"]) == TOOL
+            ids[i, :k], mask[i, :k] = row, 1
+            labels[i, :k] = torch.where(learn, row, torch.tensor(-100))
+            w = torch.where(tool, self.tool_weight, self.text_weight) * learn
+            weights[i, :k] = w
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weights": weights}
+
+
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Next-token cross-entropy, each target weighted, normalised by the total weight."""
+    logits, labels, weights = logits[:, :-1].float(), labels[:, 1:], weights[:, 1:]
+    ce = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=-100,
+        reduction="none",
+    )
+    w = weights.reshape(-1)
+    return (ce * w).sum() / w.sum().clamp_min(1e-8)
+
+
+def prepare_model(cfg: SFTConfig):
+    """(model, dual tokenizer) to train, before any adapter."""
+    from bslm.models.bases import load_base
+    from bslm.models.build import attach_tool_vocabulary, is_model_dir, load_model
+
+    if cfg.model == "tiny":
+        from bslm.models.tiny import build_tiny
+
+        model, tok = build_tiny(seed=cfg.seed)
+        model.train()
+        return model, tok
+    if is_model_dir(Path(cfg.model)):
+        return load_model(cfg.model)
+    model, text_tok = load_base(cfg.model)
+    return model, attach_tool_vocabulary(model, text_tok, cfg.model)
+
+
+def _adapt(model, tok, cfg: SFTConfig, resume_from: Path | None):
+    if not cfg.lora:
+        return model
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    if resume_from is not None:
+        return PeftModel.from_pretrained(model, resume_from, is_trainable=True)
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules="all-linear",
+        trainable_token_indices=list(range(tok.offset, len(tok))),
+        ensure_weight_tying=True,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def _trainer_class():
+    from trl import SFTTrainer
+
+    class WeightedSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            weights, labels = inputs.pop("weights"), inputs.pop("labels")
+            out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            loss = weighted_loss(out.logits, labels, weights)
+            return (loss, out) if return_outputs else loss
+
+    return WeightedSFTTrainer
+
+
+def _stage_args(cfg: SFTConfig, stage: int, out: Path):
+    from trl import SFTConfig as TRLConfig
+
+    return TRLConfig(
+        output_dir=str(out),
+        num_train_epochs=stage_value(cfg.epochs, cfg, stage),
+        max_steps=stage_value(cfg.max_steps, cfg, stage),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a share of the steps
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        seed=cfg.seed,
+        bf16=cfg.bf16,
+        use_cpu=cfg.use_cpu,
+        report_to="none",
+        remove_unused_columns=False,
+        dataset_kwargs={"skip_prepare_dataset": True},
+        max_length=None,
+        disable_tqdm=False,
+    )
+
+
+def train(cfg: SFTConfig) -> Path:
+    """Run the stages; returns the directory of the final model (adapter or full weights,
+    with the dual tokenizer). Raises ValueError for unusable data."""
+    from datasets import Dataset
+
+    from bslm.train.plots import plot_training
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    records = read_records(cfg.data)
+    model, tok = prepare_model(cfg)
+    done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
+    last_final = out / f"stage{done[-1]}" / FINAL if done else None
+    if last_final is not None and not cfg.lora:
+        from bslm.models.build import load_model
+
+        model, tok = load_model(last_final)
+    model = _adapt(model, tok, cfg, last_final if cfg.lora else None)
+    Trainer = _trainer_class()
+    log_rows: list[dict] = []
+    for stage in cfg.stages:
+        sdir = out / f"stage{stage}"
+        if stage in done:
+            log_rows += json.loads((sdir / DONE).read_text())["log"]
+            continue
+        stage_records = [r for r in records if r.get("stage", 3) == stage]
+        if cfg.max_examples > 0:
+            stage_records = stage_records[: cfg.max_examples]
+        feats, skipped = encode_records(tok, stage_records, cfg.max_len)
+        if not feats:
+            raise ValueError(
+                f"stage {stage}: no usable examples in {cfg.data} ({skipped} longer than max_len)"
+            )
+        print(
+            f"stage {stage}: {len(feats)} examples ({skipped} skipped as longer than {cfg.max_len} tokens)"
+        )
+        collator = WeightedCollator(
+            tok.base.pad_token_id or 0,
+            stage_value(cfg.tool_weight, cfg, stage),
+            stage_value(cfg.text_weight, cfg, stage),
+        )
+        trainer = Trainer(
+            model=model,
+            args=_stage_args(cfg, stage, sdir),
+            train_dataset=Dataset.from_list(feats),
+            data_collator=collator,
+            processing_class=tok.base,
+        )
+        resume = any(sdir.glob("checkpoint-*"))
+        trainer.train(resume_from_checkpoint=True if resume else None)
+        rows = [dict(r, stage=stage) for r in trainer.state.log_history if "loss" in r]
+        log_rows += rows
+        _save(model, tok, sdir / FINAL, cfg)
+        (sdir / DONE).write_text(
+            json.dumps({"examples": len(feats), "skipped": skipped, "log": rows})
+        )
+    final = out / FINAL
+    _save(model, tok, final, cfg)
+    with (out / "log.jsonl").open("w") as f:
+        for r in log_rows:
+            f.write(json.dumps(r) + "\n")
+    plot_training(log_rows, out / "loss.png")
+    print(f"final model: {final}\ntraining curve: {out / 'loss.png'}")
+    return final
+
+
+def _save(model, tok, path: Path, cfg: SFTConfig) -> None:
+    from bslm.models.build import write_adapter_spec
+
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tok.save(path)
+    if cfg.lora:
+        write_adapter_spec(path, cfg.model, cfg.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from bslm.train.config import load_config
+
+    ap = argparse.ArgumentParser(description="Three-stage SFT of a bslm model.")
+    ap.add_argument("--config", default=None)
+    ap.add_argument("overrides", nargs="*", help="key=value")
+    args = ap.parse_args(argv)
+    train(load_config(SFTConfig, args.config, args.overrides))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
