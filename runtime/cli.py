@@ -139,6 +139,7 @@ def _eval(args) -> int:
         limit=args.limit,
         mask=args.mask,
         max_new_tokens=args.max_new_tokens,
+        prompted=args.prompted,
     )
     others = [_read_json(p) for p in args.compare]
     report = evaluate(cfg, model_name=args.name)
@@ -221,6 +222,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", default="off", help="constrained decoding: off")
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--name", default=None, help="the model's name in the report")
+    p.add_argument(
+        "--prompted",
+        action="store_true",
+        help="baseline: a base model (--model NAME) prompted with JSON tools",
+    )
     p.add_argument("--out", default=None, help="report JSON")
     p.add_argument("--compare", nargs="*", default=[], help="other reports to put beside this one")
     p.add_argument("--plot", default=None, help="bar chart PNG")

@@ -43,6 +43,9 @@ class EvalConfig:
         default="off", metadata={"help": "constrained decoding: off (hard|soft with the runtime)"}
     )
     max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
+    prompted: bool = field(
+        default=False, metadata={"help": "a base model prompted with JSON tools (baseline)"}
+    )
     out: str | None = field(default=None, metadata={"help": "report JSON path"})
 
 
@@ -61,6 +64,79 @@ class Predictor:
         self.seconds += time.perf_counter() - t0
         self.tokens += len(out)
         return parse_output(self.tok.decode(out))
+
+
+PROMPT = (
+    "You have access to these functions:\n{tools}\n\nTo call functions, answer with only a JSON "
+    'list of calls: [{{"name": "function_name", "arguments": {{...}}}}]. If no function fits, '
+    "answer in plain text."
+)
+
+
+def json_calls(text: str) -> list[ToolCall]:
+    """Calls written as JSON anywhere in ``text``: a list of ``{"name", "arguments"}``, one such
+    object, or ``{"tool_calls": [...]}``. Never raises: no JSON, no calls."""
+    dec = json.JSONDecoder()
+    for i, ch in enumerate(text):
+        if ch not in "[{":
+            continue
+        try:
+            obj, _ = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            obj = obj.get("tool_calls", [obj])
+        calls = []
+        for c in obj if isinstance(obj, list) else []:
+            fn = c.get("function", c) if isinstance(c, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                args = fn.get("arguments", fn.get("parameters", {}))
+                if isinstance(args, str):
+                    try:
+                        args = json.loads(args)
+                    except json.JSONDecodeError:
+                        args = None
+                if isinstance(args, dict):
+                    calls.append(ToolCall(fn["name"], args))
+        if calls:
+            return calls
+    return []
+
+
+class PromptedPredictor:
+    """A base model without the tool language: tools as JSON in a text prompt (its chat
+    template when it has one), calls read back from JSON in its answer. The baseline a user
+    could assemble from the base alone."""
+
+    def __init__(self, model, text_tok, max_new_tokens: int = 128):
+        self.model, self.tok, self.max_new_tokens = model.eval(), text_tok, max_new_tokens
+
+    def prompt_ids(self, messages: list[dict], tools: list) -> list[int]:
+        from bslm.models.tools import to_openai_tool
+
+        specs = [to_openai_tool(as_spec(t))["function"] for t in tools or []]
+        system = PROMPT.format(tools=json.dumps(specs, ensure_ascii=False))
+        rest = [m for m in messages if m.get("role") in ("user", "system", "assistant")]
+        chat = [
+            {"role": "system", "content": system},
+            *({"role": m["role"], "content": m.get("content") or ""} for m in rest),
+        ]
+        if getattr(self.tok, "chat_template", None):
+            return self.tok.apply_chat_template(
+                chat, add_generation_prompt=True, tokenize=True, return_dict=False
+            )
+        text = (
+            "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in chat)
+            + "\n\nAssistant:"
+        )
+        return self.tok(text)["input_ids"]
+
+    def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
+        stop = {i for i in (self.tok.eos_token_id,) if i is not None}
+        out = list(greedy(self.model, self.prompt_ids(messages, tools), stop, self.max_new_tokens))
+        text = self.tok.decode(out, skip_special_tokens=True)
+        calls = json_calls(text)
+        return ModelOutput(parts=calls or [text], ended=True)
 
 
 # --- scoring one decision -------------------------------------------------------------------
@@ -249,10 +325,16 @@ def evaluate(
     """Run the suites; returns the report ``{"model", "mask", "suites": {...}}``."""
     if cfg.mask not in MASKS:
         raise ValueError(f"mask {cfg.mask!r} is not available yet (choose from {', '.join(MASKS)})")
-    if predict is None:
+    if predict is None and cfg.prompted:
+        from bslm.models.bases import DEFAULT_BASE, load_base
+
+        model, text_tok = load_base(cfg.model or DEFAULT_BASE)
+        predict = PromptedPredictor(model, text_tok, cfg.max_new_tokens)
+    elif predict is None:
         model, tok = _load(cfg.model)
         predict = Predictor(model, tok, cfg.max_new_tokens)
-    report = {"model": model_name or str(cfg.model or "default"), "mask": cfg.mask, "suites": {}}
+    name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
+    report = {"model": name, "mask": cfg.mask, "suites": {}}
     for suite in cfg.suites:
         t0 = time.perf_counter()
         if suite.startswith("bfcl:"):

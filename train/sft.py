@@ -131,19 +131,24 @@ class WeightedCollator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weights": weights}
 
 
-def weighted_loss(
-    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
-) -> torch.Tensor:
-    """Next-token cross-entropy, each target weighted, normalised by the total weight."""
-    logits, labels, weights = logits[:, :-1].float(), labels[:, 1:], weights[:, 1:]
-    ce = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]),
-        labels.reshape(-1),
-        ignore_index=-100,
-        reduction="none",
-    )
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy, each target weighted, normalised by the total weight.
+    ``logits[:, i]`` predicts ``labels[:, i]`` (already shifted)."""
+    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="none")
     w = weights.reshape(-1)
     return (ce * w).sum() / w.sum().clamp_min(1e-8)
+
+
+def learned_positions(weights: torch.Tensor) -> torch.Tensor:
+    """Positions whose next token is learned in any row: the only logits the loss needs (the
+    vocabulary projection is most of a small model's compute)."""
+    return (weights[:, 1:] > 0).any(0).nonzero().squeeze(1)
+
+
+def batch_loss(model, batch: dict) -> torch.Tensor:
+    keep = learned_positions(batch["weights"])
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
+    return weighted_loss(out.logits, batch["labels"][:, 1:][:, keep], batch["weights"][:, 1:][:, keep])
 
 
 def prepare_model(cfg: SFTConfig):
@@ -187,10 +192,8 @@ def _trainer_class():
 
     class WeightedSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            weights, labels = inputs.pop("weights"), inputs.pop("labels")
-            out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-            loss = weighted_loss(out.logits, labels, weights)
-            return (loss, out) if return_outputs else loss
+            loss = batch_loss(model, inputs)
+            return (loss, None) if return_outputs else loss
 
     return WeightedSFTTrainer
 

@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from bslm.train.config import ConfigError, load_config
-from bslm.train.sft import SFTConfig, WeightedCollator, encode_records, train, weighted_loss
+from bslm.train.sft import (
+    SFTConfig,
+    WeightedCollator,
+    batch_loss,
+    encode_records,
+    learned_positions,
+    train,
+    weighted_loss,
+)
 
 TOOLS = [
     {
@@ -75,12 +83,23 @@ def test_collator_masks_and_weights(tok):
 
 def test_weighted_loss_matches_hand_computation():
     torch.manual_seed(0)
-    logits = torch.randn(1, 4, 7)
-    labels = torch.tensor([[-100, 3, 5, -100]])
-    weights = torch.tensor([[0.0, 2.0, 0.5, 0.0]])
+    logits = torch.randn(1, 3, 7)
+    labels = torch.tensor([[3, 5, -100]])
+    weights = torch.tensor([[2.0, 0.5, 0.0]])
     ce = torch.nn.functional.cross_entropy(logits[0, :2], torch.tensor([3, 5]), reduction="none")
     expected = (2.0 * ce[0] + 0.5 * ce[1]) / 2.5
     assert torch.allclose(weighted_loss(logits, labels, weights), expected)
+
+
+def test_loss_on_learned_positions_equals_full_loss(tiny, tok):
+    """Projecting only the learned positions onto the vocabulary gives the same loss."""
+    model, _ = tiny
+    feats, _ = encode_records(tok, [record("Paris", 3), record("Oslo", 1)], 512)
+    batch = WeightedCollator(0, 2.0, 0.5)(feats)
+    full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    expected = weighted_loss(full[:, :-1], batch["labels"][:, 1:], batch["weights"][:, 1:])
+    assert len(learned_positions(batch["weights"])) < batch["input_ids"].shape[1] - 1
+    assert torch.allclose(batch_loss(model, batch), expected, atol=1e-5)
 
 
 def test_three_stages_change_weights_and_resume(data, tmp_path):

@@ -1,0 +1,166 @@
+"""Evaluation: scoring of decisions, the report format, JSON-call reading, BFCL end to end."""
+
+import json
+
+import pytest
+
+from bslm.models.parser import ModelOutput
+from bslm.models.tools import ToolCall
+from bslm.train.eval import EvalConfig, Tally, call_validity, evaluate, json_calls, markdown
+from bslm.train.plots import plot_bars
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+def call(city="Paris", **kw):
+    return {
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": {"city": city, **kw}},
+    }
+
+
+def rec(kind, messages):
+    return {
+        "id": kind,
+        "stage": 3,
+        "kind": kind,
+        "split": "test_seen",
+        "tools": TOOLS,
+        "messages": messages,
+        "rules": [],
+    }
+
+
+@pytest.fixture
+def data(tmp_path):
+    seen = [
+        rec(
+            "single",
+            [{"role": "user", "content": "Paris?"}, {"role": "assistant", "tool_calls": [call()]}],
+        ),
+        rec(
+            "irrelevant",
+            [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        ),
+    ]
+    unseen = [
+        rec(
+            "single",
+            [
+                {"role": "user", "content": "Rome?"},
+                {"role": "assistant", "tool_calls": [call("Rome")]},
+            ],
+        )
+    ]
+    (tmp_path / "test_seen.jsonl").write_text("\n".join(map(json.dumps, seen)))
+    (tmp_path / "test_unseen.jsonl").write_text("\n".join(map(json.dumps, unseen)))
+    return tmp_path
+
+
+def always_paris(messages, tools):
+    return ModelOutput(parts=[ToolCall("get_weather", {"city": "Paris"})], ended=True)
+
+
+def test_report_format_and_scores(data):
+    cfg = EvalConfig(suites=("seen", "unseen", "irrelevance"), data=str(data))
+    report = evaluate(cfg, predict=always_paris, model_name="fake")
+    assert report["model"] == "fake" and report["mask"] == "off"
+    seen = report["suites"]["seen"]
+    assert seen["n"] == 2 and seen["accuracy"] == 50.0
+    assert seen["exact_call"] == 100.0 and seen["irrelevance_accuracy"] == 0.0
+    assert report["suites"]["unseen"]["accuracy"] == 0.0
+    assert report["suites"]["unseen"]["tool_selection"] == 100.0
+    assert report["suites"]["unseen"]["argument_accuracy"] == 0.0
+    assert report["suites"]["irrelevance"]["accuracy"] == 0.0
+    for m in report["suites"].values():
+        assert isinstance(m["n"], int) and 0 <= m["accuracy"] <= 100
+    table = markdown([report])
+    assert table.count("\n") == 4 and "| seen | 2 | 50.0 |" in table
+
+
+def test_bars_chart(tmp_path):
+    reports = [
+        {
+            "model": "a",
+            "mask": "off",
+            "suites": {"seen": {"accuracy": 40.0}, "unseen": {"accuracy": 10.0}},
+        },
+        {
+            "model": "b",
+            "mask": "off",
+            "suites": {"seen": {"accuracy": 70.0}, "unseen": {"accuracy": 30.0}},
+        },
+    ]
+    assert plot_bars(reports, tmp_path / "bars.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "call_,valid,hallucinated",
+    [
+        (ToolCall("get_weather", {"city": "Paris"}), True, False),
+        (ToolCall("get_weather", {"city": 3}), False, False),
+        (ToolCall("get_weather", {}), False, False),
+        (ToolCall("get_weather", {"city": "x", "zip": "1"}), False, True),
+        (ToolCall("get_forecast", {"city": "x"}), False, True),
+    ],
+)
+def test_call_validity(call_, valid, hallucinated):
+    from bslm.models.chat import as_spec
+
+    assert call_validity(call_, {"get_weather": as_spec(TOOLS[0])}) == (valid, hallucinated)
+
+
+def test_parse_errors_counted():
+    t = Tally()
+    from bslm.models.parser import ParseError
+
+    t.add(ModelOutput(parts=[], error=ParseError(0, "x")), [], {})
+    assert t.metrics()["parse_errors"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "text,names",
+    [
+        ('[{"name": "f", "arguments": {"x": 1}}]', ["f"]),
+        ('Sure! {"name": "f", "arguments": "{\\"x\\": 1}"} done', ["f"]),
+        ('{"tool_calls": [{"function": {"name": "g", "arguments": {}}}]}', ["g"]),
+        ("```python\nprint(1)\n```", []),
+        ('{"name": 3}', []),
+        ("[1, 2", []),
+    ],
+)
+def test_json_calls(text, names):
+    assert [c.name for c in json_calls(text)] == names
+
+
+def test_unknown_suite_and_mask_are_clear(data):
+    with pytest.raises(ValueError, match="unknown suite"):
+        evaluate(EvalConfig(suites=("nope",), data=str(data)), predict=always_paris)
+    with pytest.raises(ValueError, match="not available"):
+        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard"), predict=always_paris)
+
+
+@pytest.mark.slow
+def test_bfcl_end_to_end_on_the_tiny_model(tmp_path):
+    from bslm.runtime.cli import main
+
+    out = tmp_path / "r.json"
+    rc = main(["eval", "--suite", "bfcl:simple_python,bfcl:irrelevance", "--model", "tiny", "--limit", "3",
+               "--max-new-tokens", "8", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    report = json.loads(out.read_text())
+    assert set(report["suites"]) == {"bfcl:simple_python", "bfcl:irrelevance"}
+    assert report["suites"]["bfcl:simple_python"]["n"] == 3
