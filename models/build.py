@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -66,7 +67,9 @@ def attach_tool_vocabulary(model, text_tokenizer, base_name: str) -> DualTokeniz
     return tok
 
 
-def save_model(model, tok: DualTokenizer, out: Path, force: bool = False) -> Path:
+def save_model(
+    model, tok: DualTokenizer, out: Path, force: bool = False, extra: dict | None = None
+) -> Path:
     """Write model and dual tokenizer to ``out`` atomically (a temporary sibling renamed into
     place). Raises FileExistsError when ``out`` exists and ``force`` is false."""
     out = Path(out)
@@ -78,6 +81,8 @@ def save_model(model, tok: DualTokenizer, out: Path, force: bool = False) -> Pat
     try:
         model.save_pretrained(tmp)
         tok.save(tmp)
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -86,16 +91,37 @@ def save_model(model, tok: DualTokenizer, out: Path, force: bool = False) -> Pat
     return out
 
 
-def build_model(base: str = DEFAULT_BASE, out: Path | None = None, force: bool = False) -> Path:
-    """Base model + tool vocabulary, saved as a bslm model directory."""
+BUILD_FILE = "bslm_build.json"
+
+
+def shipped_artifact() -> Path | None:
+    """The default model's artifact shipped in the package (``models/default``), if any."""
+    path = Path(str(resources.files("bslm.models").joinpath("default")))
+    return path if (path / "artifact.json").is_file() else None
+
+
+def build_model(base: str | None = None, out: Path | None = None, force: bool = False) -> Path:
+    """A bslm model directory. ``base`` None: the default model (the shipped artifact over its
+    base, or the default base with a fresh tool vocabulary when no artifact ships); a base
+    name or checkpoint: that base with a fresh tool vocabulary."""
+    from .artifact import build_from_artifact, digest
+
     out = Path(out) if out is not None else default_model_dir()
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
-    if is_model_dir(Path(base)):
-        raise ValueError(f"{base} is already a bslm model (it has a tool vocabulary)")
-    model, text_tok = load_base(base)
-    tok = attach_tool_vocabulary(model, text_tok, base)
-    return save_model(model, tok, out, force=force)
+    art = shipped_artifact() if base is None else None
+    if art is not None:
+        model, tok = build_from_artifact(art)
+        record = {"base": tok.base_name, "artifact": digest(art)}
+    else:
+        base = base or DEFAULT_BASE
+        if is_model_dir(Path(base)):
+            raise ValueError(f"{base} is already a bslm model (it has a tool vocabulary)")
+        model, text_tok = load_base(base)
+        tok = attach_tool_vocabulary(model, text_tok, base)
+        record = {"base": base, "artifact": None}
+    save_model(model, tok, out, force=force, extra={BUILD_FILE: json.dumps(record)})
+    return out
 
 
 ADAPTER_FILE = "bslm_adapter.json"
@@ -137,6 +163,14 @@ def stale_reason(path: Path) -> str | None:
         DualTokenizer.load(path)
     except (ValueError, OSError) as e:
         return str(e)
+    if Path(path) == default_model_dir():
+        from .artifact import digest
+
+        art = shipped_artifact()
+        built = json.loads((path / BUILD_FILE).read_text()) if (path / BUILD_FILE).is_file() else {}
+        want = digest(art) if art is not None else None
+        if built.get("artifact") != want:
+            return "the shipped default model changed since it was built"
     return None
 
 
@@ -166,7 +200,7 @@ def load_model(path: str | Path | None = None, dtype=None):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Build a bslm model from a base model.")
-    ap.add_argument("--base", default=DEFAULT_BASE)
+    ap.add_argument("--base", default=None, help="default: the shipped default model")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args(argv)

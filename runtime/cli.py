@@ -41,9 +41,8 @@ def _build(args) -> int:
             return 0
         print(f"rebuilding {out}: {reason}")
         force = True
-    print(
-        f"building {out} from {args.base} (first time: de-quantizing the base, about a minute)..."
-    )
+    what = args.base or "the shipped default model"
+    print(f"building {out} from {what} (first time: de-quantizing the base, about a minute)...")
     path = build_model(args.base, out, force=force)
     print(f"model ready: {path}")
     return 0
@@ -167,8 +166,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build a bslm model (base model + tool vocabulary)")
     p.add_argument(
         "--base",
-        default="gemma-3-270m",
-        help="gemma-3-270m, smollm2-135m or a checkpoint directory",
+        default=None,
+        help="gemma-3-270m, smollm2-135m or a checkpoint directory, with a fresh tool vocabulary "
+        "(default: the shipped default model)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="model directory (default: the default model)"

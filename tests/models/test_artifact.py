@@ -39,3 +39,29 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
     assert (a - b).abs().max() < 0.1  # bfloat16 LoRA, int8 row changes
     assert (a.argmax(-1) == b.argmax(-1)).all()
     assert digest(art) == digest(art) and len(digest(art)) == 16
+
+
+def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, monkeypatch):
+    from bslm.models import build
+    from bslm.train.sft import SFTConfig, train
+
+    data = tmp_path / "train.jsonl"
+    rec = {
+        "stage": 3,
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+    }
+    data.write_text(json.dumps(rec))
+    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
+                            max_steps=(2,), batch_size=1, use_cpu=True))  # fmt: skip
+    art = pack(final, tmp_path / "default")
+    monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(build, "shipped_artifact", lambda: art)
+    out = build.build_model()
+    assert out == build.default_model_dir() and build.stale_reason(out) is None
+    model, tok = load_model()
+    expected, _ = build_from_artifact(art)
+    ids = torch.tensor([tok.encode_text("hi")])
+    with torch.no_grad():
+        assert torch.allclose(model(ids).logits, expected(ids).logits, atol=1e-5)
+    (art / "artifact.json").write_text((art / "artifact.json").read_text() + " ")
+    assert "changed" in build.stale_reason(out)
