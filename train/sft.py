@@ -12,6 +12,7 @@ fine-tuning. Every stage checkpoints; a rerun resumes where the last one stopped
 from __future__ import annotations
 
 import json
+import random
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -231,7 +232,7 @@ def train(cfg: SFTConfig) -> Path:
 
     from bslm.train.plots import plot_training
 
-    out = Path(cfg.out)
+    out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     records = read_records(cfg.data)
@@ -252,6 +253,7 @@ def train(cfg: SFTConfig) -> Path:
             continue
         stage_records = [r for r in records if r.get("stage", 3) == stage]
         if cfg.max_examples > 0:
+            random.Random(cfg.seed).shuffle(stage_records)
             stage_records = stage_records[: cfg.max_examples]
         feats, skipped = encode_records(tok, stage_records, cfg.max_len)
         if not feats:
