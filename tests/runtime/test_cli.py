@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,42 @@ def test_build_if_missing_rebuilds_a_stale_model(tok, tmp_path, capsys):
     assert main(["build", "--base", str(ckpt), "--out", str(out), "--if-missing"]) == 0
     assert "rebuilding" in capsys.readouterr().out
     assert stale_reason(out) is None
+
+
+def test_data_generate_and_import_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "data"
+    args = [
+        "data",
+        "generate",
+        f"out={out}",
+        "stage1=8",
+        "stage2=8",
+        "stage3=12",
+        "test=6",
+        "progress=false",
+    ]
+    assert main(args) == 0
+    assert {p.name for p in out.glob("*.jsonl")} == {
+        "train.jsonl",
+        "test_seen.jsonl",
+        "test_unseen.jsonl",
+    }
+    assert main(["data", "generate", f"out={out}", "stage1=-3"]) == 2
+    assert main(["data", "generate", "no_such_key=1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(e.startswith("bslm: error:") for e in err)
+    fixture = next(Path(__file__).parents[1].glob("train/fixtures/*openai*"))
+    target = tmp_path / "imported.jsonl"
+    assert main(["data", "import", str(fixture), "--format", "openai", "-o", str(target)]) == 0
+    assert target.read_text().count("\n") >= 1
+    assert main(["data", "import", str(fixture), "--format", "openai", "-o", str(target)]) == 2
+    assert main(["data", "import", str(fixture), "--format", "csv", "-o", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_lists_training_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("data", "train", "eval"):
+        assert cmd in out
