@@ -2,7 +2,8 @@
 
     python bench/schema_compactness.py [--base gemma-3-270m] [--categories simple_python,multiple]
 
-Per category of BFCL schemas (evaluation data, only measured here): tokens per schema as JSON
+Per category of BFCL schemas (evaluation data, only measured here), and for bslm's own training
+catalog: tokens per schema as JSON
 (``json.dumps`` of the BFCL function, base tokenizer), in the tool language (prompt form: tool
 and text tokens), and the floor set by what must stay text or names: the name, the
 descriptions and the parameter names alone.
@@ -66,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         fns = [fn for item in load_category(cat) for fn in item["function"]]
         everything += fns
         rows.append((cat, measure(tok, fns)))
-    rows.append(("all", measure(tok, everything)))
+    rows.append(("all BFCL", measure(tok, everything)))
+    from bslm.models.tools import to_openai_tool
+    from bslm.train.catalog import catalog
+
+    ours = [to_openai_tool(t.spec)["function"] for t in catalog()]
+    rows.append(("bslm catalog", measure(tok, ours)))
     print(f"base tokenizer: {args.base}\n")
     print(
         "| schemas | n | JSON tok/schema | ours tok/schema (tool + text) | ours/JSON | floor tok/schema | floor/JSON |"
