@@ -64,11 +64,18 @@ def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path
         meta = {
             "base": spec["base"],
             "seed": spec.get("seed", 0),
-            "lora": {k: cfg[k] for k in ("r", "lora_alpha", "target_modules") if k in cfg},
+            "lora": {
+                "r": cfg["r"],
+                "lora_alpha": cfg["lora_alpha"],
+                "target_modules": sorted(cfg["target_modules"]),
+            },
             "tool_rows": 0 if rows is None else len(rows_idx),
         }
         (tmp / META).write_text(json.dumps(meta, indent=2))
         shutil.copy(src / "bslm_tokenizer.json", tmp / "bslm_tokenizer.json")
+        tmp.chmod(0o755)
+        for p in tmp.iterdir():
+            p.chmod(0o644)
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from bslm.models.artifact import build_from_artifact, digest, pack
@@ -65,3 +66,23 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
         assert torch.allclose(model(ids).logits, expected(ids).logits, atol=1e-5)
     (art / "artifact.json").write_text((art / "artifact.json").read_text() + " ")
     assert "changed" in build.stale_reason(out)
+
+
+@pytest.mark.slow
+def test_the_shipped_default_model_rebuilds_and_answers():
+    from bslm.models.build import shipped_artifact
+    from bslm.models.chat import encode_chat
+    from bslm.models.generate import greedy
+    from bslm.models.parser import parse_output
+
+    art = shipped_artifact()
+    assert art is not None, "models/default holds no artifact"
+    model, tok = build_from_artifact(art)
+    assert tok.base_name == json.loads((art / "artifact.json").read_text())["base"]
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city.",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]  # fmt: skip
+    prompt = encode_chat(
+        tok, [{"role": "user", "content": "What's the weather in Paris?"}], tools, True
+    ).ids
+    out = parse_output(tok.decode(list(greedy(model, prompt, {tok.eot_id}, 40))))
+    assert out.parts  # it writes something the parser reads (never raises)

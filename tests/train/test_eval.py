@@ -164,3 +164,11 @@ def test_bfcl_end_to_end_on_the_tiny_model(tmp_path):
     report = json.loads(out.read_text())
     assert set(report["suites"]) == {"bfcl:simple_python", "bfcl:irrelevance"}
     assert report["suites"]["bfcl:simple_python"]["n"] == 3
+
+
+def test_limit_spreads_over_the_split():
+    from bslm.train.eval import spread
+
+    assert spread(list(range(10)), 0) == list(range(10))
+    assert spread(list(range(10)), 5) == [0, 2, 4, 6, 8]
+    assert spread(list(range(3)), 5) == [0, 1, 2]
