@@ -132,10 +132,17 @@ class WeightedCollator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weights": weights}
 
 
-def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     """Next-token cross-entropy, each target weighted, normalised by the total weight.
     ``logits[:, i]`` predicts ``labels[:, i]`` (already shifted)."""
-    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="none")
+    ce = F.cross_entropy(
+        logits.float().reshape(-1, logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=-100,
+        reduction="none",
+    )
     w = weights.reshape(-1)
     return (ce * w).sum() / w.sum().clamp_min(1e-8)
 
@@ -148,8 +155,12 @@ def learned_positions(weights: torch.Tensor) -> torch.Tensor:
 
 def batch_loss(model, batch: dict) -> torch.Tensor:
     keep = learned_positions(batch["weights"])
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
-    return weighted_loss(out.logits, batch["labels"][:, 1:][:, keep], batch["weights"][:, 1:][:, keep])
+    out = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep
+    )
+    return weighted_loss(
+        out.logits, batch["labels"][:, 1:][:, keep], batch["weights"][:, 1:][:, keep]
+    )
 
 
 def prepare_model(cfg: SFTConfig):
