@@ -33,7 +33,8 @@ def load_tools(path: Path | None) -> list:
 
 
 def reply(model, tok, messages: list[dict], tools: list, max_new_tokens: int, console: Console):
-    """Generate one model turn, streaming its text; returns the parsed ``ModelOutput``."""
+    """Generate one model turn, streaming its text; returns the parsed ``ModelOutput`` and
+    whether the model closed its turn (False: cut at the token limit)."""
     prompt = encode_chat(tok, messages, tools, add_generation_prompt=True).ids
     generated: list[int] = []
     text_run: list[int] = []
@@ -49,7 +50,7 @@ def reply(model, tok, messages: list[dict], tools: list, max_new_tokens: int, co
             console.print(text[len(shown) :], end="", markup=False, highlight=False)
             shown = text
     console.print()
-    return parse_output(tok.decode(generated))
+    return parse_output(tok.decode(generated)), bool(generated) and generated[-1] == tok.eot_id
 
 
 def run(model_dir: Path | None, tools_file: Path | None, max_new_tokens: int) -> int:
@@ -76,7 +77,7 @@ def run(model_dir: Path | None, tools_file: Path | None, max_new_tokens: int) ->
         messages.append({"role": "user", "content": line})
         console.print("[bold green]model>[/] ", end="")
         try:
-            out = reply(model, tok, messages, tools, max_new_tokens, console)
+            out, closed = reply(model, tok, messages, tools, max_new_tokens, console)
         except KeyboardInterrupt:
             console.print("\n[yellow](stopped)[/]")
             messages.pop()
@@ -89,7 +90,7 @@ def run(model_dir: Path | None, tools_file: Path | None, max_new_tokens: int) ->
             console.print(
                 f"[red]unreadable output at item {out.error.position}: {out.error.message}[/]"
             )
-        if not out.ended:
+        if not closed:
             console.print("[yellow](turn cut at the token limit)[/]")
         messages.append({"role": "assistant", "parts": out.parts})
 
