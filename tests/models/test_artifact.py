@@ -84,5 +84,6 @@ def test_the_shipped_default_model_rebuilds_and_answers():
     prompt = encode_chat(
         tok, [{"role": "user", "content": "What's the weather in Paris?"}], tools, True
     ).ids
-    out = parse_output(tok.decode(list(greedy(model, prompt, {tok.eot_id}, 40))))
-    assert out.parts  # it writes something the parser reads (never raises)
+    generated = list(greedy(model, prompt, {tok.eot_id}, 40))
+    assert generated[-1] == tok.eot_id  # trained: it closes its turn
+    parse_output(tok.decode(generated))  # whatever it wrote, reading it never raises
