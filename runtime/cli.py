@@ -102,6 +102,7 @@ def _data_generate(args) -> int:
 
 
 def _data_import(args) -> int:
+    from bslm.train.generate import write_jsonl
     from bslm.train.importers import IMPORTERS, import_file
 
     if args.format not in IMPORTERS:
@@ -110,11 +111,7 @@ def _data_import(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UserError(f"{out} already exists (use --force to replace it)")
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-    )
-    tmp.replace(out)
+    write_jsonl(out, records)
     print(f"{len(records)} records -> {out}")
     return 0
 

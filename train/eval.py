@@ -233,14 +233,14 @@ def _same(a, b) -> bool:
 
 
 def _records(data: Path, split: str) -> list[dict]:
-    from bslm.train.sft import read_records
+    from bslm.train.generate import read_jsonl
 
     path = data / f"test_{split}.jsonl"
     if not path.is_file():
         raise ValueError(
             f"{path} not found: generate the data first (bslm data generate out={data})"
         )
-    return read_records(path)
+    return read_jsonl(path)
 
 
 def suite_records(name: str, data: Path) -> list[dict]:

@@ -219,6 +219,19 @@ def summary(data: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Records of a JSONL file. Raises ValueError naming the line that is not JSON."""
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{n}: not JSON ({e.msg})") from None
+    return out
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     """Atomically: a temporary file beside the target, then a rename."""
     tmp = path.with_name(f".{path.name}.tmp")

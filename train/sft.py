@@ -81,19 +81,6 @@ def stage_value(values: tuple, cfg: SFTConfig, stage: int):
     return values[min(i, len(values) - 1)]
 
 
-def read_records(path: str | Path) -> list[dict]:
-    """Raises ValueError naming the line that is not a JSON record."""
-    out = []
-    with Path(path).open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{n}: not JSON ({e.msg})") from None
-    return out
-
-
 def encode_records(tok, records: list[dict], max_len: int) -> tuple[list[dict], int]:
     """Token features of each record (ids, learn mask, modality); returns them and how many
     records were skipped for being longer than ``max_len``."""
@@ -241,12 +228,13 @@ def train(cfg: SFTConfig) -> Path:
     with the dual tokenizer). Raises ValueError for unusable data."""
     from datasets import Dataset
 
+    from bslm.train.generate import read_jsonl
     from bslm.train.plots import plot_training
 
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    records = read_records(cfg.data)
+    records = read_jsonl(cfg.data)
     model, tok = prepare_model(cfg)
     done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
     last_final = out / f"stage{done[-1]}" / FINAL if done else None
