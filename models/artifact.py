@@ -27,9 +27,9 @@ LORA = "lora.safetensors"
 
 
 def _fresh_model(spec: dict):
-    from .build import _base_for_adapter
+    from .build import fresh_model
 
-    return _base_for_adapter(spec)
+    return fresh_model(spec["base"], spec.get("seed", 0))[0]
 
 
 def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path:

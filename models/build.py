@@ -140,19 +140,20 @@ def write_adapter_spec(path: Path, base: str, seed: int = 0) -> None:
     (Path(path) / ADAPTER_FILE).write_text(json.dumps({"base": base, "seed": seed}))
 
 
-def _base_for_adapter(spec: dict):
-    """The untrained dual-vocabulary model an adapter was trained on, rebuilt."""
+def fresh_model(source: str, seed: int = 0):
+    """(model, dual tokenizer) with an untrained tool vocabulary, or a bslm model as it is:
+    ``source`` is ``tiny`` (random, from ``seed``), a bslm model directory, or a base name or
+    checkpoint directory (its tool rows freshly initialised)."""
     from .bases import load_base
 
-    if spec["base"] == "tiny":
+    if source == "tiny":
         from .tiny import build_tiny
 
-        return build_tiny(seed=spec.get("seed", 0))[0]
-    if is_model_dir(Path(spec["base"])):
-        return load_model(spec["base"])[0]
-    model, text_tok = load_base(spec["base"])
-    attach_tool_vocabulary(model, text_tok, spec["base"])
-    return model
+        return build_tiny(seed=seed)
+    if is_model_dir(Path(source)):
+        return load_model(source)
+    model, text_tok = load_base(source)
+    return model, attach_tool_vocabulary(model, text_tok, source)
 
 
 def stale_reason(path: Path) -> str | None:
@@ -192,7 +193,8 @@ def load_model(path: str | Path | None = None, dtype=None):
         from peft import PeftModel
 
         spec = json.loads((path / ADAPTER_FILE).read_text())
-        model = PeftModel.from_pretrained(_base_for_adapter(spec), path).merge_and_unload()
+        base = fresh_model(spec["base"], spec.get("seed", 0))[0]
+        model = PeftModel.from_pretrained(base, path).merge_and_unload()
         return (model.to(dtype) if dtype is not None else model), tok
     kwargs = {"dtype": dtype} if dtype is not None else {}
     return AutoModelForCausalLM.from_pretrained(path, **kwargs), tok

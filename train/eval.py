@@ -356,13 +356,9 @@ def evaluate(
 
 
 def _load(model: str | None):
-    if model == "tiny":
-        from bslm.models.tiny import build_tiny
+    from bslm.models.build import fresh_model, load_model
 
-        return build_tiny()
-    from bslm.models.build import load_model
-
-    return load_model(model)
+    return fresh_model(model) if model == "tiny" else load_model(model)
 
 
 def markdown(reports: list[dict]) -> str:

@@ -152,19 +152,9 @@ def batch_loss(model, batch: dict) -> torch.Tensor:
 
 def prepare_model(cfg: SFTConfig):
     """(model, dual tokenizer) to train, before any adapter."""
-    from bslm.models.bases import load_base
-    from bslm.models.build import attach_tool_vocabulary, is_model_dir, load_model
+    from bslm.models.build import fresh_model
 
-    if cfg.model == "tiny":
-        from bslm.models.tiny import build_tiny
-
-        model, tok = build_tiny(seed=cfg.seed)
-        model.train()
-        return model, tok
-    if is_model_dir(Path(cfg.model)):
-        return load_model(cfg.model)
-    model, text_tok = load_base(cfg.model)
-    return model, attach_tool_vocabulary(model, text_tok, cfg.model)
+    return fresh_model(cfg.model, cfg.seed)
 
 
 def _adapt(model, tok, cfg: SFTConfig, resume_from: Path | None):
