@@ -1,0 +1,693 @@
+"""Constrained decoding: a grammar over token ids, built live from the tools' JSON Schemas.
+
+A model turn is ``PART* ⟨eot⟩`` where a part is free text, ``⟨think⟩ Text? ⟨end⟩`` or a call
+``⟨call⟩ NAME (⟨arg⟩ PARAM VALUE)* ⟨end⟩`` (``models/language.py``). The grammar admits only
+the tools on offer (spelled with their canonical identifier pieces), only the parameters of the
+tool being called (each at most once, the required ones before ``⟨end⟩``), and values of each
+parameter's type: integers as integers, enums as one of their values, arrays and objects well
+formed and recursively typed. Text stays free. It works on the tool modality's own tokens, so
+a step costs a few set lookups, not a pass over the text vocabulary: the text vocabulary is
+either wholly allowed (free text) or wholly refused (inside structure).
+
+The state is a set of stacks of immutable frames (usually one stack; a name that is a prefix
+of another, or a union of schemas, keeps several alive until a token decides). ``Matcher``
+tracks it token by token; ``allowed()`` says what may come next.
+
+    matcher = Matcher(Grammar(tokenizer, tools))
+    allowed = matcher.allowed()          # Allowed(text, names, ids)
+    matcher.advance(token_id)            # False: the token is outside the grammar
+
+Supported JSON Schema: ``type`` (one or a list), ``enum``, ``const``, ``anyOf``/``oneOf``,
+``allOf`` of objects, ``properties`` + ``required`` (undeclared keys are refused when
+``properties`` exist), objects without properties (any keys), ``items``, ``minItems`` /
+``maxItems``, local ``$ref`` (``#/...``). Other keywords (``pattern``, ``minimum``...) do not
+narrow the mask; arguments are validated with jsonschema before any call anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bslm.models.language import NUM_CHARS, SYMBOLS, VALUE_STARTS, Name, Sym, value_items
+from bslm.models.tokenizer import DualTokenizer
+from bslm.models.tools import ToolSpec
+
+MAX_STACKS = 64  # ambiguity bound: no real schema gets near it
+MAX_NUMBER_CHARS = 24
+MAX_SCHEMA_DEPTH = 32  # $ref chains deeper than this are taken as "any"
+_NO_PARAMS: dict = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """What may come next: every text token (``text``), every identifier piece (``names``),
+    plus the ids in ``ids`` (tool tokens, or text tokens of an enum's string)."""
+
+    text: bool = False
+    names: bool = False
+    ids: frozenset[int] = frozenset()
+
+    def __or__(self, o: Allowed) -> Allowed:
+        return Allowed(self.text or o.text, self.names or o.names, self.ids | o.ids)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.text or self.names or self.ids)
+
+
+NOTHING = Allowed()
+
+
+class Trie:
+    """Token-id sequences with a value at each end."""
+
+    __slots__ = ("children", "value", "keys")
+
+    def __init__(self):
+        self.children: dict[int, Trie] = {}
+        self.value: Any = None
+        self.keys: frozenset[int] = frozenset()
+
+    def add(self, ids: list[int], value: Any) -> None:
+        node = self
+        for i in ids:
+            node = node.children.setdefault(i, Trie())
+        node.value = value
+
+    def freeze(self) -> Trie:
+        self.keys = frozenset(self.children)
+        for c in self.children.values():
+            c.freeze()
+        return self
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+@dataclass
+class Members:
+    """The keys of an object (or a call's parameters): name trie, schemas, required."""
+
+    trie: Trie
+    schemas: dict[str, Any]
+    required: frozenset[str]
+    # per-name tries of the names left: built on demand, keyed by the names already used
+    _left: dict[frozenset, Trie] = field(default_factory=dict)
+
+
+class Grammar:
+    """The tools on offer, compiled for one tokenizer. Cheap to build (a trie per tool and per
+    object schema, filled lazily), so the runtime builds one whenever the tool list changes."""
+
+    def __init__(self, tok: DualTokenizer, tools: list[ToolSpec], *,
+                 forbid: frozenset[str] | set[str] = frozenset(), force: str | None = None):  # fmt: skip
+        self.tok = tok
+        off = tok.offset
+        self.sym = {s: off + i for i, s in enumerate(SYMBOLS)}
+        self.num = {off + tok.tool.num_id[c]: c for c in NUM_CHARS}
+        self.name_lo = off + len(SYMBOLS) + len(NUM_CHARS)
+        self.name_hi = len(tok)
+        self.text_hi = off  # ids below are text; the base's control tokens are refused
+        base = tok.base
+        self.text_refused = frozenset(
+            i for i in (getattr(base, "all_special_ids", None) or []) if i < off
+        )
+        self.tools = {t.name: t for t in tools if t.name not in forbid}
+        if force is not None and force not in self.tools:
+            raise ValueError(f"the tool {force!r} that must be used is not available")
+        self.force = force
+        self.names = Trie()
+        for name in self.tools:
+            self.names.add(self.name_ids(name), name)
+        self.names.freeze()
+        self._forced = Trie()
+        if force is not None:
+            self._forced.add(self.name_ids(force), force)
+        self._forced.freeze()
+        self._members: dict[int, Members] = {}
+        self._alts: dict[int, list] = {}
+        self._fixed: dict[int, Trie] = {}
+        self._keep: list = []  # schemas whose id() keys the caches stay alive
+        self.value_start_ids = frozenset(self.sym[s] for s in VALUE_STARTS)
+
+    # --- token classes ---
+
+    def name_ids(self, name: str) -> list[int]:
+        return self.tok.item_ids(Name(name))
+
+    def is_text(self, t: int) -> bool:
+        return t < self.text_hi and t not in self.text_refused
+
+    def is_name(self, t: int) -> bool:
+        return self.name_lo <= t < self.name_hi
+
+    def allows(self, a: Allowed, t: int) -> bool:
+        return (
+            t in a.ids or (a.text and self.is_text(t)) or (a.names and self.is_name(t))
+        )
+
+    # --- schema compilation ---
+
+    def members(self, schema: dict, root: Any) -> Members:
+        key = id(schema)
+        m = self._members.get(key)
+        if m is None:
+            props = schema.get("properties") or {}
+            req = schema.get("required")
+            trie = Trie()
+            for name in props:
+                if name:
+                    trie.add(self.name_ids(name), name)
+            m = Members(
+                trie.freeze(),
+                {k: (v, root) for k, v in props.items()},
+                frozenset(r for r in req if r in props) if isinstance(req, list) else frozenset(),
+            )
+            self._members[key] = m
+            self._keep.append(schema)
+        return m
+
+    def left_trie(self, m: Members, used: frozenset) -> Trie:
+        t = m._left.get(used)
+        if t is None:
+            if not used:
+                t = m.trie
+            else:
+                t = Trie()
+                for name in m.schemas:
+                    if name and name not in used:
+                        t.add(self.name_ids(name), name)
+                t.freeze()
+            m._left[used] = t
+        return t
+
+    def fixed(self, values: list, key: int) -> Trie:
+        """A trie over the token ids of each value (an enum)."""
+        t = self._fixed.get(key)
+        if t is None:
+            t = Trie()
+            for v in values:
+                try:
+                    ids = self.tok.encode(value_items(v)).ids
+                except ValueError:
+                    continue
+                t.add(ids, True)
+            self._fixed[key] = t.freeze()
+        return t
+
+    def resolve(self, schema: Any, root: Any, depth: int = 0) -> Any:
+        """Follow a local ``$ref``; anything unresolvable is "any" (True)."""
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            ref = schema["$ref"]
+            if depth > MAX_SCHEMA_DEPTH or not ref.startswith("#"):
+                return True
+            node = root
+            for part in filter(None, ref[1:].split("/")):
+                part = part.replace("~1", "/").replace("~0", "~")
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                else:
+                    return True
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = node if not rest or not isinstance(node, dict) else {**node, **rest}
+            depth += 1
+        return schema
+
+    def alternatives(self, schema: Any, root: Any, depth: int = 0) -> list[tuple]:
+        """The shapes a value of ``schema`` may take, as tuples:
+        ("fixed", trie) ("string",) ("number",) ("integer",) ("boolean",) ("null",)
+        ("array", items, min, max) ("object", members) ("map", values) ("any",)."""
+        schema = self.resolve(schema, root, depth)
+        if not isinstance(schema, dict):
+            return [("never",)] if schema is False else [("any",)]
+        key = id(schema)
+        if key in self._alts:
+            return self._alts[key]
+        self._alts[key] = [("any",)]  # a schema that refers to itself while compiling
+        self._keep.append(schema)
+        out = self._alternatives(schema, root, depth)
+        self._alts[key] = out
+        return out
+
+    def _alternatives(self, s: dict, root: Any, depth: int) -> list[tuple]:
+        if "const" in s:
+            return [("fixed", self.fixed([s["const"]], id(s) * 2 + 1))]
+        if isinstance(s.get("enum"), list):
+            return [("fixed", self.fixed(s["enum"], id(s) * 2))]
+        for key in ("anyOf", "oneOf"):
+            subs = s.get(key)
+            if isinstance(subs, list) and subs:
+                base = {k: v for k, v in s.items() if k != key}
+                out = []
+                for sub in subs:
+                    merged = {**base, **sub} if isinstance(sub, dict) else sub
+                    if merged is not sub:
+                        self._keep.append(merged)
+                    out += self.alternatives(merged, root, depth + 1)
+                return out or [("any",)]
+        if isinstance(s.get("allOf"), list) and all(isinstance(x, dict) for x in s["allOf"]):
+            merged = {k: v for k, v in s.items() if k != "allOf"}
+            props, req = dict(merged.get("properties") or {}), list(merged.get("required") or [])
+            for sub in s["allOf"]:
+                sub = self.resolve(sub, root, depth + 1)
+                if not isinstance(sub, dict):
+                    continue
+                props |= sub.get("properties") or {}
+                req += sub.get("required") or []
+                merged = {**sub, **merged}
+            if props:
+                merged |= {"type": "object", "properties": props, "required": req}
+            self._keep.append(merged)
+            return self.alternatives(merged, root, depth + 1)
+        t = s.get("type")
+        types = [t] if isinstance(t, str) else t if isinstance(t, list) else None
+        if types is None:
+            if isinstance(s.get("properties"), dict):
+                types = ["object"]
+            elif "items" in s:
+                types = ["array"]
+            else:
+                return [("any",)]
+        out = []
+        for t in types:
+            if t in ("string", "number", "integer", "boolean", "null"):
+                out.append((t,))
+            elif t == "array":
+                items = s.get("items", True)
+                lo = s.get("minItems", 0)
+                hi = s.get("maxItems")
+                out.append(("array", items if not isinstance(items, list) else True, root,
+                            lo if isinstance(lo, int) else 0,
+                            hi if isinstance(hi, int) else None))  # fmt: skip
+            elif t == "object":
+                # declared properties close the object: an undeclared key is an invented one
+                if isinstance(s.get("properties"), dict):
+                    out.append(("object", self.members(s, root)))
+                else:
+                    extra = s.get("additionalProperties", True)
+                    out.append(("map", extra if isinstance(extra, dict) else True, root))
+        return out or [("any",)]
+
+
+# --- frames ---------------------------------------------------------------------------------
+# A frame's ``allowed`` is what it can take next; ``done`` says it may be complete (so what
+# follows it is allowed too); ``step`` returns the replacements for it on the stack, one tuple
+# per way the token can be read ([] refuses the token, [()] completes the frame).
+
+
+class Frame:
+    __slots__ = ()
+    done = False
+
+    def allowed(self, g: Grammar) -> Allowed:
+        raise NotImplementedError
+
+    def step(self, g: Grammar, t: int) -> list[tuple]:
+        raise NotImplementedError
+
+
+class Turn(Frame):
+    __slots__ = ("force",)
+
+    def __init__(self, force: bool):
+        self.force = force  # a call to the forced tool is still owed
+
+    def allowed(self, g):
+        ids = {g.sym["think"], g.sym["call"]} if (g.tools or self.force) else {g.sym["think"]}
+        if not self.force:
+            ids.add(g.sym["eot"])
+        return Allowed(text=True, ids=frozenset(ids))
+
+    def step(self, g, t):
+        if g.is_text(t):
+            return [(self,)]
+        if t == g.sym["think"]:
+            return [(self, Think())]
+        if t == g.sym["call"] and g.tools:
+            if self.force:
+                return [(Turn(False), CallName(g._forced))]
+            return [(self, CallName(g.names))]
+        if t == g.sym["eot"] and not self.force:
+            return [()]
+        return []
+
+
+class Think(Frame):
+    __slots__ = ()
+
+    def allowed(self, g):
+        return Allowed(text=True, ids=frozenset({g.sym["end"]}))
+
+    def step(self, g, t):
+        if g.is_text(t):
+            return [(self,)]
+        return [()] if t == g.sym["end"] else []
+
+
+class CallName(Frame):
+    __slots__ = ("node",)
+
+    def __init__(self, node: Trie):
+        self.node = node
+
+    def allowed(self, g):
+        return Allowed(ids=self.node.keys)
+
+    def step(self, g, t):
+        child = self.node.children.get(t)
+        if child is None:
+            return []
+        out = [(CallName(child),)] if child.children else []
+        if child.value is not None:
+            out.append((args_frame(g, g.tools[child.value]),))
+        return out
+
+
+def args_frame(g: Grammar, spec: ToolSpec) -> Frame:
+    params = spec.parameters
+    if params is None:
+        return Keys(g.members(_NO_PARAMS, None), frozenset(), "arg")
+    alts = g.alternatives(params, params)
+    objects = [a for a in alts if a[0] == "object"]
+    if objects:
+        return Keys(objects[0][1], frozenset(), "arg")
+    if any(a[0] == "map" for a in alts):
+        m = next(a for a in alts if a[0] == "map")
+        return FreeKeys(m[1], m[2], "arg")
+    return FreeKeys(True, params, "arg")
+
+
+class Keys(Frame):
+    """An object's members, or a call's parameters (``sep`` = the ``arg`` symbol before each
+    name), each at most once, closed by ``⟨end⟩`` once the required ones are in."""
+
+    __slots__ = ("m", "used", "sep")
+
+    def __init__(self, m: Members, used: frozenset, sep: str | None):
+        self.m, self.used, self.sep = m, used, sep
+
+    def _closable(self) -> bool:
+        return self.m.required <= self.used
+
+    def allowed(self, g):
+        ids = set()
+        trie = g.left_trie(self.m, self.used)
+        if trie.keys:
+            if self.sep:
+                ids.add(g.sym[self.sep])
+            else:
+                ids |= trie.keys
+        if self._closable():
+            ids.add(g.sym["end"])
+        return Allowed(ids=frozenset(ids))
+
+    def step(self, g, t):
+        if t == g.sym["end"]:
+            return [()] if self._closable() else []
+        trie = g.left_trie(self.m, self.used)
+        if self.sep:
+            return [(KeyName(self, trie),)] if t == g.sym[self.sep] and trie.keys else []
+        return KeyName(self, trie).step(g, t)
+
+
+class KeyName(Frame):
+    __slots__ = ("keys", "node")
+
+    def __init__(self, keys: Keys, node: Trie):
+        self.keys, self.node = keys, node
+
+    def allowed(self, g):
+        return Allowed(ids=self.node.keys)
+
+    def step(self, g, t):
+        child = self.node.children.get(t)
+        if child is None:
+            return []
+        out = [(KeyName(self.keys, child),)] if child.children else []
+        if child.value is not None:
+            k = self.keys
+            after = Keys(k.m, k.used | {child.value}, k.sep)
+            schema, root = k.m.schemas[child.value]
+            out.append((after, Value(schema, root)))
+        return out
+
+
+class FreeKeys(Frame):
+    """An object without declared properties: any names, each followed by a value."""
+
+    __slots__ = ("values", "root", "sep")
+
+    def __init__(self, values: Any, root: Any, sep: str | None):
+        self.values, self.root, self.sep = values, root, sep
+
+    def allowed(self, g):
+        ids = {g.sym["end"]}
+        if self.sep:
+            return Allowed(ids=frozenset(ids | {g.sym[self.sep]}))
+        return Allowed(names=True, ids=frozenset(ids))
+
+    def step(self, g, t):
+        if t == g.sym["end"]:
+            return [()]
+        if self.sep:
+            return [(self, FreeName(self.values, self.root, False))] if t == g.sym[self.sep] else []
+        return [(self, FreeName(self.values, self.root, True))] if g.is_name(t) else []
+
+
+class FreeName(Frame):
+    __slots__ = ("values", "root", "started")
+
+    def __init__(self, values: Any, root: Any, started: bool):
+        self.values, self.root, self.started = values, root, started
+
+    def allowed(self, g):
+        if not self.started:
+            return Allowed(names=True)
+        return Allowed(names=True) | Value(self.values, self.root).allowed(g)
+
+    def step(self, g, t):
+        if g.is_name(t):
+            return [(FreeName(self.values, self.root, True),)]
+        return Value(self.values, self.root).step(g, t) if self.started else []
+
+
+class Value(Frame):
+    """A value of a schema, before its first token."""
+
+    __slots__ = ("schema", "root")
+
+    def __init__(self, schema: Any, root: Any):
+        self.schema, self.root = schema, root
+
+    def allowed(self, g):
+        a = NOTHING
+        for alt in g.alternatives(self.schema, self.root):
+            a = a | _starts(g, alt)
+        return a
+
+    def step(self, g, t):
+        out = []
+        for alt in g.alternatives(self.schema, self.root):
+            out += _enter(g, alt, t)
+        return out
+
+
+_STARTS = {
+    "string": ("s",), "number": ("n",), "integer": ("n",), "boolean": ("true", "false"),
+    "null": ("null",), "array": ("arr",), "object": ("obj",), "map": ("obj",),
+    "any": tuple(VALUE_STARTS), "never": (),
+}  # fmt: skip
+
+
+def _starts(g: Grammar, alt: tuple) -> Allowed:
+    if alt[0] == "fixed":
+        return Allowed(ids=alt[1].keys)
+    return Allowed(ids=frozenset(g.sym[s] for s in _STARTS[alt[0]]))
+
+
+def _enter(g: Grammar, alt: tuple, t: int) -> list[tuple]:
+    kind = alt[0]
+    if kind == "fixed":
+        return Fixed(alt[1]).step(g, t)
+    if kind == "any":
+        if t == g.sym["s"]:
+            return [(String(),)]
+        if t == g.sym["n"]:
+            return [(Number(False, "start", 0),)]
+        if t in (g.sym["true"], g.sym["false"], g.sym["null"]):
+            return [()]
+        if t == g.sym["arr"]:
+            return [(Array(True, None, 0, 0, None),)]
+        if t == g.sym["obj"]:
+            return [(FreeKeys(True, None, None),)]
+        return []
+    if t not in {g.sym[s] for s in _STARTS[kind]}:
+        return []
+    if kind == "string":
+        return [(String(),)]
+    if kind in ("number", "integer"):
+        return [(Number(kind == "integer", "start", 0),)]
+    if kind in ("boolean", "null"):
+        return [()]
+    if kind == "array":
+        return [(Array(alt[1], alt[2], 0, alt[3], alt[4]),)]
+    if kind == "object":
+        return [(Keys(alt[1], frozenset(), None),)]
+    return [(FreeKeys(alt[1], alt[2], None),)]  # map
+
+
+class String(Frame):
+    """The text of a string value (possibly empty)."""
+
+    __slots__ = ()
+    done = True
+
+    def allowed(self, g):
+        return Allowed(text=True)
+
+    def step(self, g, t):
+        return [(self,)] if g.is_text(t) else []
+
+
+# JSON number automaton over the number characters: state -> {char: state}; "accept" states
+# may end. Integers use the first rows only.
+_DIGITS = "0123456789"
+_NUM = {
+    "start": {"-": "sign", "0": "zero", **{d: "int" for d in "123456789"}},
+    "sign": {"0": "zero", **{d: "int" for d in "123456789"}},
+    "zero": {".": "dot", "e": "e"},
+    "int": {**{d: "int" for d in _DIGITS}, ".": "dot", "e": "e"},
+    "dot": {d: "frac" for d in _DIGITS},
+    "frac": {**{d: "frac" for d in _DIGITS}, "e": "e"},
+    "e": {"+": "esign", "-": "esign", **{d: "exp" for d in _DIGITS}},
+    "esign": {d: "exp" for d in _DIGITS},
+    "exp": {d: "exp" for d in _DIGITS},
+}
+_NUM_ACCEPT = frozenset({"zero", "int", "frac", "exp"})
+
+
+class Number(Frame):
+    __slots__ = ("integer", "state", "n", "done")
+
+    def __init__(self, integer: bool, state: str, n: int):
+        self.integer, self.state, self.n = integer, state, n
+        self.done = state in _NUM_ACCEPT
+
+    def _next(self) -> dict[str, str]:
+        if self.n >= MAX_NUMBER_CHARS:
+            return {}
+        nxt = _NUM[self.state]
+        if self.integer:
+            nxt = {c: s for c, s in nxt.items() if c not in ".e"}
+        return nxt
+
+    def allowed(self, g):
+        chars = self._next()
+        return Allowed(ids=frozenset(i for i, c in g.num.items() if c in chars))
+
+    def step(self, g, t):
+        c = g.num.get(t)
+        s = self._next().get(c) if c is not None else None
+        return [(Number(self.integer, s, self.n + 1),)] if s else []
+
+
+class Array(Frame):
+    __slots__ = ("items", "root", "count", "lo", "hi")
+
+    def __init__(self, items: Any, root: Any, count: int, lo: int, hi: int | None):
+        self.items, self.root, self.count, self.lo, self.hi = items, root, count, lo, hi
+
+    def allowed(self, g):
+        a = Allowed(ids=frozenset({g.sym["end"]})) if self.count >= self.lo else NOTHING
+        if self.hi is None or self.count < self.hi:
+            a = a | Value(self.items, self.root).allowed(g)
+        return a
+
+    def step(self, g, t):
+        if t == g.sym["end"]:
+            return [()] if self.count >= self.lo else []
+        if self.hi is not None and self.count >= self.hi:
+            return []
+        nxt = Array(self.items, self.root, self.count + 1, self.lo, self.hi)
+        return [(nxt, *r) for r in Value(self.items, self.root).step(g, t)]
+
+
+class Fixed(Frame):
+    """One of a set of token sequences (an enum's values)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Trie):
+        self.node = node
+
+    def allowed(self, g):
+        return Allowed(ids=self.node.keys)
+
+    def step(self, g, t):
+        child = self.node.children.get(t)
+        if child is None:
+            return []
+        out = [(Fixed(child),)] if child.children else []
+        if child.value is not None:
+            out.append(())
+        return out
+
+
+# --- the matcher ----------------------------------------------------------------------------
+
+
+class Matcher:
+    """Where a model turn stands in the grammar, advanced one token at a time."""
+
+    def __init__(self, grammar: Grammar):
+        self.g = grammar
+        self.stacks: list[tuple] = [(Turn(grammar.force is not None),)]
+        self._allowed: Allowed | None = None
+
+    @property
+    def finished(self) -> bool:
+        """The turn is over (``⟨eot⟩`` was taken)."""
+        return any(not s for s in self.stacks)
+
+    @property
+    def failed(self) -> bool:
+        return not self.stacks
+
+    def allowed(self) -> Allowed:
+        if self._allowed is None:
+            a = NOTHING
+            for stack in self.stacks:
+                for frame in reversed(stack):
+                    a = a | frame.allowed(self.g)
+                    if not frame.done:
+                        break
+            self._allowed = a
+        return self._allowed
+
+    def advance(self, t: int) -> bool:
+        """Take token ``t``; False (and no change) when the grammar refuses it."""
+        g = self.g
+        nxt: list[tuple] = []
+        for stack in self.stacks:
+            i = len(stack) - 1
+            while i >= 0:
+                frame = stack[i]
+                nxt += [stack[:i] + r for r in frame.step(g, t)]
+                if not frame.done:
+                    break
+                i -= 1
+        if not nxt:
+            return False
+        self.stacks = nxt[:MAX_STACKS]
+        self._allowed = None
+        return True
+
+    def accepts(self, ids: list[int]) -> bool:
+        """Whether the whole sequence is a complete turn (for tests and checks)."""
+        for t in ids:
+            if self.finished or not self.advance(t):
+                return False
+        return self.finished
