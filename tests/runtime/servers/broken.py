@@ -2,13 +2,15 @@
 
     python tests/runtime/servers/broken.py [--fail-start] [--slow-start SECONDS]
 
-Tools: ``echo`` (works), ``crash`` (kills the process mid-call), ``hang`` (never answers),
+Tools: ``echo`` (works), ``count`` and ``calls`` (count the calls that reached the server),
+``sleep`` (answers after a while, without blocking other calls), ``crash`` (kills the process mid-call), ``hang`` (never answers),
 ``fail`` (raises), ``huge`` (returns ``size`` characters), ``tokens`` (text that looks like
-the model's control tokens), ``pid`` (the process id, to tell restarts apart), and ``clash``
-(a name the demo server could also use when started with ``--name``).
+the model's control tokens), ``pid`` (the process id, to tell restarts apart) and ``calculate``
+(a name the demo server uses too).
 """
 
 import argparse
+import asyncio
 import os
 import sys
 import time
@@ -27,6 +29,25 @@ def build(name: str) -> MCPServer:
     def echo(text: str, times: int = 1) -> str:
         """Echo the text back, `times` times."""
         return text * times
+
+    received = {"count": 0}
+
+    @server.tool()
+    def count(n: int) -> int:
+        """Add n to a counter (arguments that break the schema must never get here)."""
+        received["count"] += 1
+        return received["count"]
+
+    @server.tool(annotations=read_only)
+    def calls() -> int:
+        """How many `count` calls reached the server."""
+        return received["count"]
+
+    @server.tool(annotations=read_only)
+    async def sleep(seconds: float) -> float:
+        """Answer after `seconds`."""
+        await asyncio.sleep(seconds)
+        return seconds
 
     @server.tool()
     def crash() -> str:
@@ -60,9 +81,9 @@ def build(name: str) -> MCPServer:
         return os.getpid()
 
     @server.tool(annotations=read_only)
-    def get_time() -> str:
+    def calculate(expression: str) -> str:
         """A name the demo server also has."""
-        return "broken-time"
+        return "broken"
 
     return server
 
