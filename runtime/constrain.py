@@ -143,9 +143,7 @@ class Grammar:
         return self.name_lo <= t < self.name_hi
 
     def allows(self, a: Allowed, t: int) -> bool:
-        return (
-            t in a.ids or (a.text and self.is_text(t)) or (a.names and self.is_name(t))
-        )
+        return t in a.ids or (a.text and self.is_text(t)) or (a.names and self.is_name(t))
 
     # --- schema compilation ---
 
@@ -552,8 +550,8 @@ class String(Frame):
         return [(self,)] if g.is_text(t) else []
 
 
-# JSON number automaton over the number characters: state -> {char: state}; "accept" states
-# may end. Integers use the first rows only.
+# JSON number automaton over the number characters: state -> {char: state}; accepting states
+# may end. Integers never take '.' or 'e'.
 _DIGITS = "0123456789"
 _NUM = {
     "start": {"-": "sign", "0": "zero", **{d: "int" for d in "123456789"}},
@@ -564,9 +562,11 @@ _NUM = {
     "frac": {**{d: "frac" for d in _DIGITS}, "e": "e"},
     "e": {"+": "esign", "-": "esign", **{d: "exp" for d in _DIGITS}},
     "esign": {d: "exp" for d in _DIGITS},
-    "exp": {d: "exp" for d in _DIGITS},
+    # two exponent digits at most: every such number is a finite float
+    "exp": {d: "exp2" for d in _DIGITS},
+    "exp2": {},
 }
-_NUM_ACCEPT = frozenset({"zero", "int", "frac", "exp"})
+_NUM_ACCEPT = frozenset({"zero", "int", "frac", "exp", "exp2"})
 
 
 class Number(Frame):

@@ -60,9 +60,7 @@ class Backend(ABC):
         if not ids:
             raise ValueError("nothing to evaluate")
         if self.n_past + len(ids) > self.n_ctx:
-            raise BackendError(
-                f"context full: {self.n_past + len(ids)} tokens > {self.n_ctx}"
-            )
+            raise BackendError(f"context full: {self.n_past + len(ids)} tokens > {self.n_ctx}")
         logits = self._eval(list(ids))
         self.tokens.extend(ids)
         return logits
@@ -91,8 +89,9 @@ class Backend(ABC):
         pass
 
 
-def open_backend(model: str | Path | None = None, backend: str | None = None,
-                 n_ctx: int | None = None) -> Backend:
+def open_backend(
+    model: str | Path | None = None, backend: str | None = None, n_ctx: int | None = None
+) -> Backend:
     """Open a model with a backend. ``model`` None: the shipped default model (built if it
     is missing). ``backend`` None: chosen from what ``model`` is (a .gguf file: llama, a
     directory with model.onnx files: onnx, a checkpoint directory: torch)."""

@@ -49,8 +49,7 @@ class TorchBackend(Backend):
     @torch.inference_mode()
     def _forward(self, ids: list[int]) -> torch.Tensor:
         x = torch.tensor([ids], dtype=torch.long)
-        out = self.model(input_ids=x, past_key_values=self._past, use_cache=True,
-                         logits_to_keep=1)
+        out = self.model(input_ids=x, past_key_values=self._past, use_cache=True, logits_to_keep=1)
         self._past = out.past_key_values
         return out.logits[0, -1]
 

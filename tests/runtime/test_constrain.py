@@ -1,0 +1,324 @@
+"""The tool grammar: accept/refuse tables, random walks that must yield valid calls, agreement
+with jsonschema on random schemas and values, and masked decoding on the tiny model."""
+
+import random
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bslm.models.language import Sym, Text, call_items
+from bslm.models.parser import parse_output
+from bslm.models.tools import ToolCall, ToolSpec
+from bslm.runtime.constrain import Grammar, Matcher
+
+WEATHER = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+        "days": {"type": "integer"},
+        "scores": {"type": "array", "items": {"type": "number"}, "maxItems": 3},
+        "where": {
+            "type": "object",
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+            "required": ["lat", "lon"],
+        },
+        "flag": {"type": "boolean"},
+        "maybe": {"type": ["string", "null"]},
+        "meta": {"type": "object"},
+    },
+    "required": ["city"],
+}
+REFS = {
+    "type": "object",
+    "$defs": {
+        "Point": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    },  # fmt: skip
+    "properties": {
+        "p": {"$ref": "#/$defs/Point"},
+        "either": {"anyOf": [{"type": "integer"}, {"type": "string", "enum": ["all"]}]},
+        "level": {"const": 3},
+        "pair": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+    },
+    "required": ["p"],
+}
+TOOLS = [
+    ToolSpec("get_weather", "Weather for a city", WEATHER),
+    ToolSpec("get_weather_alerts", "Alerts", {"type": "object", "properties": {}}),
+    ToolSpec("refs", "refs and unions", REFS),
+    ToolSpec("ping", "no schema at all", None),
+]
+
+
+def ids(tok, items):
+    return tok.encode(items).ids
+
+
+def call_ids(tok, name, args, close=True):
+    items = call_items(ToolCall(name, args))
+    return ids(tok, items + ([Sym("eot")] if close else []))
+
+
+def accepts(g, seq):
+    return Matcher(g).accepts(seq)
+
+
+@pytest.fixture(scope="module")
+def grammar(tok):
+    return Grammar(tok, TOOLS)
+
+
+ACCEPT = [
+    ("get_weather", {"city": "Paris"}),
+    ("get_weather", {"unit": "fahrenheit", "city": ""}),
+    ("get_weather", {"city": "Oslo", "days": -3, "scores": [1.5, 2, -0.25e-7]}),
+    ("get_weather", {"city": "Rome", "where": {"lon": 12.5, "lat": 41.9}, "flag": False}),
+    ("get_weather", {"city": "Rome", "maybe": None, "meta": {"anything": [1, {"x": "y"}]}}),
+    ("get_weather", {"city": "Rome", "scores": []}),
+    ("get_weather_alerts", {}),
+    ("refs", {"p": {"x": 0}, "either": 7, "level": 3, "pair": ["a", "b", "c"]}),
+    ("refs", {"p": {"x": 10}, "either": "all"}),
+    ("ping", {}),
+]
+REFUSE = [
+    ("get_wether", {"city": "Paris"}),  # unknown tool
+    ("get_weather", {}),  # required missing
+    ("get_weather", {"city": "Paris", "country": "FR"}),  # unknown parameter
+    ("get_weather", {"city": 5}),  # wrong type
+    ("get_weather", {"city": "P", "unit": "kelvin"}),  # not in the enum
+    ("get_weather", {"city": "P", "days": 2.5}),  # integer as a float
+    ("get_weather", {"city": "P", "days": "2"}),  # integer as a string
+    ("get_weather", {"city": "P", "scores": [1, 2, 3, 4]}),  # maxItems
+    ("get_weather", {"city": "P", "scores": ["1"]}),  # item type
+    ("get_weather", {"city": "P", "where": {"lat": 1}}),  # nested required
+    ("get_weather", {"city": "P", "where": {"lat": 1, "lon": 2, "alt": 3}}),  # nested unknown
+    ("get_weather", {"city": "P", "flag": "yes"}),
+    ("get_weather", {"city": "P", "maybe": 3}),
+    ("get_weather_alerts", {"city": "P"}),  # no parameters at all
+    ("refs", {"p": {"x": "0"}}),  # through $ref
+    ("refs", {"p": {"x": 1}, "either": "some"}),  # anyOf: neither branch
+    ("refs", {"p": {"x": 1}, "level": 4}),  # const
+    ("refs", {"p": {"x": 1}, "pair": ["a"]}),  # minItems
+    ("ping", {"x": 1}),
+]
+
+
+@pytest.mark.parametrize("name,args", ACCEPT)
+def test_valid_calls_are_accepted(tok, grammar, name, args):
+    assert accepts(grammar, call_ids(tok, name, args))
+
+
+@pytest.mark.parametrize("name,args", REFUSE)
+def test_invalid_calls_are_refused(tok, grammar, name, args):
+    assert not accepts(grammar, call_ids(tok, name, args))
+
+
+def test_turn_structure(tok, grammar):
+    call = call_items(ToolCall("get_weather", {"city": "Paris"}))
+    two = call + call_items(ToolCall("refs", {"p": {"x": 1}}))
+    assert accepts(grammar, ids(tok, [Text("Hello there."), Sym("eot")]))
+    assert accepts(grammar, ids(tok, [Sym("think"), Text("need weather"), Sym("end"), *two,
+                                      Sym("eot")]))  # fmt: skip
+    assert accepts(grammar, ids(tok, [Text("Let me check."), *call, Sym("eot")]))
+    # a parameter given twice
+    twice = call[:-1] + call[2:]
+    assert not accepts(grammar, ids(tok, [*twice, Sym("eot")]))
+    # structure where it does not belong
+    assert not accepts(grammar, ids(tok, [Sym("arg"), Sym("eot")]))
+    assert not accepts(grammar, ids(tok, [*call[:-1], Sym("eot")]))
+    # the base's own control tokens are not text
+    m = Matcher(grammar)
+    special = [i for i in tok.base.all_special_ids if i < tok.offset]
+    assert special and not any(m.g.allows(m.allowed(), i) for i in special)
+
+
+def test_names_that_prefix_each_other(tok):
+    """``get_weather`` spells as a prefix of ``get_weatherX``: both stay reachable."""
+    g = Grammar(tok, [*TOOLS, ToolSpec("get_weatherX", None, {"type": "object", "properties": {}})])
+    short, long = g.name_ids("get_weather"), g.name_ids("get_weatherX")
+    assert long[: len(short)] == short
+    m = Matcher(g)
+    for t in ids(tok, [Sym("call")]) + short:
+        assert m.advance(t)
+    assert m.allowed().ids == {tok.sym("arg"), long[len(short)]}
+    assert accepts(g, call_ids(tok, "get_weatherX", {}))
+    assert accepts(g, call_ids(tok, "get_weather", {"city": "x"}))
+
+
+def test_forbid_and_force(tok):
+    g = Grammar(tok, TOOLS, forbid={"get_weather"})
+    assert not accepts(g, call_ids(tok, "get_weather", {"city": "P"}))
+    assert accepts(g, call_ids(tok, "ping", {}))
+    g = Grammar(tok, TOOLS, force="ping")
+    assert not accepts(g, ids(tok, [Text("no"), Sym("eot")]))  # the turn must call ping
+    assert not accepts(g, call_ids(tok, "get_weather", {"city": "P"}))
+    assert accepts(g, ids(tok, [Text("ok"), *call_items(ToolCall("ping", {})), Sym("eot")]))
+    with pytest.raises(ValueError, match="not available"):
+        Grammar(tok, TOOLS, force="nope")
+
+
+def test_no_tools_means_no_calls(tok):
+    g = Grammar(tok, [])
+    assert not accepts(g, call_ids(tok, "ping", {}))
+    assert accepts(g, ids(tok, [Text("just text"), Sym("eot")]))
+
+
+def random_walk(g, rng, text_ids, max_len=400):
+    """Choose uniformly among allowed tokens (text rarely) until the turn ends."""
+    m = Matcher(g)
+    seq = []
+    while not m.finished and len(seq) < max_len:
+        a = m.allowed()
+        choices = sorted(a.ids)
+        if a.names:
+            choices += rng.sample(range(g.name_lo, g.name_hi), 3)
+        if a.text and (not choices or rng.random() < 0.3):
+            choices = choices + [rng.choice(text_ids)] * 4
+        t = rng.choice(choices)
+        assert m.advance(t), "an allowed token was refused"
+        seq.append(t)
+    return seq, m.finished
+
+
+def test_random_walks_yield_valid_calls(tok, grammar):
+    """Soundness: whatever the mask lets through parses, names a known tool and validates."""
+    rng = random.Random(0)
+    text_ids = tok.encode_text("Paris is nice today, 12 degrees or so.")
+    by_name = {t.name: t for t in TOOLS}
+    finished = calls = 0
+    for _ in range(300):
+        seq, done = random_walk(grammar, rng, text_ids)
+        if not done:
+            continue
+        finished += 1
+        out = parse_output(tok.decode(seq))
+        assert out.error is None and out.ended, out.error
+        for c in out.calls:
+            calls += 1
+            schema = by_name[c.name].parameters
+            if schema is None:
+                assert c.arguments == {}
+            else:
+                jsonschema.validate(c.arguments, schema)
+                assert set(c.arguments) <= set(schema["properties"])
+    assert finished > 200 and calls > 100
+
+
+# --- agreement with jsonschema on random schemas ---------------------------------------------
+
+KEYS = st.sampled_from(["a", "b", "city", "count", "x_y", "Name"])
+LEAF_TYPES = ["string", "number", "integer", "boolean", "null"]
+
+
+def schema_strategy():
+    leaf = st.one_of(
+        st.builds(lambda t: {"type": t}, st.sampled_from(LEAF_TYPES)),
+        st.builds(
+            lambda ts: {"type": ts},
+            st.lists(st.sampled_from(LEAF_TYPES), min_size=2, max_size=3, unique=True),
+        ),  # fmt: skip
+        st.builds(
+            lambda vs: {"type": "string", "enum": vs},
+            st.lists(st.sampled_from(["a", "ab", "b", "no"]), min_size=1, unique=True),
+        ),
+        st.builds(
+            lambda vs: {"enum": vs},
+            st.lists(st.sampled_from([1, 2, True, None, "x"]), min_size=1, unique=True),
+        ),  # fmt: skip
+    )
+
+    def grow(children):
+        obj = st.builds(
+            lambda props, req_mask: {
+                "type": "object",
+                "properties": props,
+                "required": [k for k, r in zip(props, req_mask, strict=False) if r],
+                "additionalProperties": False,
+            },
+            st.dictionaries(KEYS, children, max_size=3),
+            st.lists(st.booleans(), min_size=3, max_size=3),
+        )
+        arr = st.builds(
+            lambda items, lo, hi: {"type": "array", "items": items, "minItems": lo,
+                                   **({"maxItems": lo + hi} if hi is not None else {})},
+            children, st.integers(0, 1), st.none() | st.integers(0, 2),
+        )  # fmt: skip
+        union = st.builds(lambda subs: {"anyOf": subs}, st.lists(children, min_size=2, max_size=3))
+        return obj | arr | union
+
+    return st.recursive(leaf, grow, max_leaves=6)
+
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.sampled_from([0.5, -2.25, 1e-9])
+    | st.sampled_from(["a", "ab", "b", "x", "no", "Paris"]),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(KEYS, c, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+# integers are written as integers: 2.0 is a number, not an integer (the grammar's rule)
+_STRICT = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool)
+    ),
+)
+
+
+def _enum_exact(schema, value) -> bool:
+    """jsonschema's enum treats 1 and 1.0 (and True/1 inside lists) as equal; the grammar
+    compares spellings. Values where that matters are skipped."""
+    if isinstance(value, float):
+        return not value.is_integer()
+    if isinstance(value, list | tuple):
+        return all(_enum_exact(schema, v) for v in value)
+    if isinstance(value, dict):
+        return all(_enum_exact(schema, v) for v in value.values())
+    return True
+
+
+@given(schema=schema_strategy(), value=VALUES)
+def test_grammar_agrees_with_jsonschema(tok, schema, value):
+    spec = ToolSpec("probe", None, {"type": "object", "properties": {"v": schema},
+                                    "required": ["v"]})  # fmt: skip
+    g = Grammar(tok, [spec])
+    valid = _STRICT(spec.parameters).is_valid({"v": value})
+    if not _enum_exact(schema, value):
+        return
+    assert accepts(g, call_ids(tok, "probe", {"v": value})) == valid
+
+
+# --- masked decoding on the tiny model --------------------------------------------------------
+
+
+def test_hard_mask_decoding_always_parses(tiny):
+    from bslm.models.chat import encode_chat
+    from bslm.runtime.backends.torch import TorchBackend
+    from bslm.runtime.decode import generate
+
+    model, tok = tiny
+    backend = TorchBackend(model, tok)
+    g = Grammar(tok, TOOLS, force="get_weather")
+    prompt = encode_chat(tok, [{"role": "user", "content": "weather?"}], TOOLS,
+                         add_generation_prompt=True).ids  # fmt: skip
+    made = 0
+    for seed in range(6):
+        gen = generate(backend, prompt, g, "hard", max_new_tokens=40, temperature=1.0,
+                       seed=seed)  # fmt: skip
+        out = parse_output(tok.decode(gen.ids))
+        assert out.error is None, out.error
+        made += len(out.calls)
+    # unmasked, the random model writes garbage structure
+    errors = 0
+    for seed in range(6):
+        gen = generate(backend, prompt, g, "off", max_new_tokens=40, temperature=1.0, seed=seed)
+        errors += parse_output(tok.decode(gen.ids)).error is not None
+    assert errors > 0
+    # greedy hard and soft runs are deterministic and reuse the cache
+    a = generate(backend, prompt, g, "hard", max_new_tokens=20)
+    b = generate(backend, prompt, g, "hard", max_new_tokens=20)
+    assert a.ids == b.ids
+    s = generate(backend, prompt, g, "soft", max_new_tokens=20, bias=1e9)
+    assert s.ids == a.ids  # an infinite bias is the hard mask
