@@ -137,35 +137,35 @@ def validation_error(schema: dict | None, arguments: Any) -> str | None:
 def truncate_result(result: ToolResult, max_chars: int) -> ToolResult:
     """Cut a result to about ``max_chars`` characters of content, saying how much was cut.
 
-    Text blocks keep their beginning; other blocks (images, audio, embedded resources) are
-    replaced by a short note when they do not fit; structured content that does not fit is
-    dropped (its text form usually travels in the text blocks too).
+    Text blocks keep their beginning; other blocks (images, audio, embedded resources) that do
+    not fit are replaced by a short note; structured content that does not fit is dropped (its
+    text form travels in the text blocks, or becomes one when there are none).
     """
-    budget, total, content = max_chars, 0, []
-    for block in result.content:
+    content, structured = list(result.content), result.structured
+    if structured is not None and len(_json(structured)) > max_chars:
+        if not any(b.get("type") == "text" for b in content):
+            content.append({"type": "text", "text": _json(structured)})
+        structured = None
+    budget, total, kept, out = max_chars, 0, 0, []
+    for block in content:
         size = _block_size(block)
         total += size
         if size <= budget:
-            content.append(block)
+            out.append(block)
             budget -= size
+            kept += size
         elif block.get("type") == "text" and budget > 0:
-            content.append({**block, "text": block["text"][:budget]})
+            out.append({**block, "text": block["text"][:budget]})
+            kept += budget
             budget = 0
         elif block.get("type") != "text":
             kind = block.get("mime_type") or block.get("type")
-            content.append({"type": "text", "text": f"[{kind} omitted: {size:,} characters]"})
-    structured = result.structured
-    if structured is not None and len(_json(structured)) > max_chars:
-        total += len(_json(structured))
-        structured = None
-    kept = sum(_block_size(b) for b in content if b.get("type") == "text")
+            out.append({"type": "text", "text": f"[{kind} omitted: {size:,} characters]"})
     if kept == total and structured is result.structured:
         return result
-    cut = total - kept - (len(_json(structured)) if structured is not None else 0)
-    note = f"[… {cut:,} of {total:,} characters cut]"
-    return replace(
-        result, content=[*content, {"type": "text", "text": note}], structured=structured
-    )
+    if kept < total:
+        out.append({"type": "text", "text": f"[… {total - kept:,} of {total:,} characters cut]"})
+    return replace(result, content=out, structured=structured)
 
 
 def _block_size(block: dict) -> int:

@@ -3,8 +3,8 @@
     python tests/runtime/servers/broken.py [--fail-start] [--slow-start SECONDS]
 
 Tools: ``echo`` (works), ``count`` and ``calls`` (count the calls that reached the server),
-``sleep`` (answers after a while, without blocking other calls), ``crash`` (kills the process mid-call), ``hang`` (never answers),
-``fail`` (raises), ``huge`` (returns ``size`` characters), ``tokens`` (text that looks like
+``sleep`` (answers after a while, without blocking other calls), ``crash`` (kills the process
+mid-call), ``hang`` (never answers), ``fail`` (raises), ``huge`` (returns ``size`` characters), ``tokens`` (text that looks like
 the model's control tokens), ``pid`` (the process id, to tell restarts apart) and ``calculate``
 (a name the demo server uses too).
 """
