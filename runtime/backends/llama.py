@@ -1,0 +1,150 @@
+"""The llama.cpp backend: a GGUF file written by ``bslm export``, evaluated by llama-cpp-python.
+
+The dual tokenizer comes from the file's ``bslm.*`` metadata, so the GGUF is all it needs.
+With no path it opens the default model's q8_0 GGUF in the cache, exporting it from the built
+default model first when it is missing or was made from an older build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from bslm.runtime.backends import Backend, BackendError
+
+DEFAULT_QUANT = "q8_0"
+DEFAULT_N_CTX = 8192
+
+
+def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
+    from bslm.models.bases import cache_dir
+
+    return cache_dir() / "models" / f"default.{quant}.gguf"
+
+
+class LlamaBackend(Backend):
+    name = "llama"
+
+    def __init__(self, llm, tokenizer, n_ctx: int, info: dict | None = None):
+        super().__init__(tokenizer, n_ctx, info)
+        self.llm = llm
+        self._vocab = int(llm.n_vocab())
+
+    @staticmethod
+    def _load(path: Path, n_ctx: int | None):
+        """(Llama, its string metadata). Raises BackendError for a file llama.cpp refuses."""
+        from llama_cpp import Llama
+
+        from bslm.export.gguf import quiet_native_output
+
+        if not path.is_file():
+            raise BackendError(f"{path} does not exist")
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"GGUF":
+            raise BackendError(f"{path} is not a GGUF file")
+        try:
+            with quiet_native_output():
+                llm = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx or DEFAULT_N_CTX,
+                    n_threads=os.cpu_count() or 1,
+                    logits_all=False,
+                    # a rewind may go back into a sliding window: keep every position cached
+                    swa_full=True,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as e:
+            raise BackendError(f"{path}: llama.cpp cannot load it (truncated or corrupt?)") from e
+        return llm, dict(llm.metadata)
+
+    @classmethod
+    def open(cls, path: Path | None, n_ctx: int | None = None) -> LlamaBackend:
+        from bslm.export.metadata import MetadataError, tokenizer_from_metadata
+
+        if path is None:
+            llm, meta, path = cls._open_default(n_ctx)
+        else:
+            path = Path(path)
+            llm, meta = cls._load(path, n_ctx)
+        try:
+            tok = tokenizer_from_metadata(meta, str(path))
+        except MetadataError as e:
+            llm.close()
+            raise BackendError(str(e)) from e
+        arch = meta.get("general.architecture", "?")
+        info = {
+            "model": str(path),
+            "backend": "llama",
+            "quantization": _file_type(meta.get("general.file_type")),
+            "architecture": arch,
+            "sliding_window": _int(meta.get(f"{arch}.attention.sliding_window")),
+        }
+        n_train = int(llm.n_ctx())
+        return cls(llm, tok, min(n_ctx or n_train, n_train), info)
+
+    @classmethod
+    def _open_default(cls, n_ctx: int | None):
+        """The default model's GGUF, exported again when its source build changed."""
+        from bslm.export.gguf import export_gguf
+        from bslm.export.metadata import ExportError
+        from bslm.export.source import build_record, ensure_default_model
+
+        try:
+            record = build_record(ensure_default_model())
+        except (ExportError, OSError, ValueError, RuntimeError) as e:
+            raise BackendError(str(e).splitlines()[0]) from e
+        path = default_gguf_path()
+        if path.is_file():
+            try:
+                llm, meta = cls._load(path, n_ctx)
+                if meta.get("bslm.source") == record:
+                    return llm, meta, path
+                llm.close()
+            except BackendError:
+                pass
+        try:
+            export_gguf(None, path, DEFAULT_QUANT, force=True)
+        except (ExportError, OSError, ValueError, RuntimeError) as e:
+            raise BackendError(f"cannot export the default model: {e}") from e
+        llm, meta = cls._load(path, n_ctx)
+        return llm, meta, path
+
+    @property
+    def n_vocab(self) -> int:
+        return self._vocab
+
+    def _eval(self, ids: list[int]) -> np.ndarray:
+        import llama_cpp
+
+        try:
+            self.llm.eval(ids)
+        except RuntimeError as e:
+            raise BackendError(f"llama.cpp failed to evaluate: {e}") from e
+        ptr = llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float32, copy=True)
+
+    def _rewind(self, n: int) -> None:
+        # Llama.eval drops every cached position from n_tokens on before it evaluates.
+        self.llm.n_tokens = n
+        self.llm._ctx.kv_cache_seq_rm(-1, n, -1)
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 15: "q4_k_m"}
+
+
+def _file_type(value) -> str:
+    v = _int(value)
+    return _FILE_TYPES.get(v, f"type {v}") if v is not None else "?"
