@@ -175,6 +175,15 @@ def stale_reason(path: Path) -> str | None:
     return None
 
 
+def ensure_default_model() -> Path:
+    """The default model's directory, built (or rebuilt, when the shipped artifact changed)
+    if needed."""
+    path = default_model_dir()
+    if is_model_dir(path) and stale_reason(path) is None:
+        return path
+    return build_model(None, path, force=path.exists())
+
+
 def load_model(path: str | Path | None = None, dtype=None):
     """(model, dual tokenizer) from a bslm model directory (default: the built default
     model). Raises BaseModelError with what to do when there is none."""

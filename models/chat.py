@@ -136,7 +136,7 @@ def chat_items(messages: list[dict], tools: list | None = None, add_generation_p
     return items
 
 
-def _assistant_message(out: ModelOutput) -> dict:
+def assistant_message(out: ModelOutput) -> dict:
     msg: dict = {"role": "assistant"}
     kinds = [0 if isinstance(p, Thought) else 1 if isinstance(p, str) else 2 for p in out.parts]
     if kinds != sorted(kinds) or kinds.count(0) > 1 or kinds.count(1) > 1:
@@ -150,7 +150,7 @@ def _assistant_message(out: ModelOutput) -> dict:
     return msg
 
 
-def _result_message(res: ToolResult) -> dict:
+def result_message(res: ToolResult) -> dict:
     msg: dict = {"role": "tool"}
     if res.name:
         msg["name"] = res.name
@@ -186,11 +186,11 @@ def parse_chat(items: list[Item]) -> tuple[list[dict], list[ToolSpec]]:
             read_model_parts(r, out)
             if not out.ended:
                 raise LanguageError(r.pos, "model turn not closed by ⟨eot⟩")
-            messages.append(_assistant_message(out))
+            messages.append(assistant_message(out))
             continue
         else:
             while r.sym() == "result":
-                messages.append(_result_message(read_result(r)))
+                messages.append(result_message(read_result(r)))
         r.expect("eot")
     return messages, tools
 

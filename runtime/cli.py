@@ -6,7 +6,10 @@
     bslm data import FILE --format openai|xlam|sharegpt -o OUT.jsonl
     bslm train sft [--config YAML] [key=value ...]
     bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask off] [--out FILE.json]
+    bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
+             [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
     bslm chat [--model DIR] [--tools FILE]
+    bslm export [MODEL] --format gguf|onnx [--quant Q] [-o OUT] [--force]
 
 Errors a user can cause print one line on stderr and exit with status 2.
 """
@@ -147,6 +150,28 @@ def _eval(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from bslm.runtime.run import RunOptions, run
+
+    if not args.prompt.strip():
+        raise UserError("the prompt is empty")
+    return run(
+        RunOptions(
+            prompt=args.prompt,
+            model=str(args.model) if args.model else None,
+            backend=args.backend,
+            mcp_config=args.mcp_config,
+            system=args.system,
+            approve=args.approve,
+            mask=args.mask,
+            max_steps=args.max_steps,
+            max_new_tokens=args.max_new_tokens,
+            json=args.json,
+            n_ctx=args.ctx,
+        )
+    )
+
+
 def _chat(args) -> int:
     from bslm.runtime.repl import run
 
@@ -228,6 +253,32 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="*", default=[], help="other reports to put beside this one")
     p.add_argument("--plot", default=None, help="bar chart PNG")
     p.set_defaults(run=_eval)
+
+    p = sub.add_parser("run", help="answer one request with the model and the MCP tools")
+    p.add_argument("prompt", help="the request")
+    p.add_argument(
+        "--model", default=None,
+        help="GGUF file, ONNX directory or bslm model directory (default: the default model)",
+    )  # fmt: skip
+    p.add_argument("--backend", choices=("llama", "onnx", "torch"), default=None,
+                   help="default: llama for the default model, else from what --model is")  # fmt: skip
+    p.add_argument("--mcp-config", default=None,
+                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+                   "else the demo server)")  # fmt: skip
+    p.add_argument("--system", default=None, help="the system prompt")
+    p.add_argument("--approve", choices=("ask", "all", "none"), default=None,
+                   help="override the approval policy: ask, all (allow), none (deny)")  # fmt: skip
+    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
+                   help="constrained decoding of tool calls (default: hard)")  # fmt: skip
+    p.add_argument("--max-steps", type=int, default=6, help="model turns that call tools, at most")
+    p.add_argument("--max-new-tokens", type=int, default=384, help="tokens per model turn")
+    p.add_argument("--ctx", type=int, default=None, help="context length (default: the model's)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=_run)
+
+    from bslm.export.cli import add_parser as add_export_parser
+
+    add_export_parser(sub)
 
     p = sub.add_parser("chat", help="chat with a model in the terminal")
     p.add_argument(

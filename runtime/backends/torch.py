@@ -24,11 +24,11 @@ class TorchBackend(Backend):
     @classmethod
     def open(cls, path: Path | None, n_ctx: int | None = None) -> TorchBackend:
         from bslm.models.bases import BaseModelError
-        from bslm.models.build import build_model, default_model_dir, load_model
+        from bslm.models.build import ensure_default_model, load_model
 
         try:
             if path is None:
-                path = build_model(None, default_model_dir())  # no-op when up to date
+                path = ensure_default_model()
             model, tok = load_model(path)
         except (BaseModelError, OSError, ValueError) as e:
             raise BackendError(str(e).splitlines()[0] if str(e) else repr(e)) from e

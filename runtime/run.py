@@ -1,0 +1,133 @@
+"""``bslm run "PROMPT"``: one request through the agent loop, with the configured MCP servers.
+
+Streams the answer on stdout and the tool calls on stderr; with ``--json``, stdout is exactly
+one JSON object (``TurnResult.to_json``). Calls the policy says to ask about are asked on the
+terminal when there is one, and declined when there is not (``--approve all`` to allow them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, TextDelta
+
+
+@dataclass
+class RunOptions:
+    prompt: str
+    model: str | None = None
+    backend: str | None = None
+    mcp_config: str | None = None
+    system: str | None = None
+    approve: str | None = None
+    mask: str = "hard"
+    max_steps: int = 6
+    max_new_tokens: int = 384
+    json: bool = False
+    n_ctx: int | None = None
+    quiet: bool = False
+
+
+def _short(value, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Printer:
+    """Events to the terminal: answer text on stdout, everything else dimmed on stderr."""
+
+    def __init__(self, show_text: bool = True):
+        self.err = Console(stderr=True, highlight=False)
+        self.show_text = show_text
+        self.at_line_start = True
+
+    def __call__(self, ev: Event) -> None:
+        if isinstance(ev, TextDelta):
+            if ev.kind == "think":
+                self.err.print(ev.text, style="dim italic", end="")
+            elif self.show_text:
+                sys.stdout.write(ev.text)
+                sys.stdout.flush()
+                self.at_line_start = ev.text.endswith("\n")
+        elif isinstance(ev, CallEvent):
+            where = f"{ev.server}/" if ev.server else ""
+            if not ev.finished:
+                self._newline()
+                self.err.print(f"[cyan]→ {where}{ev.name}[/] {_short(ev.arguments)}", markup=True,
+                               highlight=False)  # fmt: skip
+            else:
+                style = "red" if ev.is_error else "green"
+                self.err.print(f"[{style}]← {ev.name}[/] ({ev.ms:.0f} ms) {_short(ev.result)}",
+                               markup=True, highlight=False)  # fmt: skip
+        elif isinstance(ev, Notice):
+            self._newline()
+            self.err.print(f"[yellow]{ev.message}[/]", markup=True)
+        elif isinstance(ev, Answer) and self.show_text:
+            self._newline()
+
+    def _newline(self) -> None:
+        if not self.at_line_start and self.show_text:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.at_line_start = True
+
+
+async def ask_on_terminal(req) -> bool | str:
+    """Ask on the controlling terminal: y (once), a (always for this tool), anything else no."""
+    err = Console(stderr=True)
+    args = _short(req.arguments, 300)
+    q = f"allow {req.server}/{req.tool} {args}? [y]es / [a]lways / [N]o "
+
+    def ask() -> str:
+        err.print(q, end="", markup=False)
+        try:
+            return input().strip().lower()
+        except EOFError:
+            return ""
+
+    answer = await asyncio.to_thread(ask)
+    return "always" if answer in ("a", "always") else answer in ("y", "yes")
+
+
+async def run_async(opts: RunOptions) -> dict:
+    from bslm.runtime.approval import Policy
+    from bslm.runtime.backends import open_backend
+    from bslm.runtime.mcp_client import MCPHub
+    from bslm.runtime.mcp_config import resolve_config
+
+    config = resolve_config(opts.mcp_config)
+    policy = Policy(config, override=opts.approve)
+    backend = await asyncio.to_thread(open_backend, opts.model, opts.backend, opts.n_ctx)
+    approve = ask_on_terminal if sys.stdin.isatty() and sys.stderr.isatty() else None
+    printer = Printer(show_text=not opts.json) if not opts.quiet else None
+    try:
+        async with MCPHub(config, policy=policy, approve=approve) as hub:
+            for st in hub.status():
+                if st.state != "ready" and printer is not None:
+                    printer(Notice(f"MCP server {st.name}: {st.state} ({st.error})"))
+            agent = Agent(
+                backend,
+                hub,
+                system=opts.system,
+                mask=opts.mask,
+                max_steps=opts.max_steps,
+                max_new_tokens=opts.max_new_tokens,
+                on_event=printer,
+            )
+            result = await agent.send(opts.prompt)
+    finally:
+        backend.close()
+    return result.to_json()
+
+
+def run(opts: RunOptions) -> int:
+    report = asyncio.run(run_async(opts))
+    if opts.json:
+        print(json.dumps(report, ensure_ascii=False))
+    return 0
