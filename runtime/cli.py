@@ -5,7 +5,7 @@
     bslm data generate [--config YAML] [key=value ...]
     bslm data import FILE --format openai|xlam|sharegpt -o OUT.jsonl
     bslm train sft [--config YAML] [key=value ...]
-    bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask off] [--out FILE.json]
+    bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask hard|soft|off] [--out FILE.json]
     bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
              [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
     bslm chat [--model DIR] [--tools FILE]
@@ -241,7 +241,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", type=Path, default=Path("data"), help="generated data directory")
     p.add_argument("--limit", type=int, default=0, help="items per suite at most")
-    p.add_argument("--mask", default="off", help="constrained decoding: off")
+    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
+                   help="constrained decoding (default: hard, as the runtime decodes)")  # fmt: skip
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--name", default=None, help="the model's name in the report")
     p.add_argument(

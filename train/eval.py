@@ -26,7 +26,7 @@ from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, from_openai_call
 
 OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules")
-MASKS = ("off",)  # hard and soft arrive with the runtime's constrained decoding
+MASKS = ("hard", "soft", "off")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class EvalConfig:
     )
     limit: int = field(default=0, metadata={"help": "items per suite at most (0: all)"})
     mask: str = field(
-        default="off", metadata={"help": "constrained decoding: off (hard|soft with the runtime)"}
+        default="hard", metadata={"help": "constrained decoding: hard (as the runtime), soft, off"}
     )
     max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
     prompted: bool = field(
@@ -50,20 +50,42 @@ class EvalConfig:
 
 
 class Predictor:
-    """Greedy decisions of a model: (messages, tools) -> ModelOutput."""
+    """Greedy decisions of a model: (messages, tools) -> ModelOutput, decoded by the runtime
+    with the tools' grammar as a hard mask, a soft bias, or off. With a mask, tool rules in the
+    system prompt (never / always use a tool) are enforced as the runtime enforces them."""
 
-    def __init__(self, model, tok, max_new_tokens: int = 128):
-        self.model, self.tok, self.max_new_tokens = model.eval(), tok, max_new_tokens
+    def __init__(self, model, tok, max_new_tokens: int = 128, mask: str = "off"):
+        from bslm.runtime.backends.torch import TorchBackend
+
+        self.tok, self.max_new_tokens, self.mask = tok, max_new_tokens, mask
+        self.backend = TorchBackend(model, tok)
         self.tokens = 0
         self.seconds = 0.0
 
+    def grammar(self, messages: list[dict], specs: list):
+        from bslm.runtime.agent import tool_rules
+        from bslm.runtime.constrain import Grammar
+
+        system = messages[0].get("content") if messages and messages[0]["role"] == "system" else None
+        forbid, force = tool_rules(system, specs)
+        called = {
+            c.get("function", c).get("name") if isinstance(c, dict) else c.name
+            for m in messages
+            for c in m.get("tool_calls") or []
+        }
+        return Grammar(self.tok, specs, forbid=forbid, force=None if force in called else force)
+
     def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
-        prompt = encode_chat(self.tok, messages, tools, add_generation_prompt=True).ids
-        t0 = time.perf_counter()
-        out = list(greedy(self.model, prompt, {self.tok.eot_id}, self.max_new_tokens))
-        self.seconds += time.perf_counter() - t0
-        self.tokens += len(out)
-        return parse_output(self.tok.decode(out))
+        from bslm.runtime.decode import generate
+
+        specs = [as_spec(t) for t in tools or []]
+        prompt = encode_chat(self.tok, messages, specs, add_generation_prompt=True).ids
+        grammar = self.grammar(messages, specs) if self.mask != "off" else None
+        gen = generate(self.backend, prompt, grammar, self.mask,
+                       max_new_tokens=self.max_new_tokens)  # fmt: skip
+        self.seconds += gen.seconds
+        self.tokens += len(gen.ids)
+        return parse_output(self.tok.decode(gen.ids))
 
 
 PROMPT = (
@@ -332,7 +354,9 @@ def evaluate(
 ) -> dict:
     """Run the suites; returns the report ``{"model", "mask", "suites": {...}}``."""
     if cfg.mask not in MASKS:
-        raise ValueError(f"mask {cfg.mask!r} is not available yet (choose from {', '.join(MASKS)})")
+        raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+    if cfg.prompted and cfg.mask != "off":
+        raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
     if predict is None and cfg.prompted:
         from bslm.models.bases import DEFAULT_BASE, load_base
 
@@ -340,7 +364,7 @@ def evaluate(
         predict = PromptedPredictor(model, text_tok, cfg.max_new_tokens)
     elif predict is None:
         model, tok = _load(cfg.model)
-        predict = Predictor(model, tok, cfg.max_new_tokens)
+        predict = Predictor(model, tok, cfg.max_new_tokens, cfg.mask)
     name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
     report = {"model": name, "mask": cfg.mask, "suites": {}}
     for suite in cfg.suites:

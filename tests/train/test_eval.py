@@ -75,7 +75,7 @@ def always_paris(messages, tools):
 
 
 def test_report_format_and_scores(data):
-    cfg = EvalConfig(suites=("seen", "unseen", "irrelevance"), data=str(data))
+    cfg = EvalConfig(suites=("seen", "unseen", "irrelevance"), data=str(data), mask="off")
     report = evaluate(cfg, predict=always_paris, model_name="fake")
     assert report["model"] == "fake" and report["mask"] == "off"
     seen = report["suites"]["seen"]
@@ -149,8 +149,10 @@ def test_json_calls(text, names):
 def test_unknown_suite_and_mask_are_clear(data):
     with pytest.raises(ValueError, match="unknown suite"):
         evaluate(EvalConfig(suites=("nope",), data=str(data)), predict=always_paris)
-    with pytest.raises(ValueError, match="not available"):
-        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard"), predict=always_paris)
+    with pytest.raises(ValueError, match="unknown mask"):
+        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="firm"), predict=always_paris)
+    with pytest.raises(ValueError, match="--mask off"):
+        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True))
 
 
 @pytest.mark.slow
@@ -164,6 +166,9 @@ def test_bfcl_end_to_end_on_the_tiny_model(tmp_path):
     report = json.loads(out.read_text())
     assert set(report["suites"]) == {"bfcl:simple_python", "bfcl:irrelevance"}
     assert report["suites"]["bfcl:simple_python"]["n"] == 3
+    assert report["mask"] == "hard"
+    # under the mask even a random model invents no tool and no parameter
+    assert report["suites"]["bfcl:simple_python"]["hallucination"] in (0, None)
 
 
 def test_limit_spreads_over_the_split():
