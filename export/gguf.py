@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -316,6 +317,8 @@ def gguf_tensors(model, arch: str, float_type: str):
 @contextmanager
 def quiet_native_output():
     """llama.cpp logs to the C stdout/stderr whatever its verbosity; keep the terminal clean."""
+    sys.stdout.flush()
+    sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
     with open(os.devnull, "w") as null:
         try:
@@ -323,6 +326,8 @@ def quiet_native_output():
             os.dup2(null.fileno(), 2)
             yield
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in saved:

@@ -3,6 +3,7 @@ any work, and the temporary files an export writes before renaming them into pla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -39,10 +40,8 @@ def build_record(path: Path) -> str:
     build = path / BUILD_FILE
     record = {"path": str(path), "build": None}
     if build.is_file():
-        try:
+        with contextlib.suppress(OSError, json.JSONDecodeError):
             record["build"] = json.loads(build.read_text())
-        except (OSError, json.JSONDecodeError):
-            pass
     return json.dumps(record, sort_keys=True)
 
 
