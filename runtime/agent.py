@@ -141,10 +141,13 @@ def tool_rules(system: str | None, tools: list[ToolSpec]) -> tuple[frozenset[str
     if not system:
         return frozenset(), None
     names = {t.name for t in tools}
-    forbid = frozenset(m.group(1) for m in _NEVER.finditer(system) if m.group(1) in names)
-    force = next(
-        (m.group(1) for m in _ALWAYS.finditer(system) if m.group(1) in names - forbid), None
-    )
+
+    def found(rx: re.Pattern) -> list[str]:
+        # a name may contain dots, a sentence ends with one
+        return [n for m in rx.finditer(system) if (n := m.group(1).rstrip(".")) in names]
+
+    forbid = frozenset(found(_NEVER))
+    force = next((n for n in found(_ALWAYS) if n not in forbid), None)
     return forbid, force
 
 
