@@ -203,7 +203,7 @@ def test_system_rules_are_enforced(tok, demo_hub):
 def test_context_is_fitted_without_losing_system_or_tools(tok, demo_hub):
     async def go():
         async with demo_hub() as hub:
-            script = [turn(tok, Text("answer number %d" % i)) for i in range(8)]
+            script = [turn(tok, Text(f"answer number {i}")) for i in range(8)]
             backend = Scripted(tok, script, n_ctx=4096)
             agent = Agent(backend, hub, system="Be brief.", max_new_tokens=64)
             for i in range(3):
