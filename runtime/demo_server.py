@@ -309,23 +309,23 @@ def add_note(
 def list_notes(
     tag: Annotated[str | None, Field(description="Only notes with this tag")] = None,
     limit: Annotated[int, Field(description="At most this many, newest first", ge=1, le=200)] = 20,
-) -> list[dict]:
+) -> dict:
     """List saved notes, newest first."""
     notes = [n for n in _load_notes() if tag is None or tag.lower() in n["tags"]]
-    return notes[::-1][:limit]
+    return {"notes": notes[::-1][:limit], "total": len(notes)}
 
 
 @server.tool(annotations=READ_ONLY)
 def search_notes(
     query: Annotated[str, Field(description="Words to look for", min_length=1)],
     limit: Annotated[int, Field(description="At most this many", ge=1, le=100)] = 10,
-) -> list[dict]:
+) -> dict:
     """Find notes containing all the words of the query (in the text or tags), newest first."""
     words = re.findall(r"\w+", query.lower())
     hits = [
         n for n in _load_notes() if all(w in n["text"].lower() or w in n["tags"] for w in words)
     ]
-    return hits[::-1][:limit]
+    return {"notes": hits[::-1][:limit], "total": len(hits)}
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))

@@ -14,7 +14,9 @@ The file is the ``mcpServers`` JSON that most MCP clients share, plus bslm's app
     }
 
 A server has either ``command`` (+ ``args``, ``env``, ``cwd``: started over stdio) or ``url``
-(+ ``headers``: streamable HTTP; ``"type": "sse"`` for the older SSE transport). Optional
+(+ ``headers``: streamable HTTP; ``"type": "sse"`` for the older SSE transport). A stdio
+server sees only ``HOME``, ``PATH``, ``SHELL``, ``TERM``, ``USER``, ``LOGNAME`` of bslm's
+environment, plus its ``env``. Optional
 per server: ``approve`` (``allow``/``ask``/``deny`` for all its tools), ``tools`` (the same per
 tool, by the server's own tool name), ``timeout`` (seconds per call), ``startupTimeout``
 (seconds to start and list tools), ``disabled``. Keys other clients use (``autoApprove``,
@@ -118,9 +120,15 @@ def resolve_config(
     return demo_config() if path is None else load_config(path)
 
 
-def demo_config() -> MCPConfig:
-    """bslm's own demo server (:mod:`bslm.runtime.demo_server`), run by this Python."""
-    demo = ServerConfig("demo", command=sys.executable, args=("-m", "bslm.runtime.demo_server"))
+def demo_config(env: Mapping[str, str] | None = None) -> MCPConfig:
+    """bslm's own demo server (:mod:`bslm.runtime.demo_server`), run by this Python, with
+    ``BSLM_DEMO_ROOT`` and ``BSLM_DEMO_DATA`` passed on when set (a stdio server inherits only
+    a few safe variables)."""
+    env = os.environ if env is None else env
+    passed = {k: env[k] for k in ("BSLM_DEMO_ROOT", "BSLM_DEMO_DATA") if env.get(k)}
+    demo = ServerConfig(
+        "demo", command=sys.executable, args=("-m", "bslm.runtime.demo_server"), env=passed
+    )
     return MCPConfig({"demo": demo})
 
 
