@@ -1,6 +1,7 @@
 """bslm's demo MCP server: useful local tools that need no network.
 
-    python -m bslm.runtime.demo_server          # speaks MCP over stdio
+    python -m bslm.runtime.demo_server                  # speaks MCP over stdio
+    python -m bslm.runtime.demo_server --http 8765      # streamable HTTP at :8765/mcp
 
 Tools: ``current_time``, ``convert_time``, ``days_between`` (zoneinfo), ``calculate`` (a safe
 arithmetic evaluator over Python's ``ast``, no ``eval``), ``convert_units``, notes
@@ -405,8 +406,17 @@ def read_file(
     )
 
 
-def main() -> None:
-    server.run()
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="bslm's demo MCP server (stdio by default)")
+    ap.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP instead")
+    ap.add_argument("--host", default="127.0.0.1")
+    args = ap.parse_args(argv)
+    if args.http is None:
+        server.run()
+    else:
+        server.run("streamable-http", host=args.host, port=args.http)
 
 
 if __name__ == "__main__":

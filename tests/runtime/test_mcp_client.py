@@ -313,3 +313,50 @@ async def test_call_many_asks_one_at_a_time_in_order():
         assert asked == [1, 2, 3]
         assert [error_kind(r) for r in results] == [None, "declined", None]
         assert (await hub.call(ToolCall("calls"))).text() == "2"
+
+
+# --- streamable HTTP ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_streamable_http_server():
+    import socket
+    import subprocess
+
+    port, dead = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bslm.runtime.demo_server", "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not listen"
+                await asyncio.sleep(0.2)
+        cfg = config(
+            {
+                "web": {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"X-Client": "test"}},
+                "gone": {"url": f"http://127.0.0.1:{dead}/mcp", "startupTimeout": 5},
+            }
+        )
+        async with MCPHub(cfg) as hub:
+            status = {s.name: s for s in hub.status()}
+            assert status["web"].state == "ready" and status["web"].transport == "http"
+            assert status["gone"].state == "failed" and status["gone"].error
+            r = await hub.call(ToolCall("calculate", {"expression": "6 * 7"}))
+            assert (r.is_error, r.text()) == (False, "42")
+    finally:
+        proc.terminate()
+        proc.wait(10)
