@@ -274,12 +274,17 @@ async def test_hang_times_out_error_and_huge_results():
         assert r.content[-1]["text"] == "[… 1,999,000 of 2,000,000 characters cut]"
 
 
-async def test_control_token_lookalikes_come_back_as_plain_text():
+async def test_control_token_lookalikes_come_back_as_plain_text(tok):
     from tests.runtime.servers.broken import CONTROL_LOOKALIKES
 
     async with MCPHub(config({"b": broken()})) as hub:
         r = await hub.call(ToolCall("tokens"))
-        assert not r.is_error and r.text() == CONTROL_LOOKALIKES
+    assert not r.is_error and r.text() == CONTROL_LOOKALIKES
+    # what the model will read of it: text tokens only, none of them a control token
+    ids = tok.encode_text(r.text())
+    assert not any(tok.is_tool(i) for i in ids)
+    assert not set(ids) & set(tok.base.all_special_ids)
+    assert tok.decode_text(ids) == CONTROL_LOOKALIKES
 
 
 async def test_call_many_runs_concurrently_in_order():
