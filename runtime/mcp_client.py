@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import anyio
 import httpx2
 from jsonschema import SchemaError
 from jsonschema.exceptions import best_match
@@ -223,6 +224,10 @@ class _Server:
     def call_timeout(self) -> float:
         return self.config.call_timeout or self.settings.call_timeout
 
+    @property
+    def startup_timeout(self) -> float:
+        return self.config.startup_timeout or self.settings.startup_timeout
+
     def status(self) -> ServerStatus:
         return ServerStatus(
             self.config.name,
@@ -244,7 +249,7 @@ class _Server:
         self._open_errlog()
         self._set("starting")
         self._task = asyncio.create_task(self._run(ready), name=f"mcp:{self.config.name}")
-        timeout = self.config.startup_timeout or self.settings.startup_timeout
+        timeout = self.startup_timeout
         try:
             await asyncio.wait_for(ready.wait(), timeout)
         except TimeoutError:
@@ -282,11 +287,13 @@ class _Server:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport(stack))
+                read = await self._watch(read, stack)
                 session = await stack.enter_async_context(
                     ClientSession(
                         read,
                         write,
-                        read_timeout_seconds=self.call_timeout,
+                        # Bounds the handshake and listing; calls pass their own timeout.
+                        read_timeout_seconds=self.startup_timeout,
                         client_info=mcp_types.Implementation(name="bslm", version=_version()),
                     )
                 )
@@ -312,6 +319,24 @@ class _Server:
         finally:
             self.session = None
             ready.set()
+
+    async def _watch(self, read, stack: contextlib.AsyncExitStack):
+        """Relay the transport's messages to the session and notice when they end: a server
+        that dies while idle shows as crashed at once, not at the next call."""
+        send, receive = anyio.create_memory_object_stream(0)
+
+        async def relay() -> None:
+            async with send:
+                async for message in read:
+                    await send.send(message)
+            if self.state == "ready" and not self._stop.is_set():
+                self.crashed("the server closed the connection")
+
+        tg = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(tg.cancel_scope.cancel)  # runs first on exit: the relay never ends alone
+        tg.start_soon(relay)
+        stack.push_async_callback(receive.aclose)
+        return receive
 
     def _transport(self, stack: contextlib.AsyncExitStack):
         c = self.config
