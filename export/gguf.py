@@ -4,7 +4,7 @@
 
 The architecture is written as llama.cpp names it (``gemma3``, or ``llama`` for SmolLM2), the
 vocabulary is the union of the base's text tokens and the tool tokens (structural symbols typed
-CONTROL, numbers and name pieces USER_DEFINED), the chat template writes bslm's turn symbols,
+CONTROL and named ``⟨call⟩``, numbers and name pieces USER_DEFINED), the chat template writes bslm's turn symbols,
 and ``bslm.*`` keys (``export/metadata.py``) carry the dual tokenizer. The f16 (or f32) file is
 written here with ``gguf``; q8_0 and q4_k_m come from llama.cpp's own quantizer. Every file is
 written to a temporary sibling and renamed into place, so a failure leaves nothing behind.
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.language import Sym, render
 from bslm.models.tokenizer import DualTokenizer
 
 from .metadata import ExportError, bslm_metadata, tokenizer_files
@@ -172,6 +173,16 @@ def _merge_pairs(merges: list) -> list[tuple[str, str]]:
     return [tuple(m.split(" ", 1)) if isinstance(m, str) else (m[0], m[1]) for m in merges]
 
 
+def tool_token_strings(tok: DualTokenizer) -> list[str]:
+    """The tool tokens as the GGUF names them: structural symbols in their rendered form
+    (``⟨call⟩``), because llama.cpp takes tokens named ``<|call|>`` or ``<|end|>`` for
+    end-of-generation tokens of other models; the rest as ``token_strings()``."""
+    strings = tok.token_strings()
+    for name, local in tok.tool.sym_id.items():
+        strings[local] = render([Sym(name)])
+    return strings
+
+
 def union_vocab(tok: DualTokenizer, n_rows: int) -> Vocab:
     """Text tokens (from the base's ``tokenizer.json``), then tool tokens at their ids; rows
     no token uses are UNUSED placeholders. Raises ExportError for a text tokenizer llama.cpp
@@ -211,7 +222,7 @@ def union_vocab(tok: DualTokenizer, n_rows: int) -> Vocab:
             rank.setdefault(a + b, r)
         for piece, i in model["vocab"].items():
             scores[i] = -float(rank.get(piece, len(pairs)))
-    for local, s in enumerate(tok.token_strings()):
+    for local, s in enumerate(tool_token_strings(tok)):
         i = tok.offset + local
         tokens[i] = s
         sym = tok.tool.kind(local) == "sym"
@@ -219,6 +230,8 @@ def union_vocab(tok: DualTokenizer, n_rows: int) -> Vocab:
     for i, t in enumerate(tokens):
         if t is None:
             tokens[i] = f"<|bslm_unused_{i}|>"
+    if len(set(tokens)) != len(tokens):
+        raise ExportError("the text and tool vocabularies share a token string")
     norm = json.dumps(spec.get("normalizer") or {})
     return Vocab(
         model="llama" if spm else "gpt2",
@@ -234,9 +247,10 @@ def union_vocab(tok: DualTokenizer, n_rows: int) -> Vocab:
 def chat_template(tok: DualTokenizer) -> str:
     """A Jinja chat template for text conversations in bslm's turn format (``models/chat.py``);
     tools and their results are written in the tool language by the runtime, not here."""
-    s = {name: tok.tool.tokens[tok.tool.sym_id[name]] for name in tok.tool.symbols}
+    strings = tool_token_strings(tok)
+    s = {name: strings[local] for name, local in tok.tool.sym_id.items()}
     return (
-        "{%- for m in messages -%}"
+        ("{{- bos_token -}}" if tok.bos_id is not None else "") + "{%- for m in messages -%}"
         f"{{%- if m['role'] == 'system' -%}}{s['system']}"
         f"{{%- elif m['role'] == 'user' -%}}{s['user']}"
         f"{{%- elif m['role'] == 'assistant' -%}}{s['model']}"

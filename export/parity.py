@@ -4,6 +4,8 @@ the same ids, and every step's logits are compared.
     stats = parity(reference_backend, exported_backend, prompts, n_tokens=32)
     stats.max_abs, stats.top1          # max |Δlogit| over all steps, share of equal argmax
 
+``reference_runs`` once and ``compare`` per export does the same for several exports.
+
 Prompts should reach past the sliding window, where a wrong layer pattern shows.
 """
 
@@ -34,21 +36,45 @@ class Parity:
         self.agree += int(np.argmax(ref[:n]) == np.argmax(got[:n]))
 
 
-def parity(reference, backend, prompts: list[list[int]], n_tokens: int = 32) -> Parity:
-    """Greedy decoding of ``n_tokens`` after each prompt by ``reference`` (a Backend), with
-    ``backend`` fed the same ids; compares the logits of the last prompt position and of each
-    generated position."""
-    out = Parity()
+@dataclass
+class Run:
+    """The reference's greedy run after one prompt: the ids it chose and its logits before
+    each of them (and after the last)."""
+
+    prompt: list[int]
+    ids: list[int]
+    logits: list[np.ndarray]
+
+
+def reference_runs(reference, prompts: list[list[int]], n_tokens: int) -> list[Run]:
+    """Greedy decoding of ``n_tokens`` after each prompt by ``reference`` (a Backend)."""
+    runs = []
     for prompt in prompts:
-        ref, got = reference.prime(prompt), backend.prime(prompt)
-        out.add(ref, got)
+        logits = [reference.prime(prompt)]
+        ids: list[int] = []
         for _ in range(n_tokens):
-            nxt = int(np.argmax(ref))
-            ref, got = reference.eval([nxt]), backend.eval([nxt])
-            out.add(ref, got)
+            ids.append(int(np.argmax(logits[-1])))
+            logits.append(reference.eval([ids[-1]]))
         reference.reset()
+        runs.append(Run(list(prompt), ids, logits))
+    return runs
+
+
+def compare(backend, runs: list[Run]) -> Parity:
+    """Feed ``backend`` the ids of each run and compare its logits step by step."""
+    out = Parity()
+    for run in runs:
+        out.add(run.logits[0], backend.prime(run.prompt))
+        for tid, ref in zip(run.ids, run.logits[1:], strict=True):
+            out.add(ref, backend.eval([tid]))
         backend.reset()
     return out
+
+
+def parity(reference, backend, prompts: list[list[int]], n_tokens: int = 32) -> Parity:
+    """Greedy decoding by ``reference`` with ``backend`` fed the same ids; compares the logits
+    of the last prompt position and of each generated position."""
+    return compare(backend, reference_runs(reference, prompts, n_tokens))
 
 
 def parity_prompts(tok, window: int | None, n_tokens: int) -> list[list[int]]:

@@ -82,4 +82,5 @@ def partial_path(target: Path) -> Path:
     """A fresh temporary file beside ``target`` (renamed over it when complete)."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
+    os.chmod(name, 0o644)  # mkstemp's 0600 would make the export private
     return Path(name)
