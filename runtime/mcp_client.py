@@ -4,6 +4,7 @@
     policy = Policy(config, override=args.approve)        # bslm.runtime.approval
     async with MCPHub(config, policy=policy, approve=ui.ask) as hub:
         specs = hub.tools()                               # list[ToolSpec], names as the model sees them
+        specs = hub.select_tools(messages, k=10)          # only the relevant ones, when there are many
         results = await hub.call_many(calls)              # list[ToolCall] -> list[ToolResult]
         hub.status()                                      # list[ServerStatus], for a side panel
         await hub.restart("time")
@@ -21,15 +22,17 @@ Schema and the approval policy is applied (asking the UI's ``approve`` callback 
 (``is_error``) whose :func:`error_kind` is one of ``unknown_tool``, ``invalid_arguments``,
 ``denied``, ``declined``, ``unavailable``, ``timeout``, ``crashed``, ``protocol``.
 
-A server that dies during a call is marked ``crashed``; the next call to it restarts it once
-(``auto_restart``); :meth:`MCPHub.restart` restarts any server by hand. The hub needs an asyncio
-event loop; its methods may be awaited from any task of that loop.
+A server that dies (during a call or while idle) is marked ``crashed`` with its last words on
+stderr; the next call to it restarts it once (``auto_restart``); :meth:`MCPHub.restart`
+restarts any server by hand. ``on_status`` is called at every change of a server's status.
+The hub needs an asyncio event loop; its methods may be awaited from any task of that loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import logging
 import re
 import tempfile
@@ -51,6 +54,7 @@ from mcp.shared.exceptions import MCPError
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec, from_mcp_result, from_mcp_tool
 from bslm.runtime.approval import ApproveFn, Policy, ToolCallRequest
 from bslm.runtime.mcp_config import MCPConfig, ServerConfig, demo_config
+from bslm.runtime.retrieval import DEFAULT_K, DEFAULT_THRESHOLD, ToolSelector
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,10 @@ class HubSettings:
     """A result's text beyond this many characters is cut, with a note."""
     auto_restart: bool = True
     """Restart a crashed server once, on the next call to it."""
+    retrieval: str = "bm25"
+    """How :meth:`MCPHub.select_tools` ranks tools: bm25, embedding or hybrid."""
+    retrieval_threshold: int = DEFAULT_THRESHOLD
+    """Up to this many tools, :meth:`MCPHub.select_tools` offers them all."""
 
 
 @dataclass(frozen=True)
@@ -442,6 +450,7 @@ class MCPHub:
         }
         self._names: dict[str, tuple[str, str]] = {}
         self._specs: dict[str, ToolSpec] = {}
+        self._selector: tuple[tuple, ToolSelector] | None = None
 
     async def __aenter__(self) -> MCPHub:
         await self.start()
@@ -486,6 +495,32 @@ class MCPHub:
     def lookup(self, name: str) -> tuple[str, str] | None:
         """``(server, tool)`` for an exposed tool name, or ``None``."""
         return self._names.get(name)
+
+    def select_tools(self, messages: Sequence[dict] | str, k: int = DEFAULT_K) -> list[ToolSpec]:
+        """The tools to show the model for this conversation: all of them up to
+        ``settings.retrieval_threshold``, else the ``k`` most relevant (see
+        :mod:`bslm.runtime.retrieval`) plus those already called."""
+        specs = self.tools()
+        key = (
+            tuple(s.name for s in specs),
+            self.settings.retrieval,
+            self.settings.retrieval_threshold,
+        )
+        if self._selector is None or self._selector[0] != key:
+            selector = ToolSelector(
+                specs, self.settings.retrieval, self.settings.retrieval_threshold
+            )
+            self._selector = (key, selector)
+        return self._selector[1].select(messages, k)
+
+    def _unknown(self, name: str) -> str:
+        names = [s.name for s in self.tools()]
+        close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+        if close:
+            return f"unknown tool {name!r}; did you mean {', '.join(close)}?"
+        if len(names) <= 20:
+            return f"unknown tool {name!r}; the tools are: {', '.join(names) or 'none'}"
+        return f"unknown tool {name!r}; call one of the {len(names)} tools offered"
 
     def _changed(self) -> None:
         self._rename()
@@ -536,10 +571,7 @@ class MCPHub:
     async def _check(self, call: ToolCall) -> _Approved | ToolResult:
         where = self._names.get(call.name)
         if where is None:
-            known = ", ".join(spec.name for spec in self.tools()) or "none"
-            return error_result(
-                f"unknown tool {call.name!r}; the tools are: {known}", "unknown_tool", call
-            )
+            return error_result(self._unknown(call.name), "unknown_tool", call)
         server, tool = where
         spec = self._specs[call.name]
         problem = validation_error(spec.parameters, call.arguments)

@@ -382,3 +382,19 @@ async def test_streamable_http_server():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_select_tools_and_unknown_tool_hints():
+    from bslm.runtime.mcp_client import HubSettings
+
+    settings = HubSettings(retrieval_threshold=5)
+    async with MCPHub(demo_config(), settings=settings) as hub:
+        everything = hub.tools()
+        assert len(everything) > 5
+        chosen = hub.select_tools([{"role": "user", "content": "convert 3 miles to km"}], k=3)
+        assert len(chosen) == 3 and chosen[0].name in {s.name for s in everything}
+        assert "convert_units" in [s.name for s in chosen]
+        hub.settings = HubSettings(retrieval_threshold=100)
+        assert hub.select_tools("anything", k=3) == everything
+        r = await hub.call(ToolCall("calculator", {"expression": "1"}))
+        assert error_kind(r) == "unknown_tool" and "did you mean calculate" in r.text()
