@@ -18,6 +18,10 @@ Rules a system prompt states about tools ("Never call the tool X.", "Always use 
 are enforced by the grammar: a forbidden tool cannot be spelled, a required one must be
 called before the turn may end (once per user message).
 
+With many tools (more than the hub's retrieval threshold, 20 by default) only the ones most
+relevant to the conversation go into the context (the hub's BM25 retrieval), plus a tool a
+rule requires.
+
 Long conversations are fitted to the model's context: the system prompt and the tool schemas
 always stay; the oldest exchanges go first, then long tool results are shortened.
 """
@@ -253,6 +257,14 @@ class Agent:
             return list(self.fixed_tools)
         return self.hub.tools() if self.hub is not None else []
 
+    def _select(self, tools: list[ToolSpec]) -> list[ToolSpec]:
+        """The tools to put in the context: all of them, or (many tools) the relevant ones."""
+        if self.select_tools is not None:
+            return self.select_tools(self.conversation(), tools)
+        if self.fixed_tools is None and hasattr(self.hub, "select_tools"):
+            return self.hub.select_tools(self.conversation())
+        return tools
+
     def conversation(self) -> list[dict]:
         return ([{"role": "system", "content": self.system}] if self.system else []) + [
             m for m in self.messages
@@ -309,12 +321,10 @@ class Agent:
         made: set[str] = set()  # the calls already run for this message
         for step in range(self.max_steps + 1):
             all_tools = self.tools()
-            tools = (
-                self.select_tools(self.conversation(), all_tools)
-                if self.select_tools is not None
-                else all_tools
-            )
-            forbid, force = tool_rules(self.system, tools)
+            tools = self._select(all_tools)
+            forbid, force = tool_rules(self.system, all_tools)
+            if force is not None and all(t.name != force for t in tools):
+                tools = [*tools, *(t for t in all_tools if t.name == force)]
             if forced_done or step == self.max_steps:
                 force = None
             if step == self.max_steps or answer_only:  # this turn must answer
