@@ -8,7 +8,8 @@
     bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask hard|soft|off] [--out FILE.json]
     bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
              [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
-    bslm chat [--model DIR] [--tools FILE]
+    bslm chat [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE] [--mask hard|soft|off]
+              [--system TEXT] [--approve ask|all|none] [--resume [ID]] [--list]
     bslm export [MODEL] --format gguf|onnx [--quant Q] [-o OUT] [--force]
 
 Errors a user can cause print one line on stderr and exit with status 2.
@@ -173,9 +174,29 @@ def _run(args) -> int:
 
 
 def _chat(args) -> int:
-    from bslm.runtime.repl import run
+    from bslm.tui.app import ChatOptions, list_conversations, run
 
-    return run(args.model, args.tools, args.max_new_tokens)
+    if args.list:
+        return list_conversations()
+    resume = None
+    if args.resume is not None:
+        if args.resume != "latest" and not args.resume.isdigit():
+            raise UserError(f"--resume takes a conversation number, not {args.resume!r}")
+        resume = -1 if args.resume == "latest" else int(args.resume)
+    return run(
+        ChatOptions(
+            model=str(args.model) if args.model else None,
+            backend=args.backend,
+            mcp_config=args.mcp_config,
+            mask=args.mask,
+            system=args.system,
+            approve=args.approve,
+            resume=resume,
+            max_steps=args.max_steps,
+            max_new_tokens=args.max_new_tokens,
+            n_ctx=args.ctx,
+        )
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -281,14 +302,25 @@ def parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
 
-    p = sub.add_parser("chat", help="chat with a model in the terminal")
-    p.add_argument(
-        "--model", type=Path, default=None, help="bslm model directory (default: the default model)"
-    )
-    p.add_argument(
-        "--tools", type=Path, default=None, help="OpenAI-style tools JSON to describe to the model"
-    )
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p = sub.add_parser("chat", help="the terminal agent: chat with the model and the MCP tools")
+    p.add_argument("--model", default=None,
+                   help="GGUF file, ONNX directory or bslm model directory (default: the default model)")  # fmt: skip
+    p.add_argument("--backend", choices=("llama", "onnx", "torch"), default=None,
+                   help="default: llama for the default model, else from what --model is")  # fmt: skip
+    p.add_argument("--mcp-config", default=None,
+                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+                   "else the demo server)")  # fmt: skip
+    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
+                   help="constrained decoding of tool calls (default: hard)")  # fmt: skip
+    p.add_argument("--system", default=None, help="the system prompt")
+    p.add_argument("--approve", choices=("ask", "all", "none"), default=None,
+                   help="override the approval policy: ask, all (allow), none (deny)")  # fmt: skip
+    p.add_argument("--resume", nargs="?", const="latest", default=None, metavar="ID",
+                   help="reopen the latest conversation, or conversation ID")  # fmt: skip
+    p.add_argument("--list", action="store_true", help="list the saved conversations and exit")
+    p.add_argument("--max-steps", type=int, default=6, help="model turns that call tools, at most")
+    p.add_argument("--max-new-tokens", type=int, default=384, help="tokens per model turn")
+    p.add_argument("--ctx", type=int, default=None, help="context length (default: the model's)")
     p.set_defaults(run=_chat)
     return ap
 

@@ -1,0 +1,292 @@
+"""The chat app driven by Textual pilots: a scripted model, the real demo MCP server."""
+
+import json
+
+from bslm.models.language import render
+from bslm.tui.app import ChatApp, ChatOptions
+from bslm.tui.store import Store
+from bslm.tui.widgets import (
+    AnswerText,
+    ApprovalScreen,
+    NoteLine,
+    PromptInput,
+    Reasoning,
+    ToolCard,
+    UserMessage,
+)
+
+from .conftest import SIZE, Slow, Sym, Text, call, idle, ready, run, send, turn, until
+
+
+def notes(app) -> str:
+    return "\n".join(str(n.render()) for n in app.query(NoteLine))
+
+
+def test_a_message_streams_an_answer_and_is_saved(tok, make_app):
+    app = make_app([turn(tok, Text("Hello! I can use tools."))])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "hi there")
+            assert [str(u.render()) for u in app.query(UserMessage)] == ["hi there"]
+            [answer] = app.query(AnswerText)
+            assert answer.text == "Hello! I can use tools."
+            assert app.query_one(PromptInput).text == ""
+            assert app.latencies[0]["first"] > app.latencies[0]["sent"]
+            return app.conversation
+
+    cid = run(go())
+    conv = Store(app.store.path).load(cid)
+    assert [m["role"] for m in conv.messages] == ["user", "assistant"]
+    assert conv.title == "hi there"
+
+
+def test_a_tool_call_is_a_card(tok, make_app):
+    script = [
+        turn(tok, Sym("think"), Text("I should compute it."), Sym("end"),
+             *call("calculate", expression="6*7")),
+        turn(tok, Text("It is 42.")),
+    ]  # fmt: skip
+    app = make_app(script)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "six times seven?")
+            [card] = app.query(ToolCard)
+            assert (card.server, card.tool_name, card.arguments) == ("demo", "calculate",
+                                                                     {"expression": "6*7"})  # fmt: skip
+            assert card.state == "ok" and card.result == "42" and card.ms > 0
+            assert card.border_title == "demo › calculate" and "done" in card.border_subtitle
+            [reasoning] = app.query(Reasoning)
+            assert reasoning.text == "I should compute it." and reasoning.collapsed
+            assert app.query_one(AnswerText).text == "It is 42."
+
+    run(go())
+
+
+def test_a_long_result_is_folded(tok, make_app, data_dir):
+    (data_dir / "long.txt").write_text("\n".join(f"line {i}" for i in range(40)))
+    script = [turn(tok, *call("read_file", path="long.txt")), turn(tok, Text("Read."))]
+    app = make_app(script)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "read long.txt")
+            card = app.query_one(ToolCard)
+            assert card.state == "ok" and "line 39" in card.result
+            fold = card.query_one(".tool-result-fold")
+            assert fold.collapsed and "lines" in str(fold.title)
+
+    run(go())
+
+
+def _note_turns(tok, n: int):
+    turns = []
+    for i in range(n):
+        turns += [turn(tok, *call("add_note", text=f"note {i}")), turn(tok, Text(f"Saved {i}."))]
+    return turns
+
+
+def test_approve_deny_and_always(tok, make_app, data_dir):
+    """add_note changes something, so the demo's policy asks: allow once, deny, then allow
+    always (the third call is not asked about again)."""
+    app = make_app(_note_turns(tok, 4))
+
+    async def answer(pilot, key: str):
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the dialog")
+        dialog = app.screen
+        assert dialog.request.tool == "add_note" and dialog.request.server == "demo"
+        card = app.query(ToolCard).last()
+        assert card.state == "approval"
+        await pilot.press(key)
+        await idle(pilot)
+        assert not isinstance(app.screen, ApprovalScreen)
+        return app.query(ToolCard).last()
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "remember note 0", wait=False)
+            card = await answer(pilot, "y")
+            assert card.state == "ok"
+            await send(pilot, "remember note 1", wait=False)
+            card = await answer(pilot, "n")
+            assert card.state == "declined" and "declined" in card.result
+            await send(pilot, "remember note 2", wait=False)
+            card = await answer(pilot, "a")
+            assert card.state == "ok"
+            assert ("demo", "add_note") in app.policy.granted
+            await send(pilot, "remember note 3")
+            assert app.query(ToolCard).last().state == "ok"
+            assert not isinstance(app.screen, ApprovalScreen)
+
+    run(go())
+    saved = json.loads((data_dir / "notes.json").read_text())
+    texts = sorted(n["text"] for n in (saved["notes"] if isinstance(saved, dict) else saved))
+    assert texts == ["note 0", "note 2", "note 3"]
+
+
+def test_ctrl_c_stops_generation_then_quits(tok, make_app):
+    long = turn(tok, *[Text(f"word{i} ") for i in range(300)])
+    app = make_app(None, backend=Slow(tok, [long], delay=0.01))
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "talk", wait=False)
+            await until(
+                pilot, lambda: len(app.query(AnswerText)) and app.query_one(AnswerText).text
+            )
+            await pilot.press("ctrl+c")
+            await idle(pilot)
+            assert app.is_running
+            answer = app.query_one(AnswerText).text
+            assert answer and len(answer.split()) < 300
+            assert "stopped" in notes(app)
+            assert app.store.load(app.conversation).messages[-1]["role"] == "assistant"
+            await pilot.press("ctrl+c")
+            await until(pilot, lambda: app.return_code == 0, what="the app to quit")
+
+    run(go())
+
+
+def test_one_ctrl_c_when_idle_does_not_quit(tok, make_app):
+    app = make_app([])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await pilot.press("ctrl+c")
+            await pilot.pause(0.1)
+            assert app.return_code is None
+            await send(pilot, "/quit", wait=False)
+            await until(pilot, lambda: app.return_code == 0, what="the app to quit")
+
+    run(go())
+
+
+def test_slash_commands(tok, make_app, tmp_path):
+    app = make_app([turn(tok, Text("Hi."))])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "/help")
+            assert "/mask hard|soft|off" in notes(app) and "Ctrl+C" in notes(app)
+            await send(pilot, "/tools")
+            assert "calculate (demo)" in notes(app) and "11 tools" in notes(app)
+            await send(pilot, "/model")
+            assert "model: scripted" in notes(app) and "context:" in notes(app)
+            await send(pilot, "/mask soft")
+            assert app.agent.mask == "soft"
+            await send(pilot, "/mask sometimes")
+            assert "/mask takes hard, soft or off" in notes(app) and app.agent.mask == "soft"
+            await send(pilot, "/system Answer in French.")
+            assert app.agent.system == "Answer in French."
+            await send(pilot, "/frobnicate")
+            assert "unknown command /frobnicate" in notes(app)
+            await send(pilot, "/save")
+            assert "nothing to save yet" in notes(app)
+            await send(pilot, "hello")
+            conv = app.store.load(app.conversation)
+            assert (conv.system, conv.mask) == ("Answer in French.", "soft")
+            await send(pilot, f"/save {tmp_path / 'chat.json'}")
+            await send(pilot, f"/save {tmp_path / 'chat.md'}")
+            first = app.conversation
+            await send(pilot, "/clear")
+            assert not app.query(UserMessage) and app.agent.messages == []
+            assert app.conversation is None and "new conversation" in notes(app)
+            await send(pilot, "/system off")
+            assert app.agent.system is None
+            return first
+
+    first = run(go())
+    data = json.loads((tmp_path / "chat.json").read_text())
+    assert data["id"] == first and [m["role"] for m in data["messages"]] == ["user", "assistant"]
+    md = (tmp_path / "chat.md").read_text()
+    assert "## You" in md and "hello" in md and "Hi." in md
+
+
+def test_input_history_and_multiline(tok, make_app):
+    app = make_app([turn(tok, Text("one")), turn(tok, Text("two"))])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            prompt = app.query_one(PromptInput)
+            await pilot.press("a", "ctrl+j", "b")
+            assert prompt.text == "a\nb"
+            await pilot.press("enter")
+            await idle(pilot)
+            assert str(app.query(UserMessage).first().render()) == "a\nb"
+            await send(pilot, "second")
+            await pilot.press("up")
+            assert prompt.text == "second"
+            await pilot.press("up")
+            assert prompt.text == "a\nb"
+            await pilot.press("down", "down")  # from the first line to the last, then on
+            assert prompt.text == "second"
+            await pilot.press("down")
+            assert prompt.text == ""
+
+    run(go())
+
+
+def test_resume_shows_and_continues_a_conversation(tok, make_app, data_dir):
+    script = [turn(tok, *call("calculate", expression="2+3")), turn(tok, Text("Five."))]
+    first = make_app(script)
+
+    async def talk():
+        async with first.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await send(pilot, "/system Be brief.")
+            await send(pilot, "two plus three?")
+            return first.conversation
+
+    cid = run(talk())
+    again = make_app([turn(tok, Text("Still five."))], resume=cid)
+
+    async def resume():
+        async with again.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            assert again.conversation == cid and again.agent.system == "Be brief."
+            assert [m["role"] for m in again.agent.messages] == ["user", "assistant", "tool",
+                                                                 "assistant"]  # fmt: skip
+            [card] = again.query(ToolCard)
+            assert (card.server, card.result, card.state) == ("demo", "5", "ok")
+            assert again.query_one(AnswerText).text == "Five."
+            assert f"resumed conversation {cid}" in notes(again)
+            await pilot.press("up")
+            assert again.query_one(PromptInput).text == "two plus three?"
+            await pilot.press("down")
+            await send(pilot, "and again?")
+            # the model saw the whole conversation
+            prompt = render(tok.decode(again.backend.prompts[-1]))
+            assert "two plus three?" in prompt and "and again?" in prompt
+
+    run(resume())
+    conv = Store(data_dir / "chats.sqlite3").load(cid)
+    assert len(conv.messages) == 6 and conv.messages[-1]["content"] == "Still five."
+
+
+def test_a_model_that_cannot_open_is_reported(data_dir):
+    from bslm.runtime.backends import BackendError
+    from bslm.runtime.mcp_config import demo_config
+
+    def fail():
+        raise BackendError("model.gguf is not a GGUF file")
+
+    app = ChatApp(ChatOptions(), store=Store(data_dir / "c.sqlite3"), config=demo_config(),
+                  open_model=fail)  # fmt: skip
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            assert "not a GGUF file" in notes(app)
+            await send(pilot, "hello")
+            assert "no model to answer" in notes(app)
+
+    run(go())

@@ -1,0 +1,593 @@
+"""``bslm chat``: the terminal agent, a Textual app on top of the agent loop's events.
+
+    bslm chat [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE] [--mask hard|soft|off]
+              [--system TEXT] [--approve ask|all|none] [--resume [ID]] [--list]
+
+The model runs in a worker thread (the agent's ``send``), the MCP servers on the app's event
+loop; events reach the UI as messages, so the screen never waits on the model. Every message
+of the conversation is committed to the store (:mod:`bslm.tui.store`) as soon as the agent
+has it. Keys and slash commands: :mod:`bslm.tui.commands`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from bslm.models.chat import assistant_parts
+from bslm.models.parser import Thought
+from bslm.models.tools import ToolCall
+from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, Step, TextDelta
+from bslm.runtime.approval import Policy, ToolCallRequest
+from bslm.runtime.backends import Backend
+from bslm.runtime.mcp_client import MCPHub
+from bslm.runtime.mcp_config import MCPConfig
+from bslm.tui.commands import CommandError, help_text, is_command, parse
+from bslm.tui.store import Conversation, Store, to_json, to_markdown
+from bslm.tui.widgets import (
+    AnswerText,
+    ApprovalScreen,
+    ModelInfo,
+    ModelTurn,
+    NoteLine,
+    PromptInput,
+    Reasoning,
+    ServerRow,
+    SidePanel,
+    ToolCard,
+    UserMessage,
+    format_rate,
+)
+
+QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
+
+
+@dataclass
+class ChatOptions:
+    model: str | None = None
+    backend: str | None = None
+    mcp_config: str | None = None
+    mask: str = "hard"
+    system: str | None = None
+    approve: str | None = None
+    resume: int | None = None
+    max_steps: int = 6
+    max_new_tokens: int = 384
+    n_ctx: int | None = None
+
+
+class AgentEvent(Message):
+    """An agent event, carried to the app's thread."""
+
+    def __init__(self, event: Event):
+        super().__init__()
+        self.event = event
+
+
+class ServersChanged(Message):
+    pass
+
+
+class ChatApp(App):
+    """The chat. ``open_model`` (a function returning a Backend, called in a worker thread)
+    and ``config`` replace what the options name, for tests and benchmarks."""
+
+    CSS_PATH = "chat.tcss"
+    TITLE = "bslm chat"
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "stop / quit", priority=True),
+        Binding("ctrl+b", "toggle_panel", "panel"),
+        Binding("ctrl+q", "quit", "quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        options: ChatOptions | None = None,
+        *,
+        store: Store | None = None,
+        config: MCPConfig | None = None,
+        open_model: Callable[[], Backend] | None = None,
+    ):
+        super().__init__()
+        from bslm.runtime.mcp_config import resolve_config
+
+        self.options = options or ChatOptions()
+        self.store = store if store is not None else Store()
+        self.config = config if config is not None else resolve_config(self.options.mcp_config)
+        self.policy = Policy(self.config, override=self.options.approve)
+        self._open_model = open_model or self._open_named_model
+        self.system, self.mask = self.options.system, self.options.mask
+        self.hub = MCPHub(self.config, policy=self.policy, approve=self._approve,
+                          on_status=lambda: self.post_message(ServersChanged()))  # fmt: skip
+        self.backend: Backend | None = None
+        self.agent: Agent | None = None
+        self.model_error: str | None = None
+        self.ready = asyncio.Event()
+        self.conversation: int | None = None
+        self._saved = 0  # messages of agent.messages already in the store
+        self._call_meta: deque[dict] = deque()  # finished calls whose tool message is not saved
+        self._restored: list[dict] = []
+        self.turn_task: asyncio.Task | None = None
+        self.turn_view: ModelTurn | None = None
+        self.cards: dict[str, ToolCard] = {}
+        self.approvals: dict[str, str] = {}  # call id -> "approval" | "running" | "declined"
+        self._asking: tuple[ApprovalScreen, asyncio.Future] | None = None
+        self._armed = 0.0
+        self._closed = False
+        self.latencies: list[dict] = []  # per message: Enter -> first streamed token
+        if self.options.resume is not None:
+            self._resume(self.store.load(self.options.resume))
+
+    # --- layout and start-up ---
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="chat"):
+                yield VerticalScroll(id="log")
+                yield Static("", id="status")
+                yield PromptInput(history=self._history(), id="prompt")
+            yield SidePanel(id="side")
+        yield Footer()
+
+    def _history(self) -> list[str]:
+        return [m["content"] for m in self._restored if m.get("role") == "user"]
+
+    async def on_mount(self) -> None:
+        self.query_one("#log").anchor()
+        prompt = self.query_one(PromptInput)
+        prompt.cursor_blink = not self.is_headless
+        prompt.focus()
+        if self.conversation is not None:
+            conv = self.store.load(self.conversation)
+            await self._render_history(conv)
+            self.sub_title = f"conversation {conv.id}: {conv.title}"
+        await self.query_one(SidePanel).show_servers(self.hub.status())
+        self._set_status("loading the model…")
+        self._start_hub()
+        self._load_model()
+
+    def _open_named_model(self) -> Backend:
+        from bslm.runtime.backends import open_backend
+
+        o = self.options
+        return open_backend(o.model, o.backend, o.n_ctx)
+
+    @work(group="startup")
+    async def _start_hub(self) -> None:
+        await self.hub.start()
+        await self._show_servers()
+        self._check_ready()
+
+    @work(group="startup")
+    async def _load_model(self) -> None:
+        try:
+            backend = await asyncio.to_thread(self._open_model)
+        except Exception as e:  # noqa: BLE001 (shown to the user; the app stays usable)
+            self.model_error = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+            self.query_one(ModelInfo).set_error(f"cannot open the model: {self.model_error}")
+            await self._note(f"cannot open the model: {self.model_error}", "error")
+        else:
+            self.backend = backend
+            self.agent = Agent(backend, self.hub, system=self.system, mask=self.mask,
+                               max_steps=self.options.max_steps,
+                               max_new_tokens=self.options.max_new_tokens,
+                               on_event=lambda ev: self.post_message(AgentEvent(ev)))  # fmt: skip
+            self.agent.messages = list(self._restored)
+            self._saved = len(self._restored)
+            self.query_one(ModelInfo).set_model(backend.info, backend.n_ctx)
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        if (self.backend is not None or self.model_error) and all(
+            s.state != "starting" for s in self.hub.status()
+        ):
+            self.ready.set()
+            if self.turn_task is None:
+                self._set_status("ready" if self.agent else "no model")
+
+    # --- sending ---
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        sent = time.perf_counter()
+        text = message.text.strip("\n")
+        prompt = self.query_one(PromptInput)
+        if is_command(text):
+            prompt.remember(text)
+            prompt.clear()
+            await self._command(text)
+            return
+        if self.turn_task is not None:
+            self.notify("The model is still answering; Ctrl-C stops it.", severity="warning")
+            return
+        prompt.remember(text)
+        prompt.clear()
+        await self._mount(UserMessage(text))
+        self.latencies.append({"sent": sent, "first": None})
+        self.turn_task = asyncio.create_task(self._turn(text))
+
+    async def _turn(self, text: str) -> None:
+        try:
+            if not self.ready.is_set():
+                self._set_status("loading the model…")
+                await self.ready.wait()
+            if self.agent is None:
+                await self._note(f"no model to answer: {self.model_error}", "error")
+                return
+            self._set_status("generating… Ctrl-C stops")
+            try:
+                result = await self.agent.send(text)
+            except Exception as e:  # noqa: BLE001 (a failed turn must not end the chat)
+                self._persist()
+                await self._note(f"the turn failed: {e}", "error")
+                return
+            self.query_one(ModelInfo).set_usage(self.agent.last_prompt_tokens,
+                                                result.tokens_per_second)  # fmt: skip
+        finally:
+            self.turn_task = None
+            self._set_status("ready" if self.agent else "no model")
+
+    # --- agent events (on the app's thread) ---
+
+    @on(AgentEvent)
+    async def _agent_event(self, message: AgentEvent) -> None:
+        ev = message.event
+        if isinstance(ev, TextDelta):
+            if self.latencies and self.latencies[-1]["first"] is None:
+                self.latencies[-1]["first"] = time.perf_counter()
+            if self.turn_view is None:
+                await self._new_turn()
+            await self.turn_view.add_text(ev.text, ev.kind)
+        elif isinstance(ev, Step):
+            self._persist()
+            if self.turn_view is not None:
+                await self.turn_view.finish()
+            await self._new_turn()
+            self.query_one(ModelInfo).set_usage(ev.prompt_tokens)
+        elif isinstance(ev, CallEvent):
+            await self._call_event(ev)
+        elif isinstance(ev, Notice):
+            await self._note(ev.message, "notice")
+        elif isinstance(ev, Answer):
+            if self.turn_view is not None:
+                await self.turn_view.finish()
+            self.turn_view = None
+            self._persist()
+
+    async def _new_turn(self) -> None:
+        self.turn_view = ModelTurn()
+        await self._mount(self.turn_view)
+
+    async def _call_event(self, ev: CallEvent) -> None:
+        if not ev.finished:
+            self._persist()  # the model's turn that made the call
+            card = ToolCard(ev.id, ev.name, ev.arguments, ev.server,
+                            state=self.approvals.get(ev.id, "running"))  # fmt: skip
+            self.cards[ev.id] = card
+            if self.turn_view is None:
+                await self._new_turn()
+            await self.turn_view.add_card(card)
+            return
+        declined = self.approvals.get(ev.id) == "declined"
+        self._call_meta.append({"server": ev.server, "ms": ev.ms, "declined": declined})
+        card = self.cards.get(ev.id)
+        if card is not None:
+            card.finish(ev.result or "", ev.is_error, ev.ms, declined)
+
+    async def _approve(self, request: ToolCallRequest) -> bool | str:
+        """Asked by the hub (on the app's loop) for a call the policy wants approved."""
+        self._set_card(request.call_id, "approval")
+        self._set_status("waiting for your approval")
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        screen = ApprovalScreen(request)
+        self._asking = (screen, future)
+
+        def answered(answer) -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        await self.push_screen(screen, callback=answered)
+        try:
+            answer = await future
+        finally:
+            self._asking = None
+        self._set_card(request.call_id, "running" if answer else "declined")
+        self._set_status("generating… Ctrl-C stops")
+        return answer
+
+    def _set_card(self, call_id: str | None, state: str) -> None:
+        if call_id is None:
+            return
+        self.approvals[call_id] = state
+        card = self.cards.get(call_id)
+        if card is not None and card.result is None:
+            card.set_state(state)
+
+    def _deny_pending(self) -> None:
+        if self._asking is not None:
+            screen, future = self._asking
+            if not future.done():
+                future.set_result(False)
+            if screen.is_current:
+                screen.dismiss(False)
+
+    # --- persistence ---
+
+    def _persist(self) -> None:
+        """Commit the messages the agent has and the store has not."""
+        if self.agent is None:
+            return
+        new = self.agent.messages[self._saved :]
+        if not new:
+            return
+        if self.conversation is None:
+            model = self.backend.info.get("model") if self.backend else None
+            self.conversation = self.store.create(model=model, system=self.system,
+                                                  mask=self.mask)  # fmt: skip
+        for msg in new:
+            meta = None
+            if msg.get("role") == "tool" and self._call_meta:
+                meta = self._call_meta.popleft()
+            self.store.add(self.conversation, msg, meta)
+        self._saved += len(new)
+
+    def _resume(self, conv: Conversation) -> None:
+        self.conversation = conv.id
+        self._restored = list(conv.messages)
+        self._saved = len(conv.messages)
+        if self.options.system is None:
+            self.system = conv.system
+        if self.options.mask == "hard" and conv.mask:
+            self.mask = conv.mask
+
+    async def _render_history(self, conv: Conversation) -> None:
+        pending: deque[ToolCard] = deque()
+        for msg, meta in zip(conv.messages, conv.meta, strict=True):
+            role = msg.get("role")
+            if role == "user":
+                await self._mount(UserMessage(str(msg.get("content", ""))))
+            elif role == "assistant":
+                turn = ModelTurn()
+                await self._mount(turn)
+                for part in assistant_parts(msg):
+                    if isinstance(part, Thought):
+                        r = Reasoning(part.text)
+                        r.collapsed = True
+                        await turn.mount(r)
+                    elif isinstance(part, ToolCall):
+                        card = ToolCard(part.id or "", part.name, part.arguments, None, "ok")
+                        pending.append(card)
+                        await turn.mount(card)
+                    elif part:
+                        await turn.mount(AnswerText(str(part)))
+            elif role == "tool" and pending:
+                card = pending.popleft()
+                meta = meta or {}
+                card.server = meta.get("server")
+                if card.server:
+                    card.border_title = f"{card.server} › {card.tool_name}"
+                content = msg.get("content")
+                text = content if isinstance(content, str) else json.dumps(content)
+                card.finish(text, bool(msg.get("is_error")), float(meta.get("ms") or 0),
+                            bool(meta.get("declined")))  # fmt: skip
+        await self._note(f"resumed conversation {conv.id} ({len(conv.messages)} messages)")
+
+    # --- commands ---
+
+    async def _command(self, text: str) -> None:
+        try:
+            cmd = parse(text)
+        except CommandError as e:
+            await self._note(str(e), "error")
+            return
+        handler = getattr(self, f"_cmd_{cmd.name}")
+        await handler(cmd.arg)
+
+    async def _cmd_help(self, arg: str) -> None:
+        await self._note(help_text())
+
+    async def _cmd_tools(self, arg: str) -> None:
+        tools = self.hub.tools()
+        if not tools:
+            await self._note("no tools: no MCP server is ready")
+            return
+        lines = [f"{len(tools)} tools:"]
+        for t in tools:
+            where = self.hub.lookup(t.name)
+            desc = (t.description or "").strip().splitlines()
+            lines.append(f"  {t.name} ({where[0] if where else '?'}): {desc[0] if desc else ''}")
+        await self._note("\n".join(lines))
+
+    async def _cmd_model(self, arg: str) -> None:
+        if self.backend is None:
+            await self._note(self.model_error or "the model is still loading")
+            return
+        info = self.query_one(ModelInfo)
+        extra = [f"{k}: {v}" for k, v in self.backend.info.items() if k not in ("model",)]
+        await self._note(
+            "\n".join(
+                [
+                    f"model: {self.backend.info.get('model', '?')}",
+                    *extra,
+                    f"context: {info.used:,} / {self.backend.n_ctx:,} tokens",
+                    f"speed: {format_rate(info.rate)}",
+                    f"mask: {self.mask}",
+                ]
+            )  # fmt: skip
+        )
+
+    async def _cmd_system(self, arg: str) -> None:
+        if not arg:
+            await self._note(f"system prompt: {self.system}" if self.system else "no system prompt")
+            return
+        self.system = None if arg.lower() == "off" else arg
+        if self.agent is not None:
+            self.agent.system = self.system
+        if self.conversation is not None:
+            self.store.update(self.conversation, system=self.system)
+        await self._note("system prompt removed" if self.system is None else "system prompt set")
+
+    async def _cmd_mask(self, arg: str) -> None:
+        self.mask = arg
+        if self.agent is not None:
+            self.agent.mask = arg
+        if self.conversation is not None:
+            self.store.update(self.conversation, mask=arg)
+        await self._note(f"mask: {arg}")
+
+    async def _cmd_clear(self, arg: str) -> None:
+        if self.turn_task is not None:
+            await self._note("the model is answering; stop it first (Ctrl-C)", "error")
+            return
+        if self.agent is not None:
+            self.agent.clear()
+        self._restored, self._saved, self.conversation = [], 0, None
+        self.cards.clear()
+        self.approvals.clear()
+        self._call_meta.clear()
+        self.turn_view = None
+        self.sub_title = ""
+        await self.query_one("#log").remove_children()
+        await self._note("new conversation")
+
+    async def _cmd_save(self, arg: str) -> None:
+        if self.conversation is None:
+            await self._note("nothing to save yet", "error")
+            return
+        conv = self.store.load(self.conversation)
+        path = Path(arg).expanduser() if arg else Path.cwd() / f"bslm-chat-{conv.id}.md"
+        text = (json.dumps(to_json(conv), ensure_ascii=False, indent=2) + "\n"
+                if path.suffix.lower() == ".json" else to_markdown(conv))  # fmt: skip
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            await self._note(f"cannot write {path}: {e.strerror or e}", "error")
+            return
+        await self._note(f"saved to {path}")
+
+    async def _cmd_quit(self, arg: str) -> None:
+        await self.action_quit()
+
+    # --- keys ---
+
+    async def action_interrupt(self) -> None:
+        now = time.monotonic()
+        if self.turn_task is not None:
+            if self.agent is not None:
+                self.agent.stop()
+            self._deny_pending()
+            self._armed = now
+            self._set_status("stopping…")
+            self.notify("Stopped. Ctrl-C again quits.", timeout=QUIT_WINDOW_S)
+            return
+        if now - self._armed < QUIT_WINDOW_S:
+            await self.action_quit()
+            return
+        self._armed = now
+        self.notify("Press Ctrl-C again to quit.", timeout=QUIT_WINDOW_S)
+
+    def action_toggle_panel(self) -> None:
+        side = self.query_one(SidePanel)
+        side.display = not side.display
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit()
+
+    async def shutdown(self) -> None:
+        """Stop generating, save, stop the servers and close the model (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.agent is not None:
+            self.agent.stop()
+        self._deny_pending()
+        if self.turn_task is not None:
+            # the model must be out of its thread before it is closed
+            await asyncio.wait([self.turn_task], timeout=30)
+        self._persist()
+        await self.hub.aclose()
+        if self.backend is not None:
+            self.backend.close()
+        self.store.close()
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+    # --- helpers ---
+
+    @on(ServersChanged)
+    async def _show_servers(self) -> None:
+        await self.query_one(SidePanel).show_servers(self.hub.status())
+        self._check_ready()
+
+    @on(ServerRow.Restart)
+    def _restart_server(self, message: ServerRow.Restart) -> None:
+        self._restart(message.server)
+
+    @work(group="restart")
+    async def _restart(self, server: str) -> None:
+        await self._note(f"restarting MCP server {server}…")
+        status = await self.hub.restart(server)
+        await self._note(f"MCP server {server}: {status.state}"
+                         + (f" ({status.error})" if status.error else ""))  # fmt: skip
+
+    async def _mount(self, widget) -> None:
+        await self.query_one("#log").mount(widget)
+
+    async def _note(self, text: str, kind: str = "info") -> None:
+        await self._mount(NoteLine(text, kind))
+
+    def _set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+
+def run(options: ChatOptions) -> int:
+    """Run the app in this terminal. Raises ValueError (one line) for an unknown conversation,
+    a bad MCP config or a model path that does not exist."""
+    from bslm.runtime.mcp_config import resolve_config
+
+    if options.model is not None and not Path(options.model).exists():
+        raise ValueError(f"--model: {options.model} does not exist")
+    config = resolve_config(options.mcp_config)
+    store = Store()
+    try:
+        if options.resume == -1:
+            latest = store.latest()
+            if latest is None:
+                raise ValueError(f"no conversation to resume in {store.path}")
+            options.resume = latest
+        elif options.resume is not None:
+            store.load(options.resume)
+    except ValueError:
+        store.close()
+        raise
+    ChatApp(options, store=store, config=config).run()
+    return 0
+
+
+def list_conversations() -> int:
+    store = Store()
+    try:
+        convs = store.conversations()
+        if not convs:
+            print(f"no conversations yet ({store.path})")
+        for c in convs:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
+            print(f"{c.id:>5}  {when}  {c.title}")
+    finally:
+        store.close()
+    return 0
