@@ -140,6 +140,7 @@ def _eval(args) -> int:
         mask=args.mask,
         max_new_tokens=args.max_new_tokens,
         prompted=args.prompted,
+        backend=args.backend,
     )
     others = [_read_json(p) for p in args.compare]
     report = evaluate(cfg, model_name=args.name)
@@ -174,7 +175,8 @@ def _run(args) -> int:
 
 
 def _chat(args) -> int:
-    from bslm.tui.app import ChatOptions, list_conversations, run
+    from bslm.tui.app import ChatOptions
+    from bslm.tui.launch import list_conversations, run
 
     if args.list:
         return list_conversations()
@@ -258,13 +260,17 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated: seen, unseen, multistep, irrelevance, rules, bfcl:<category>",
     )
     p.add_argument(
-        "--model", type=Path, default=None, help="bslm model dir (default: the default model)"
-    )
+        "--model", type=Path, default=None,
+        help="bslm model dir, GGUF file or ONNX dir (default: the default model)",
+    )  # fmt: skip
     p.add_argument("--data", type=Path, default=Path("data"), help="generated data directory")
     p.add_argument("--limit", type=int, default=0, help="items per suite at most")
     p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
                    help="constrained decoding (default: hard, as the runtime decodes)")  # fmt: skip
     p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--backend", choices=("torch", "llama", "onnx"), default="torch",
+                   help="torch (model directory; default), llama (GGUF; without --model the "
+                   "default model's), onnx (exported directory)")  # fmt: skip
     p.add_argument("--name", default=None, help="the model's name in the report")
     p.add_argument(
         "--prompted",

@@ -43,6 +43,10 @@ class EvalConfig:
         default="hard", metadata={"help": "constrained decoding: hard (as the runtime), soft, off"}
     )
     max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
+    backend: str = field(
+        default="torch",
+        metadata={"help": "torch (model directories, 'tiny'), llama (GGUF) or onnx (directory)"},
+    )
     prompted: bool = field(
         default=False, metadata={"help": "a base model prompted with JSON tools (baseline)"}
     )
@@ -54,11 +58,13 @@ class Predictor:
     with the tools' grammar as a hard mask, a soft bias, or off. With a mask, tool rules in the
     system prompt (never / always use a tool) are enforced as the runtime enforces them."""
 
-    def __init__(self, model, tok, max_new_tokens: int = 128, mask: str = "off"):
+    def __init__(self, model, tok=None, max_new_tokens: int = 128, mask: str = "off"):
+        """``model``: a transformers model (with ``tok``), or an open runtime ``Backend``."""
+        from bslm.runtime.backends import Backend
         from bslm.runtime.backends.torch import TorchBackend
 
-        self.tok, self.max_new_tokens, self.mask = tok, max_new_tokens, mask
-        self.backend = TorchBackend(model, tok)
+        self.backend = model if isinstance(model, Backend) else TorchBackend(model, tok)
+        self.tok, self.max_new_tokens, self.mask = self.backend.tokenizer, max_new_tokens, mask
         self.tokens = 0
         self.seconds = 0.0
 
@@ -66,7 +72,9 @@ class Predictor:
         from bslm.runtime.agent import tool_rules
         from bslm.runtime.constrain import Grammar
 
-        system = messages[0].get("content") if messages and messages[0]["role"] == "system" else None
+        system = (
+            messages[0].get("content") if messages and messages[0]["role"] == "system" else None
+        )
         forbid, force = tool_rules(system, specs)
         called = {
             c.get("function", c).get("name") if isinstance(c, dict) else c.name
@@ -362,6 +370,11 @@ def evaluate(
 
         model, text_tok = load_base(cfg.model or DEFAULT_BASE)
         predict = PromptedPredictor(model, text_tok, cfg.max_new_tokens)
+    elif predict is None and cfg.backend != "torch":
+        from bslm.runtime.backends import open_backend
+
+        backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
+        predict = Predictor(backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask)
     elif predict is None:
         model, tok = _load(cfg.model)
         predict = Predictor(model, tok, cfg.max_new_tokens, cfg.mask)
