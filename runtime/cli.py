@@ -141,6 +141,9 @@ def _eval(args) -> int:
         max_new_tokens=args.max_new_tokens,
         prompted=args.prompted,
         backend=args.backend,
+        distractors=args.distractors,
+        retrieval=args.retrieval,
+        top_k=args.top_k,
     )
     others = [_read_json(p) for p in args.compare]
     report = evaluate(cfg, model_name=args.name)
@@ -271,6 +274,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "llama", "onnx"), default="torch",
                    help="torch (model directory; default), llama (GGUF; without --model the "
                    "default model's), onnx (exported directory)")  # fmt: skip
+    p.add_argument("--distractors", type=int, default=0,
+                   help="catalog tools added to each request's own (our suites)")  # fmt: skip
+    p.add_argument("--retrieval", choices=("none", "bm25", "embedding", "hybrid"),
+                   default="none", help="narrow each request's tools to the top-k")  # fmt: skip
+    p.add_argument("--top-k", type=int, default=10, help="tools kept by --retrieval")
     p.add_argument("--name", default=None, help="the model's name in the report")
     p.add_argument(
         "--prompted",

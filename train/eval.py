@@ -43,6 +43,14 @@ class EvalConfig:
         default="hard", metadata={"help": "constrained decoding: hard (as the runtime), soft, off"}
     )
     max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
+    distractors: int = field(
+        default=0, metadata={"help": "catalog tools added to each request's own (our suites)"}
+    )
+    retrieval: str = field(
+        default="none",
+        metadata={"help": "narrow the tools to the top-k: none, bm25, embedding, hybrid"},
+    )
+    top_k: int = field(default=10, metadata={"help": "tools kept by retrieval"})
     backend: str = field(
         default="torch",
         metadata={"help": "torch (model directories, 'tiny'), llama (GGUF) or onnx (directory)"},
@@ -94,6 +102,40 @@ class Predictor:
         self.seconds += gen.seconds
         self.tokens += len(gen.ids)
         return parse_output(self.tok.decode(gen.ids))
+
+
+class ManyTools:
+    """A predictor whose requests come with ``extra`` more tools, drawn from the catalog
+    (seeded per request, shuffled in with the request's own), optionally narrowed to the ``k``
+    most relevant by the runtime's retrieval: what large tool sets, and retrieval, do to
+    accuracy (``--distractors N --retrieval bm25|embedding|hybrid --top-k K``)."""
+
+    def __init__(self, predict: Callable, extra: int, retrieval: str = "none", k: int = 10):
+        from bslm.train.catalog import catalog
+
+        self.predict, self.extra, self.retrieval, self.k = predict, extra, retrieval, k
+        self.pool = [t.spec for t in catalog(0)]
+        self.shown = 0
+        self.calls = 0
+
+    def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
+        import random
+        import zlib
+
+        own = [as_spec(t) for t in tools or []]
+        names = {t.name for t in own}
+        first = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
+        rng = random.Random(zlib.crc32(first.encode()))
+        others = [t for t in self.pool if t.name not in names]
+        every = own + rng.sample(others, min(self.extra, len(others)))
+        rng.shuffle(every)
+        if self.retrieval != "none":
+            from bslm.runtime.retrieval import ToolSelector
+
+            every = ToolSelector(every, self.retrieval, threshold=0).select(messages, self.k)
+        self.shown += len(every)
+        self.calls += 1
+        return self.predict(messages, every)
 
 
 PROMPT = (
@@ -378,14 +420,24 @@ def evaluate(
     elif predict is None:
         model, tok = _load(cfg.model)
         predict = Predictor(model, tok, cfg.max_new_tokens, cfg.mask)
+    many = None
+    if cfg.distractors or cfg.retrieval != "none":
+        many = predict = ManyTools(predict, cfg.distractors, cfg.retrieval, cfg.top_k)
     name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
     report = {"model": name, "mask": cfg.mask, "suites": {}}
+    if many is not None:
+        report["tools"] = {"distractors": cfg.distractors, "retrieval": cfg.retrieval,
+                           "top_k": cfg.top_k}  # fmt: skip
     for suite in cfg.suites:
         t0 = time.perf_counter()
         if suite.startswith("bfcl:"):
             m = run_bfcl(suite.split(":", 1)[1], predict, cfg.limit)
         else:
+            if many is not None:
+                many.shown = many.calls = 0
             m = run_ours(suite, predict, Path(cfg.data), cfg.limit)
+            if many is not None and many.calls:
+                m["tools_in_context"] = round(many.shown / many.calls, 1)
         m["seconds"] = round(time.perf_counter() - t0, 1)
         report["suites"][suite] = m
         print(f"{suite}: {m['accuracy']}% of {m['n']}", file=sys.stderr, flush=True)

@@ -177,3 +177,27 @@ def test_limit_spreads_over_the_split():
     assert spread(list(range(10)), 0) == list(range(10))
     assert spread(list(range(10)), 5) == [0, 2, 4, 6, 8]
     assert spread(list(range(3)), 5) == [0, 1, 2]
+
+
+def test_distractors_and_retrieval(data):
+    seen: list[list[str]] = []
+
+    def spy(messages, tools):
+        seen.append([t.name for t in tools])
+        return always_paris(messages, tools)
+
+    cfg = EvalConfig(suites=("seen",), data=str(data), mask="off", distractors=30)
+    report = evaluate(cfg, predict=spy)
+    assert report["tools"]["distractors"] == 30
+    assert all(len(names) == 31 and "get_weather" in names for names in seen)
+    assert report["suites"]["seen"]["tools_in_context"] == 31
+    first = list(seen)
+    seen.clear()
+    evaluate(cfg, predict=spy)
+    assert seen == first  # the same distractors each run
+    seen.clear()
+    cfg = EvalConfig(suites=("seen",), data=str(data), mask="off", distractors=30,
+                     retrieval="bm25", top_k=5)  # fmt: skip
+    report = evaluate(cfg, predict=spy)
+    assert all(len(names) == 5 for names in seen)
+    assert report["suites"]["seen"]["tools_in_context"] == 5
