@@ -12,7 +12,6 @@ has it. Keys and slash commands: :mod:`bslm.tui.commands`.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,32 +25,29 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from bslm.models.chat import assistant_parts
-from bslm.models.parser import Thought
-from bslm.models.tools import ToolCall
 from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, Step, TextDelta
 from bslm.runtime.approval import Policy, ToolCallRequest
 from bslm.runtime.backends import Backend
 from bslm.runtime.mcp_client import MCPHub
-from bslm.runtime.mcp_config import MCPConfig
+from bslm.runtime.mcp_config import MCPConfig, resolve_config
 from bslm.tui.commands import CommandError, help_text, is_command, parse
-from bslm.tui.store import Conversation, Store, to_json, to_markdown
+from bslm.tui.store import Conversation, Store, export
 from bslm.tui.widgets import (
-    AnswerText,
     ApprovalScreen,
     ModelInfo,
     ModelTurn,
     NoteLine,
     PromptInput,
-    Reasoning,
     ServerRow,
     SidePanel,
     ToolCard,
     UserMessage,
     format_rate,
+    show_conversation,
 )
 
 QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
+READY = "ready · Enter sends, Shift+Enter or Ctrl+J for a new line · /help"
 
 
 @dataclass
@@ -101,8 +97,6 @@ class ChatApp(App):
         open_model: Callable[[], Backend] | None = None,
     ):
         super().__init__()
-        from bslm.runtime.mcp_config import resolve_config
-
         self.options = options or ChatOptions()
         self.store = store if store is not None else Store()
         self.config = config if config is not None else resolve_config(self.options.mcp_config)
@@ -118,7 +112,7 @@ class ChatApp(App):
         self.conversation: int | None = None
         self._saved = 0  # messages of agent.messages already in the store
         self._call_meta: deque[dict] = deque()  # finished calls whose tool message is not saved
-        self._restored: list[dict] = []
+        self._restored: Conversation | None = None
         self.turn_task: asyncio.Task | None = None
         self.turn_view: ModelTurn | None = None
         self.cards: dict[str, ToolCard] = {}
@@ -142,16 +136,18 @@ class ChatApp(App):
         yield Footer()
 
     def _history(self) -> list[str]:
-        return [m["content"] for m in self._restored if m.get("role") == "user"]
+        msgs = self._restored.messages if self._restored else []
+        return [m["content"] for m in msgs if m.get("role") == "user"]
 
     async def on_mount(self) -> None:
         self.query_one("#log").anchor()
         prompt = self.query_one(PromptInput)
         prompt.cursor_blink = not self.is_headless
         prompt.focus()
-        if self.conversation is not None:
-            conv = self.store.load(self.conversation)
-            await self._render_history(conv)
+        if self._restored is not None:
+            conv = self._restored
+            await show_conversation(self.query_one("#log"), conv)
+            await self._note(f"resumed conversation {conv.id} ({len(conv.messages)} messages)")
             self.sub_title = f"conversation {conv.id}: {conv.title}"
         await self.query_one(SidePanel).show_servers(self.hub.status())
         self._set_status("loading the model…")
@@ -184,8 +180,8 @@ class ChatApp(App):
                                max_steps=self.options.max_steps,
                                max_new_tokens=self.options.max_new_tokens,
                                on_event=lambda ev: self.post_message(AgentEvent(ev)))  # fmt: skip
-            self.agent.messages = list(self._restored)
-            self._saved = len(self._restored)
+            self.agent.messages = list(self._restored.messages) if self._restored else []
+            self._saved = len(self.agent.messages)
             self.query_one(ModelInfo).set_model(backend.info, backend.n_ctx)
         self._check_ready()
 
@@ -195,13 +191,13 @@ class ChatApp(App):
         ):
             self.ready.set()
             if self.turn_task is None:
-                self._set_status("ready" if self.agent else "no model")
+                self._set_status(READY if self.agent else "no model")
 
     # --- sending ---
 
     @on(PromptInput.Submitted)
     async def _submitted(self, message: PromptInput.Submitted) -> None:
-        sent = time.perf_counter()
+        sent = message.at
         text = message.text.strip("\n")
         prompt = self.query_one(PromptInput)
         if is_command(text):
@@ -237,7 +233,7 @@ class ChatApp(App):
                                                 result.tokens_per_second)  # fmt: skip
         finally:
             self.turn_task = None
-            self._set_status("ready" if self.agent else "no model")
+            self._set_status(READY if self.agent else "no model")
 
     # --- agent events (on the app's thread) ---
 
@@ -345,44 +341,12 @@ class ChatApp(App):
 
     def _resume(self, conv: Conversation) -> None:
         self.conversation = conv.id
-        self._restored = list(conv.messages)
+        self._restored = conv
         self._saved = len(conv.messages)
         if self.options.system is None:
             self.system = conv.system
         if self.options.mask == "hard" and conv.mask:
             self.mask = conv.mask
-
-    async def _render_history(self, conv: Conversation) -> None:
-        pending: deque[ToolCard] = deque()
-        for msg, meta in zip(conv.messages, conv.meta, strict=True):
-            role = msg.get("role")
-            if role == "user":
-                await self._mount(UserMessage(str(msg.get("content", ""))))
-            elif role == "assistant":
-                turn = ModelTurn()
-                await self._mount(turn)
-                for part in assistant_parts(msg):
-                    if isinstance(part, Thought):
-                        r = Reasoning(part.text)
-                        r.collapsed = True
-                        await turn.mount(r)
-                    elif isinstance(part, ToolCall):
-                        card = ToolCard(part.id or "", part.name, part.arguments, None, "ok")
-                        pending.append(card)
-                        await turn.mount(card)
-                    elif part:
-                        await turn.mount(AnswerText(str(part)))
-            elif role == "tool" and pending:
-                card = pending.popleft()
-                meta = meta or {}
-                card.server = meta.get("server")
-                if card.server:
-                    card.border_title = f"{card.server} › {card.tool_name}"
-                content = msg.get("content")
-                text = content if isinstance(content, str) else json.dumps(content)
-                card.finish(text, bool(msg.get("is_error")), float(meta.get("ms") or 0),
-                            bool(meta.get("declined")))  # fmt: skip
-        await self._note(f"resumed conversation {conv.id} ({len(conv.messages)} messages)")
 
     # --- commands ---
 
@@ -453,7 +417,7 @@ class ChatApp(App):
             return
         if self.agent is not None:
             self.agent.clear()
-        self._restored, self._saved, self.conversation = [], 0, None
+        self._restored, self._saved, self.conversation = None, 0, None
         self.cards.clear()
         self.approvals.clear()
         self._call_meta.clear()
@@ -468,11 +432,8 @@ class ChatApp(App):
             return
         conv = self.store.load(self.conversation)
         path = Path(arg).expanduser() if arg else Path.cwd() / f"bslm-chat-{conv.id}.md"
-        text = (json.dumps(to_json(conv), ensure_ascii=False, indent=2) + "\n"
-                if path.suffix.lower() == ".json" else to_markdown(conv))  # fmt: skip
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            export(conv, path)
         except OSError as e:
             await self._note(f"cannot write {path}: {e.strerror or e}", "error")
             return
@@ -553,41 +514,3 @@ class ChatApp(App):
 
     def _set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
-
-
-def run(options: ChatOptions) -> int:
-    """Run the app in this terminal. Raises ValueError (one line) for an unknown conversation,
-    a bad MCP config or a model path that does not exist."""
-    from bslm.runtime.mcp_config import resolve_config
-
-    if options.model is not None and not Path(options.model).exists():
-        raise ValueError(f"--model: {options.model} does not exist")
-    config = resolve_config(options.mcp_config)
-    store = Store()
-    try:
-        if options.resume == -1:
-            latest = store.latest()
-            if latest is None:
-                raise ValueError(f"no conversation to resume in {store.path}")
-            options.resume = latest
-        elif options.resume is not None:
-            store.load(options.resume)
-    except ValueError:
-        store.close()
-        raise
-    ChatApp(options, store=store, config=config).run()
-    return 0
-
-
-def list_conversations() -> int:
-    store = Store()
-    try:
-        convs = store.conversations()
-        if not convs:
-            print(f"no conversations yet ({store.path})")
-        for c in convs:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
-            print(f"{c.id:>5}  {when}  {c.title}")
-    finally:
-        store.close()
-    return 0

@@ -266,3 +266,13 @@ def to_json(conv: Conversation) -> dict:
         "updated": conv.updated,
         "messages": [json.loads(encode_message(m)) for m in conv.messages],
     }
+
+
+def export(conv: Conversation, path: Path) -> None:
+    """Write ``conv`` to ``path``: JSON for a ``.json`` file, else Markdown. Raises OSError."""
+    if path.suffix.lower() == ".json":
+        text = json.dumps(to_json(conv), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_markdown(conv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -4,6 +4,8 @@ approval dialog and the side panel. Styles are in ``chat.tcss``."""
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
 from pathlib import Path
 
 from rich.markup import escape
@@ -13,10 +15,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Markdown, Static, TextArea
 
+from bslm.models.chat import assistant_parts
+from bslm.models.parser import Thought
+from bslm.models.tools import ToolCall
 from bslm.runtime.approval import ToolCallRequest
 from bslm.runtime.mcp_client import ServerStatus
+from bslm.tui.store import Conversation
 
 # a result longer than this is shown collapsed
 LONG_RESULT_LINES = 6
@@ -50,6 +57,7 @@ class PromptInput(TextArea):
         def __init__(self, text: str):
             super().__init__()
             self.text = text
+            self.at = time.perf_counter()  # when Enter was pressed
 
     def __init__(self, history: list[str] | None = None, **kw):
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kw)
@@ -264,9 +272,9 @@ class ApprovalScreen(ModalScreen[bool | str]):
                 yield Static(r.description, markup=False, classes="approval-description")
             yield Static(format_arguments(r.arguments), markup=False, classes="approval-args")
             with Horizontal(classes="approval-buttons"):
-                yield Button("Allow [y]", id="allow", variant="success")
-                yield Button("Always allow this tool [a]", id="always", variant="primary")
-                yield Button("Deny [n]", id="deny", variant="error")
+                yield Button("Allow (y)", id="allow", variant="success")
+                yield Button("Always allow this tool (a)", id="always", variant="primary")
+                yield Button("Deny (n)", id="deny", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#allow", Button).focus()
@@ -385,3 +393,39 @@ class SidePanel(VerticalScroll):
                 await box.mount(ServerRow(st))
         if not statuses and not box.query(Static):
             await box.mount(Static("none configured", classes="dim"))
+
+
+# --- a stored conversation ------------------------------------------------------------------
+
+
+async def show_conversation(log: Widget, conv: Conversation) -> None:
+    """Mount the turns of a stored conversation into ``log``, as they looked."""
+    pending: deque[ToolCard] = deque()
+    for msg, meta in zip(conv.messages, conv.meta, strict=True):
+        role = msg.get("role")
+        if role == "user":
+            await log.mount(UserMessage(str(msg.get("content", ""))))
+        elif role == "assistant":
+            turn = ModelTurn()
+            await log.mount(turn)
+            for part in assistant_parts(msg):
+                if isinstance(part, Thought):
+                    r = Reasoning(part.text)
+                    r.collapsed = True
+                    await turn.mount(r)
+                elif isinstance(part, ToolCall):
+                    card = ToolCard(part.id or "", part.name, part.arguments, None, "ok")
+                    pending.append(card)
+                    await turn.mount(card)
+                elif part:
+                    await turn.mount(AnswerText(str(part)))
+        elif role == "tool" and pending:
+            card = pending.popleft()
+            meta = meta or {}
+            card.server = meta.get("server")
+            if card.server:
+                card.border_title = f"{card.server} › {card.tool_name}"
+            content = msg.get("content")
+            text = content if isinstance(content, str) else json.dumps(content)
+            card.finish(text, bool(msg.get("is_error")), float(meta.get("ms") or 0),
+                        bool(meta.get("declined")))  # fmt: skip
