@@ -58,6 +58,10 @@ class SFTConfig:
     lora: bool = field(
         default=True, metadata={"help": "LoRA + tool-token rows (False: full fine-tuning)"}
     )
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "LoRA directory of an earlier run on the same base to continue from"},
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
@@ -232,7 +236,12 @@ def train(cfg: SFTConfig) -> Path:
         from bslm.models.build import load_model
 
         model, tok = load_model(last_final)
-    model = _adapt(model, tok, cfg, last_final if cfg.lora else None)
+    start = last_final
+    if start is None and cfg.init_adapter:
+        start = Path(cfg.init_adapter).expanduser()
+        if not (start / "adapter_config.json").is_file():
+            raise ValueError(f"init_adapter: {start} is not a LoRA directory")
+    model = _adapt(model, tok, cfg, start if cfg.lora else None)
     Trainer = _trainer_class()
     log_rows: list[dict] = []
     for stage in cfg.stages:

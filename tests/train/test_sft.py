@@ -1,6 +1,7 @@
 """SFT: loss masks and modality weights, a few real TRL steps on the tiny model, resume."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -131,6 +132,14 @@ def test_three_stages_change_weights_and_resume(data, tmp_path):
     # a second run finds every stage done and rebuilds the same final adapter without training
     again = train(cfg)
     assert load_file(str(again / "adapter_model.safetensors")).keys() == adapter.keys()
+    # a new run continues from that adapter: a step of size 0 ends where it started
+    more = replace(cfg, out=str(tmp_path / "more"), init_adapter=str(final), stages=(3,),
+                   max_steps=(1,), lr=0.0)  # fmt: skip
+    cont = load_file(str(train(more) / "adapter_model.safetensors"))
+    assert cont.keys() == adapter.keys()
+    assert all(torch.equal(cont[k], adapter[k]) for k in adapter)
+    with pytest.raises(ValueError, match="not a LoRA directory"):
+        train(replace(more, out=str(tmp_path / "bad"), init_adapter=str(tmp_path)))
 
 
 def test_config_errors_are_one_line():
