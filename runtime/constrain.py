@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bslm.models.language import NUM_CHARS, SYMBOLS, VALUE_STARTS, Name, Sym, value_items
+from bslm.models.language import NUM_CHARS, SYMBOLS, VALUE_STARTS, Name, value_items
 from bslm.models.tokenizer import DualTokenizer
 from bslm.models.tools import ToolSpec
 

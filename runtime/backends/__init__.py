@@ -97,9 +97,7 @@ def open_backend(
     directory with model.onnx files: onnx, a checkpoint directory: torch)."""
     path = Path(model) if model is not None else None
     if backend is None:
-        if path is None:
-            backend = "llama"
-        elif path.suffix == ".gguf":
+        if path is None or path.suffix == ".gguf":
             backend = "llama"
         elif path.is_dir() and any(path.glob("*.onnx")):
             backend = "onnx"
