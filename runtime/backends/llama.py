@@ -8,6 +8,7 @@ default model first when it is missing or was made from an older build.
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ class LlamaBackend(Backend):
         super().__init__(tokenizer, n_ctx, info)
         self.llm = llm
         self._vocab = int(llm.n_vocab())
+        # freed before interpreter shutdown, when llama-cpp-python's own destructor would fail
+        self._finalizer = weakref.finalize(self, llm.close)
 
     @staticmethod
     def _load(path: Path, n_ctx: int | None):
@@ -132,7 +135,7 @@ class LlamaBackend(Backend):
         self.llm._ctx.kv_cache_seq_rm(-1, n, -1)
 
     def close(self) -> None:
-        self.llm.close()
+        self._finalizer()
 
 
 def _int(value) -> int | None:
