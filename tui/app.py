@@ -120,7 +120,7 @@ class ChatApp(App):
         self._asking: tuple[ApprovalScreen, asyncio.Future] | None = None
         self._armed = 0.0
         self._closed = False
-        self.latencies: list[dict] = []  # per message: Enter -> first streamed token
+        self.latencies: list[dict] = []  # per message: Enter, first streamed text, turn done
         if self.options.resume is not None:
             self._resume(self.store.load(self.options.resume))
 
@@ -211,7 +211,7 @@ class ChatApp(App):
         prompt.remember(text)
         prompt.clear()
         await self._mount(UserMessage(text))
-        self.latencies.append({"sent": sent, "first": None})
+        self.latencies.append({"sent": sent, "first": None, "done": None})
         self.turn_task = asyncio.create_task(self._turn(text))
 
     async def _turn(self, text: str) -> None:
@@ -232,6 +232,7 @@ class ChatApp(App):
             self.query_one(ModelInfo).set_usage(self.agent.last_prompt_tokens,
                                                 result.tokens_per_second)  # fmt: skip
         finally:
+            self.latencies[-1]["done"] = time.perf_counter()
             self.turn_task = None
             self._set_status(READY if self.agent else "no model")
 
