@@ -104,7 +104,14 @@ def bench_decode(backend, reqs: list[dict], tokens: int) -> dict:
     table(
         f"Decoding, {backend.info.get('model')} ({backend.name}), {len(reqs)} requests, "
         f"≤{tokens} tokens each; grammar built in {build_ms:.2f} ms per request",
-        ["mask", "tokens", "tok/s", "vs off", "choice µs/token (with argmax)", "tokens the mask changed"],
+        [
+            "mask",
+            "tokens",
+            "tok/s",
+            "vs off",
+            "choice µs/token (with argmax)",
+            "tokens the mask changed",
+        ],
         rows,
     )
     return summary
