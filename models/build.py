@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .bases import DEFAULT_BASE, BaseModelError, base_tokenizer, cache_dir, load_base
-from .tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer
+from .tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer, read_tool_tokenizer
 
 
 def default_model_dir() -> Path:
@@ -161,8 +161,8 @@ def stale_reason(path: Path) -> str | None:
     if not is_model_dir(path):
         return "not a bslm model directory"
     try:
-        DualTokenizer.load(path)
-    except (ValueError, OSError) as e:
+        read_tool_tokenizer(path)
+    except (ValueError, OSError, KeyError) as e:
         return str(e)
     if Path(path) == default_model_dir():
         from .artifact import digest

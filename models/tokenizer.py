@@ -233,19 +233,7 @@ class DualTokenizer:
         from transformers import AutoTokenizer
 
         d = Path(directory)
-        path = d / TOOL_TOKENIZER_FILE
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{d} has no {TOOL_TOKENIZER_FILE}: not a bslm model or tokenizer"
-            )
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        if meta.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"{path} uses tool-language format {meta['format_version']}; this bslm reads up "
-                f"to {FORMAT_VERSION}: upgrade bslm"
-            )
-        if tuple(meta["symbols"]) != SYMBOLS or meta["num_chars"] != NUM_CHARS:
-            raise ValueError(f"{path}: tool vocabulary does not match this bslm's tool language")
+        meta = read_tool_tokenizer(d)
         base = AutoTokenizer.from_pretrained(d)
         return cls(
             base,
@@ -253,3 +241,22 @@ class DualTokenizer:
             meta["offset"],
             meta.get("base", ""),
         )
+
+
+def read_tool_tokenizer(directory: str | os.PathLike) -> dict:
+    """The tool tokenizer's description in a directory, checked against this bslm's tool
+    language (without loading the base tokenizer). Raises FileNotFoundError when there is
+    none and ValueError when it was written by a newer bslm or another tool language."""
+    d = Path(directory)
+    path = d / TOOL_TOKENIZER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{d} has no {TOOL_TOKENIZER_FILE}: not a bslm model or tokenizer")
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses tool-language format {meta['format_version']}; this bslm reads up "
+            f"to {FORMAT_VERSION}: upgrade bslm"
+        )
+    if tuple(meta["symbols"]) != SYMBOLS or meta["num_chars"] != NUM_CHARS:
+        raise ValueError(f"{path}: tool vocabulary does not match this bslm's tool language")
+    return meta
