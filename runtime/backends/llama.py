@@ -17,6 +17,15 @@ from bslm.runtime.backends import Backend, BackendError
 
 DEFAULT_QUANT = "q8_0"
 DEFAULT_N_CTX = 8192
+# Up to this context every position stays cached, so a rewind (a new conversation over the same
+# tools, a re-encoded turn) is a cut. Beyond it the sliding layers keep only their window:
+# prefill at 16k tokens is ~2.4x faster and the cache much smaller, but such a cache cannot be
+# cut back reliably, so a rewind evaluates the kept prefix again (bench/runtime.py).
+FULL_CACHE_MAX_CTX = 8192
+
+
+def _full_cache(n_ctx: int) -> bool:
+    return n_ctx <= FULL_CACHE_MAX_CTX
 
 
 def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
@@ -32,6 +41,7 @@ class LlamaBackend(Backend):
         super().__init__(tokenizer, n_ctx, info)
         self.llm = llm
         self._vocab = int(llm.n_vocab())
+        self.rewinds = 0  # rewinds that evaluated a prefix again
         # freed before interpreter shutdown, when llama-cpp-python's own destructor would fail
         self._finalizer = weakref.finalize(self, llm.close)
 
@@ -55,8 +65,7 @@ class LlamaBackend(Backend):
                     n_ctx=n_ctx or DEFAULT_N_CTX,
                     n_threads=os.cpu_count() or 1,
                     logits_all=False,
-                    # a rewind may go back into a sliding window: keep every position cached
-                    swa_full=True,
+                    swa_full=_full_cache(n_ctx or DEFAULT_N_CTX),
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as e:
@@ -130,9 +139,18 @@ class LlamaBackend(Backend):
         return np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float32, copy=True)
 
     def _rewind(self, n: int) -> None:
-        # Llama.eval drops every cached position from n_tokens on before it evaluates.
-        self.llm.n_tokens = n
-        self.llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        ctx = self.llm._ctx
+        if self.llm.context_params.swa_full and n > 0:
+            # Llama.eval continues from n_tokens; the positions after it go
+            ctx.kv_cache_seq_rm(0, n, -1)
+            self.llm.n_tokens = n
+            return
+        keep = self.tokens[:n]
+        ctx.kv_cache_clear()
+        self.llm.n_tokens = 0
+        if keep:
+            self.rewinds += 1
+            self.llm.eval(keep)
 
     def close(self) -> None:
         self._finalizer()

@@ -127,5 +127,28 @@ def test_backend_rewind_matches_a_fresh_evaluation(gguf_of, tiny):
         fresh = backend.prime(ids[:40])
         assert np.abs(again - fresh).max() < 1e-4
         assert backend.n_past == 40
+        # long past the window (32) and past what the sliding-window cache keeps (window +
+        # batch), then rewinds: a few tokens, further, and far back (evaluated again)
+        long = (ids * 20)[:700]
+        for keep in (len(long) - 3, len(long) - 60, len(long) - 650, 5):
+            backend.prime(long)
+            backend.rewind(keep)
+            got = backend.eval(long[keep : keep + 4])
+            backend.reset()
+            want = backend.prime(long[: keep + 4])
+            assert np.abs(got - want).max() < 1e-4, keep
+    finally:
+        backend.close()
+    # a long context keeps only the sliding windows: rewinds evaluate the prefix again
+    backend = open_backend(gguf_of("f32"), n_ctx=16384)
+    try:
+        assert not backend.llm.context_params.swa_full
+        for keep in (len(long) - 3, len(long) - 650):
+            backend.prime(long)
+            backend.rewind(keep)
+            got = backend.eval(long[keep : keep + 4])
+            backend.reset()
+            assert np.abs(got - backend.prime(long[: keep + 4])).max() < 1e-4, keep
+        assert backend.rewinds >= 2
     finally:
         backend.close()
