@@ -20,12 +20,15 @@ tracks it token by token; ``allowed()`` says what may come next.
 Supported JSON Schema: ``type`` (one or a list), ``enum``, ``const``, ``anyOf``/``oneOf``,
 ``allOf`` of objects, ``properties`` + ``required`` (undeclared keys are refused when
 ``properties`` exist), objects without properties (any keys), ``items``, ``minItems`` /
-``maxItems``, local ``$ref`` (``#/...``). Other keywords (``pattern``, ``minimum``...) do not
-narrow the mask; arguments are validated with jsonschema before any call anyway.
+``maxItems``, local ``$ref`` (``#/...``), ``minimum`` + ``maximum`` of integers (a range of up
+to 1000 values is a fixed set), ``minimum`` >= 0 (no sign). Other keywords (``pattern``,
+``format``, other bounds...) do not narrow the mask; arguments are validated with jsonschema
+before any call anyway.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,7 @@ MAX_STACKS = 64  # ambiguity bound: no real schema gets near it
 MAX_NUMBER_CHARS = 24
 MAX_SCHEMA_DEPTH = 32  # $ref chains deeper than this are taken as "any"
 _NO_PARAMS: dict = {}
+MAX_RANGE_VALUES = 1000  # integer ranges up to this size are spelled out as a fixed set
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,21 @@ class Grammar:
             self._fixed[key] = t.freeze()
         return t
 
+    def _number(self, t: str, s: dict) -> tuple:
+        """("integer"|"number", unsigned), or a fixed set for a small integer range."""
+        lo, hi = s.get("minimum"), s.get("maximum")
+        num = (int, float)
+        if (
+            t == "integer"
+            and isinstance(lo, num) and isinstance(hi, num)
+            and not isinstance(lo, bool) and not isinstance(hi, bool)
+            and 0 <= hi - lo <= MAX_RANGE_VALUES
+        ):  # fmt: skip
+            values = list(range(math.ceil(lo), math.floor(hi) + 1))
+            return ("fixed", self.fixed(values, id(s) * 4 + 2))
+        unsigned = isinstance(lo, num) and not isinstance(lo, bool) and lo >= 0
+        return (t, unsigned)
+
     def resolve(self, schema: Any, root: Any, depth: int = 0) -> Any:
         """Follow a local ``$ref``; anything unresolvable is "any" (True)."""
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
@@ -232,9 +251,9 @@ class Grammar:
 
     def _alternatives(self, s: dict, root: Any, depth: int) -> list[tuple]:
         if "const" in s:
-            return [("fixed", self.fixed([s["const"]], id(s) * 2 + 1))]
+            return [("fixed", self.fixed([s["const"]], id(s) * 4 + 1))]
         if isinstance(s.get("enum"), list):
-            return [("fixed", self.fixed(s["enum"], id(s) * 2))]
+            return [("fixed", self.fixed(s["enum"], id(s) * 4))]
         for key in ("anyOf", "oneOf"):
             subs = s.get(key)
             if isinstance(subs, list) and subs:
@@ -271,7 +290,9 @@ class Grammar:
                 return [("any",)]
         out = []
         for t in types:
-            if t in ("string", "number", "integer", "boolean", "null"):
+            if t in ("number", "integer"):
+                out.append(self._number(t, s))
+            elif t in ("string", "boolean", "null"):
                 out.append((t,))
             elif t == "array":
                 items = s.get("items", True)
@@ -514,7 +535,7 @@ def _enter(g: Grammar, alt: tuple, t: int) -> list[tuple]:
         if t == g.sym["s"]:
             return [(String(),)]
         if t == g.sym["n"]:
-            return [(Number(False, "start", 0),)]
+            return [(Number(False, "start", 0, False),)]
         if t in (g.sym["true"], g.sym["false"], g.sym["null"]):
             return [()]
         if t == g.sym["arr"]:
@@ -527,7 +548,7 @@ def _enter(g: Grammar, alt: tuple, t: int) -> list[tuple]:
     if kind == "string":
         return [(String(),)]
     if kind in ("number", "integer"):
-        return [(Number(kind == "integer", "start", 0),)]
+        return [(Number(kind == "integer", "start", 0, alt[1]),)]
     if kind in ("boolean", "null"):
         return [()]
     if kind == "array":
@@ -570,10 +591,12 @@ _NUM_ACCEPT = frozenset({"zero", "int", "frac", "exp", "exp2"})
 
 
 class Number(Frame):
-    __slots__ = ("integer", "state", "n", "done")
+    """A JSON number, an integer when ``integer``, not negative when ``unsigned``."""
 
-    def __init__(self, integer: bool, state: str, n: int):
-        self.integer, self.state, self.n = integer, state, n
+    __slots__ = ("integer", "state", "n", "unsigned", "done")
+
+    def __init__(self, integer: bool, state: str, n: int, unsigned: bool = False):
+        self.integer, self.state, self.n, self.unsigned = integer, state, n, unsigned
         self.done = state in _NUM_ACCEPT
 
     def _next(self) -> dict[str, str]:
@@ -582,6 +605,8 @@ class Number(Frame):
         nxt = _NUM[self.state]
         if self.integer:
             nxt = {c: s for c, s in nxt.items() if c not in ".e"}
+        if self.unsigned and self.state == "start":
+            nxt = {c: s for c, s in nxt.items() if c != "-"}
         return nxt
 
     def allowed(self, g):
@@ -591,7 +616,7 @@ class Number(Frame):
     def step(self, g, t):
         c = g.num.get(t)
         s = self._next().get(c) if c is not None else None
-        return [(Number(self.integer, s, self.n + 1),)] if s else []
+        return [(Number(self.integer, s, self.n + 1, self.unsigned),)] if s else []
 
 
 class Array(Frame):

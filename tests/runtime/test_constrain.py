@@ -41,6 +41,8 @@ REFS = {
         "either": {"anyOf": [{"type": "integer"}, {"type": "string", "enum": ["all"]}]},
         "level": {"const": 3},
         "pair": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "count": {"type": "integer", "minimum": 1, "maximum": 12},
+        "price": {"type": "number", "minimum": 0},
     },
     "required": ["p"],
 }
@@ -80,6 +82,8 @@ ACCEPT = [
     ("get_weather_alerts", {}),
     ("refs", {"p": {"x": 0}, "either": 7, "level": 3, "pair": ["a", "b", "c"]}),
     ("refs", {"p": {"x": 10}, "either": "all"}),
+    ("refs", {"p": {"x": 1}, "count": 1, "price": 0}),
+    ("refs", {"p": {"x": 1}, "count": 12, "price": 2.5e-3}),
     ("ping", {}),
 ]
 REFUSE = [
@@ -102,6 +106,9 @@ REFUSE = [
     ("refs", {"p": {"x": 1}, "level": 4}),  # const
     ("refs", {"p": {"x": 1}, "pair": ["a"]}),  # minItems
     ("ping", {"x": 1}),
+    ("refs", {"p": {"x": 1}, "count": 0}),  # below the range
+    ("refs", {"p": {"x": 1}, "count": 13}),  # above it
+    ("refs", {"p": {"x": 1}, "price": -1}),  # minimum 0
 ]
 
 
