@@ -58,6 +58,9 @@ async def measure(args) -> list[dict]:
         load = time.perf_counter() - t0
         print(f"model and servers ready in {load:.1f} s: {app.backend.info.get('model')}",
               flush=True)  # fmt: skip
+        # a person takes a few seconds to type the first message: the app evaluates the
+        # system prompt and the tools meanwhile
+        await pilot.pause(args.typing)
         for text in PROMPTS:
             sent, steps, calls = len(app.latencies), len(primed), len(app.cards)
             # what Enter posts (a key press through the pilot would wait for the whole turn)
@@ -89,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mask", default="hard", choices=("hard", "soft", "off"))
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--timeout", type=float, default=300, help="seconds per message, at most")
+    ap.add_argument(
+        "--typing",
+        type=float,
+        default=3.0,
+        help="seconds between ready and the first message (a person typing)",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as data:

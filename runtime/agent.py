@@ -236,6 +236,7 @@ class Agent:
         self.on_event = on_event
         self.messages: list[dict] = []
         self._stop = threading.Event()
+        self._backend_lock = threading.Lock()  # one evaluation at a time (warm vs a turn)
         self._ids = 0
         self.last_prompt_tokens = 0
 
@@ -372,7 +373,38 @@ class Agent:
         self.emit(Answer(res.answer, res.stopped))
         return res
 
+    def idle(self, timeout: float = -1) -> bool:
+        """Wait until no evaluation holds the backend (True), at most ``timeout`` seconds."""
+        if self._backend_lock.acquire(timeout=timeout):
+            self._backend_lock.release()
+            return True
+        return False
+
+    def warm(self) -> int:
+        """Evaluate the conversation so far (system prompt, tool schemas, history) into the
+        backend's cache, so the next message only costs its own tokens. Blocking: run it in a
+        worker thread while the user types. Returns the tokens evaluated."""
+        tools = self._select(self.tools())
+        ids = encode_chat(self.tok, self.conversation(), tools).ids
+        if len(ids) + self.max_new_tokens > self.backend.n_ctx:
+            return 0
+        with self._backend_lock:
+            b = self.backend
+            keep = 0
+            for a, c in zip(b.tokens, ids, strict=False):
+                if a != c:
+                    break
+                keep += 1
+            b.rewind(keep)
+            if keep < len(ids):
+                b.eval(ids[keep:])
+            return len(ids) - keep
+
     def _generate(self, prompt: list[int], grammar: Grammar) -> Generation:
+        with self._backend_lock:
+            return self._generate_locked(prompt, grammar)
+
+    def _generate_locked(self, prompt: list[int], grammar: Grammar) -> Generation:
         stream = _Stream(self.tok, self.emit)
         gen = generate(
             self.backend,

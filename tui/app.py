@@ -12,6 +12,7 @@ has it. Keys and slash commands: :mod:`bslm.tui.commands`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -189,9 +190,17 @@ class ChatApp(App):
         if (self.backend is not None or self.model_error) and all(
             s.state != "starting" for s in self.hub.status()
         ):
+            if not self.ready.is_set() and self.agent is not None:
+                self._warm()
             self.ready.set()
             if self.turn_task is None:
                 self._set_status(READY if self.agent else "no model")
+
+    @work(thread=True, group="warm", exclusive=True)
+    def _warm(self) -> None:
+        # the system prompt and the tools are evaluated while the user types the first message
+        with contextlib.suppress(Exception):  # a failed warm-up costs only some time
+            self.agent.warm()
 
     # --- sending ---
 
@@ -482,6 +491,9 @@ class ChatApp(App):
             await asyncio.wait([self.turn_task], timeout=30)
         self._persist()
         await self.hub.aclose()
+        if self.agent is not None:
+            # a warm-up still evaluating holds the model: wait for it before closing
+            await asyncio.to_thread(self.agent.idle, 30)
         if self.backend is not None:
             self.backend.close()
         self.store.close()

@@ -266,3 +266,20 @@ def test_events_are_typed(tok, demo_hub):
     run(go())
     assert isinstance(events[0], Step) and events[0].tools >= 5
     assert isinstance(events[-1], Answer) and events[-1].text == "hi"
+
+
+def test_warm_evaluates_the_prefix_once(tok, demo_hub):
+    async def go():
+        async with demo_hub() as hub:
+            backend = Scripted(tok, [turn(tok, Text("hi"))])
+            agent = Agent(backend, hub, system="Be brief.")
+            n = await asyncio.to_thread(agent.warm)
+            assert n > 100 and backend.n_past == n
+            assert await asyncio.to_thread(agent.warm) == 0  # already in the cache
+            cached = list(backend.tokens)
+            await agent.send("hello")
+            # the message's prompt starts with what was warmed
+            assert backend.prompts[0][: len(cached)] == cached
+            assert agent.idle(1)
+
+    run(go())
