@@ -146,7 +146,9 @@ def _eval(args) -> int:
         top_k=args.top_k,
     )
     others = [_read_json(p) for p in args.compare]
-    report = evaluate(cfg, model_name=args.name)
+    from bslm.runtime.evaluation import open_predictor, tool_selector
+
+    report = evaluate(cfg, open_predictor(cfg), args.name, tool_selector(cfg.retrieval, cfg.top_k))
     if args.out:
         write_report(report, Path(args.out))
     print(markdown([report, *others]))

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import jsonschema
 
-from bslm.models.chat import as_spec, encode_chat
+from bslm.models.chat import as_spec
 from bslm.models.generate import greedy
-from bslm.models.parser import ModelOutput, parse_output
+from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
 
 OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules")
@@ -61,59 +61,16 @@ class EvalConfig:
     out: str | None = field(default=None, metadata={"help": "report JSON path"})
 
 
-class Predictor:
-    """Greedy decisions of a model: (messages, tools) -> ModelOutput, decoded by the runtime
-    with the tools' grammar as a hard mask, a soft bias, or off. With a mask, tool rules in the
-    system prompt (never / always use a tool) are enforced as the runtime enforces them."""
-
-    def __init__(self, model, tok=None, max_new_tokens: int = 128, mask: str = "off"):
-        """``model``: a transformers model (with ``tok``), or an open runtime ``Backend``."""
-        from bslm.runtime.backends import Backend
-        from bslm.runtime.backends.torch import TorchBackend
-
-        self.backend = model if isinstance(model, Backend) else TorchBackend(model, tok)
-        self.tok, self.max_new_tokens, self.mask = self.backend.tokenizer, max_new_tokens, mask
-        self.tokens = 0
-        self.seconds = 0.0
-
-    def grammar(self, messages: list[dict], specs: list):
-        from bslm.runtime.agent import tool_rules
-        from bslm.runtime.constrain import Grammar
-
-        system = (
-            messages[0].get("content") if messages and messages[0]["role"] == "system" else None
-        )
-        forbid, force = tool_rules(system, specs)
-        called = {
-            c.get("function", c).get("name") if isinstance(c, dict) else c.name
-            for m in messages
-            for c in m.get("tool_calls") or []
-        }
-        return Grammar(self.tok, specs, forbid=forbid, force=None if force in called else force)
-
-    def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
-        from bslm.runtime.decode import generate
-
-        specs = [as_spec(t) for t in tools or []]
-        prompt = encode_chat(self.tok, messages, specs, add_generation_prompt=True).ids
-        grammar = self.grammar(messages, specs) if self.mask != "off" else None
-        gen = generate(self.backend, prompt, grammar, self.mask,
-                       max_new_tokens=self.max_new_tokens)  # fmt: skip
-        self.seconds += gen.seconds
-        self.tokens += len(gen.ids)
-        return parse_output(self.tok.decode(gen.ids))
-
-
 class ManyTools:
     """A predictor whose requests come with ``extra`` more tools, drawn from the catalog
-    (seeded per request, shuffled in with the request's own), optionally narrowed to the ``k``
-    most relevant by the runtime's retrieval: what large tool sets, and retrieval, do to
-    accuracy (``--distractors N --retrieval bm25|embedding|hybrid --top-k K``)."""
+    (seeded per request, shuffled in with the request's own), optionally narrowed by
+    ``select(messages, tools)`` (the runtime's retrieval): what large tool sets, and
+    retrieval, do to accuracy (``--distractors N --retrieval bm25|embedding|hybrid``)."""
 
-    def __init__(self, predict: Callable, extra: int, retrieval: str = "none", k: int = 10):
+    def __init__(self, predict: Callable, extra: int, select: Callable | None = None):
         from bslm.train.catalog import catalog
 
-        self.predict, self.extra, self.retrieval, self.k = predict, extra, retrieval, k
+        self.predict, self.extra, self.select = predict, extra, select
         self.pool = [t.spec for t in catalog(0)]
         self.shown = 0
         self.calls = 0
@@ -129,10 +86,8 @@ class ManyTools:
         others = [t for t in self.pool if t.name not in names]
         every = own + rng.sample(others, min(self.extra, len(others)))
         rng.shuffle(every)
-        if self.retrieval != "none":
-            from bslm.runtime.retrieval import ToolSelector
-
-            every = ToolSelector(every, self.retrieval, threshold=0).select(messages, self.k)
+        if self.select is not None:
+            every = self.select(messages, every)
         self.shown += len(every)
         self.calls += 1
         return self.predict(messages, every)
@@ -400,29 +355,19 @@ def run_bfcl(category: str, predict: Callable, limit: int) -> dict:
 
 
 def evaluate(
-    cfg: EvalConfig, predict: Callable | None = None, model_name: str | None = None
+    cfg: EvalConfig,
+    predict: Callable,
+    model_name: str | None = None,
+    select: Callable | None = None,
 ) -> dict:
-    """Run the suites; returns the report ``{"model", "mask", "suites": {...}}``."""
-    if cfg.mask not in MASKS:
-        raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
-    if cfg.prompted and cfg.mask != "off":
-        raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
-    if predict is None and cfg.prompted:
-        from bslm.models.bases import DEFAULT_BASE, load_base
-
-        model, text_tok = load_base(cfg.model or DEFAULT_BASE)
-        predict = PromptedPredictor(model, text_tok, cfg.max_new_tokens)
-    elif predict is None and cfg.backend != "torch":
-        from bslm.runtime.backends import open_backend
-
-        backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
-        predict = Predictor(backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask)
-    elif predict is None:
-        model, tok = _load(cfg.model)
-        predict = Predictor(model, tok, cfg.max_new_tokens, cfg.mask)
+    """Run the suites with ``predict(messages, tools) -> ModelOutput`` (the runtime's
+    decoding, ``bslm.runtime.evaluation.open_predictor``); ``select(messages, tools)`` narrows
+    large tool sets. Returns the report ``{"model", "mask", "suites": {...}}``. Raises
+    ValueError for an unknown suite or mask."""
+    check_config(cfg)
     many = None
-    if cfg.distractors or cfg.retrieval != "none":
-        many = predict = ManyTools(predict, cfg.distractors, cfg.retrieval, cfg.top_k)
+    if cfg.distractors or select is not None:
+        many = predict = ManyTools(predict, cfg.distractors, select)
     name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
     report = {"model": name, "mask": cfg.mask, "suites": {}}
     if many is not None:
@@ -444,10 +389,12 @@ def evaluate(
     return report
 
 
-def _load(model: str | None):
-    from bslm.models.build import fresh_model, load_model
-
-    return fresh_model(model) if model == "tiny" else load_model(model)
+def check_config(cfg: EvalConfig) -> None:
+    """Raises ValueError for settings that cannot go together."""
+    if cfg.mask not in MASKS:
+        raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+    if cfg.prompted and cfg.mask != "off":
+        raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
 
 
 def markdown(reports: list[dict]) -> str:

@@ -152,7 +152,8 @@ def test_unknown_suite_and_mask_are_clear(data):
     with pytest.raises(ValueError, match="unknown mask"):
         evaluate(EvalConfig(suites=("seen",), data=str(data), mask="firm"), predict=always_paris)
     with pytest.raises(ValueError, match="--mask off"):
-        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True))
+        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True),
+                 predict=always_paris)  # fmt: skip
 
 
 @pytest.mark.slow
@@ -196,8 +197,10 @@ def test_distractors_and_retrieval(data):
     evaluate(cfg, predict=spy)
     assert seen == first  # the same distractors each run
     seen.clear()
+    from bslm.runtime.evaluation import tool_selector
+
     cfg = EvalConfig(suites=("seen",), data=str(data), mask="off", distractors=30,
                      retrieval="bm25", top_k=5)  # fmt: skip
-    report = evaluate(cfg, predict=spy)
+    report = evaluate(cfg, predict=spy, select=tool_selector(cfg.retrieval, cfg.top_k))
     assert all(len(names) == 5 for names in seen)
     assert report["suites"]["seen"]["tools_in_context"] == 5

@@ -1,0 +1,85 @@
+"""Evaluation through the runtime: the predictors ``bslm eval`` scores (``train/eval.py``).
+
+A ``DecodingPredictor`` decides the way the runtime does: the conversation encoded as the
+agent encodes it, one model turn decoded by a backend under the tools' grammar (hard, soft or
+off), system-prompt tool rules enforced. ``open_predictor`` picks the model and backend from an
+``EvalConfig``; ``tool_selector`` is the runtime's retrieval for ``--retrieval``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bslm.models.chat import as_spec, encode_chat
+from bslm.models.parser import ModelOutput, parse_output
+from bslm.runtime.agent import tool_rules
+from bslm.runtime.backends import Backend, open_backend
+from bslm.runtime.backends.torch import TorchBackend
+from bslm.runtime.constrain import Grammar
+from bslm.runtime.decode import generate
+from bslm.train.eval import EvalConfig, PromptedPredictor, check_config
+
+
+class DecodingPredictor:
+    """Greedy decisions of a model: (messages, tools) -> ModelOutput, decoded by the runtime
+    with the tools' grammar as a hard mask, a soft bias, or off. With a mask, tool rules in the
+    system prompt (never / always use a tool) are enforced as the runtime enforces them."""
+
+    def __init__(self, model, tok=None, max_new_tokens: int = 128, mask: str = "off"):
+        """``model``: a transformers model (with ``tok``), or an open runtime ``Backend``."""
+        self.backend = model if isinstance(model, Backend) else TorchBackend(model, tok)
+        self.tok, self.max_new_tokens, self.mask = self.backend.tokenizer, max_new_tokens, mask
+        self.tokens = 0
+        self.seconds = 0.0
+
+    def grammar(self, messages: list[dict], specs: list):
+        system = (
+            messages[0].get("content") if messages and messages[0]["role"] == "system" else None
+        )
+        forbid, force = tool_rules(system, specs)
+        called = {
+            c.get("function", c).get("name") if isinstance(c, dict) else c.name
+            for m in messages
+            for c in m.get("tool_calls") or []
+        }
+        return Grammar(self.tok, specs, forbid=forbid, force=None if force in called else force)
+
+    def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
+        specs = [as_spec(t) for t in tools or []]
+        prompt = encode_chat(self.tok, messages, specs, add_generation_prompt=True).ids
+        grammar = self.grammar(messages, specs) if self.mask != "off" else None
+        gen = generate(self.backend, prompt, grammar, self.mask,
+                       max_new_tokens=self.max_new_tokens)  # fmt: skip
+        self.seconds += gen.seconds
+        self.tokens += len(gen.ids)
+        return parse_output(self.tok.decode(gen.ids))
+
+
+def open_predictor(cfg: EvalConfig) -> Callable:
+    """The predictor ``cfg`` asks for: a prompted base model (``prompted``), or a bslm model
+    decoded by the runtime (``backend`` torch: a model directory or ``tiny``; llama: a GGUF,
+    the default model's without ``model``; onnx: an exported directory). Raises ValueError
+    for bad settings, and what opening the model raises."""
+    check_config(cfg)
+    if cfg.prompted:
+        from bslm.models.bases import DEFAULT_BASE, load_base
+
+        model, text_tok = load_base(cfg.model or DEFAULT_BASE)
+        return PromptedPredictor(model, text_tok, cfg.max_new_tokens)
+    if cfg.backend != "torch":
+        backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
+        return DecodingPredictor(backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask)
+    from bslm.models.build import fresh_model, load_model
+
+    model, tok = fresh_model(cfg.model) if cfg.model == "tiny" else load_model(cfg.model)
+    return DecodingPredictor(model, tok, cfg.max_new_tokens, cfg.mask)
+
+
+def tool_selector(method: str, k: int) -> Callable | None:
+    """``select(messages, tools)``: the ``k`` tools most relevant to the conversation, by the
+    runtime's retrieval (``none``: no selection)."""
+    if method == "none":
+        return None
+    from bslm.runtime.retrieval import ToolSelector
+
+    return lambda messages, tools: ToolSelector(tools, method, threshold=0).select(messages, k)
