@@ -366,7 +366,10 @@ class Think(Frame):
         return [()] if t == g.sym["end"] else []
 
 
-class CallName(Frame):
+class Walk(Frame):
+    """A walk down a trie of token sequences (names, enum values). Where a sequence ends,
+    ``finish`` gives what replaces the walk; where it goes on, the walk goes on too."""
+
     __slots__ = ("node",)
 
     def __init__(self, node: Trie):
@@ -375,14 +378,32 @@ class CallName(Frame):
     def allowed(self, g):
         return Allowed(ids=self.node.keys)
 
+    def moved(self, node: Trie) -> Walk:
+        raise NotImplementedError
+
+    def finish(self, g: Grammar, value: Any) -> tuple:
+        raise NotImplementedError
+
     def step(self, g, t):
         child = self.node.children.get(t)
         if child is None:
             return []
-        out = [(CallName(child),)] if child.children else []
+        out = [(self.moved(child),)] if child.children else []
         if child.value is not None:
-            out.append((args_frame(g, g.tools[child.value]),))
+            out.append(self.finish(g, child.value))
         return out
+
+
+class CallName(Walk):
+    """The name of a tool on offer; its parameters follow."""
+
+    __slots__ = ()
+
+    def moved(self, node):
+        return CallName(node)
+
+    def finish(self, g, value):
+        return (args_frame(g, g.tools[value]),)
 
 
 def args_frame(g: Grammar, spec: ToolSpec) -> Frame:
@@ -432,26 +453,22 @@ class Keys(Frame):
         return KeyName(self, trie).step(g, t)
 
 
-class KeyName(Frame):
-    __slots__ = ("keys", "node")
+class KeyName(Walk):
+    """A member's name among those left; its value follows."""
+
+    __slots__ = ("keys",)
 
     def __init__(self, keys: Keys, node: Trie):
-        self.keys, self.node = keys, node
+        super().__init__(node)
+        self.keys = keys
 
-    def allowed(self, g):
-        return Allowed(ids=self.node.keys)
+    def moved(self, node):
+        return KeyName(self.keys, node)
 
-    def step(self, g, t):
-        child = self.node.children.get(t)
-        if child is None:
-            return []
-        out = [(KeyName(self.keys, child),)] if child.children else []
-        if child.value is not None:
-            k = self.keys
-            after = Keys(k.m, k.used | {child.value}, k.sep)
-            schema, root = k.m.schemas[child.value]
-            out.append((after, Value(schema, root)))
-        return out
+    def finish(self, g, value):
+        k = self.keys
+        schema, root = k.m.schemas[value]
+        return (Keys(k.m, k.used | {value}, k.sep), Value(schema, root))
 
 
 class FreeKeys(Frame):
@@ -640,25 +657,16 @@ class Array(Frame):
         return [(nxt, *r) for r in Value(self.items, self.root).step(g, t)]
 
 
-class Fixed(Frame):
+class Fixed(Walk):
     """One of a set of token sequences (an enum's values)."""
 
-    __slots__ = ("node",)
+    __slots__ = ()
 
-    def __init__(self, node: Trie):
-        self.node = node
+    def moved(self, node):
+        return Fixed(node)
 
-    def allowed(self, g):
-        return Allowed(ids=self.node.keys)
-
-    def step(self, g, t):
-        child = self.node.children.get(t)
-        if child is None:
-            return []
-        out = [(Fixed(child),)] if child.children else []
-        if child.value is not None:
-            out.append(())
-        return out
+    def finish(self, g, value):
+        return ()
 
 
 # --- the matcher ----------------------------------------------------------------------------
