@@ -1,6 +1,7 @@
 """``bslm export``: a bslm model as a GGUF file (llama.cpp) or an ONNX directory (onnxruntime).
 
-    bslm export [MODEL] --format gguf --quant f16|q8_0|q4_k_m [-o FILE] [--force]
+    bslm export [MODEL] --format gguf --quant f16|q8_0|q4_k_m [--embedding f16] [-o FILE]
+                [--force]
     bslm export [MODEL] --format onnx [--quant int8] [-o DIR] [--force]
 
 MODEL defaults to the shipped default model (built first when missing).
@@ -37,6 +38,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="the file (gguf) or directory (onnx) to write (default: MODEL.QUANT.gguf / "
         "MODEL.onnx in the current directory)",
     )  # fmt: skip
+    p.add_argument(
+        "--embedding", choices=("f16",), default=None,
+        help="gguf q8_0/q4_k_m: keep the embedding and output matrix in f16 (closer logits, "
+        "a larger file)",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace an existing target")
     p.set_defaults(run=run)
     return p
@@ -57,7 +63,7 @@ def run(args) -> int:
     if args.format == "gguf":
         summary = export_gguf(
             args.model, args.out, args.quant or "q8_0", args.force, say=_say,
-            progress=sys.stderr.isatty(),
+            progress=sys.stderr.isatty(), embedding=args.embedding,
         )  # fmt: skip
     else:
         summary = export_onnx(args.model, args.out, args.quant, args.force, say=_say)

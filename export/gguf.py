@@ -348,8 +348,9 @@ def quiet_native_output():
                 os.close(fd)
 
 
-def quantize(src: Path, dst: Path, quant: str) -> None:
-    """llama.cpp's own quantizer (``llama_model_quantize``). Raises ExportError."""
+def quantize(src: Path, dst: Path, quant: str, embedding: str | None = None) -> None:
+    """llama.cpp's own quantizer (``llama_model_quantize``); ``embedding="f16"`` keeps the
+    token embedding and the output matrix (one tensor when tied) in f16. Raises ExportError."""
     import ctypes
 
     import llama_cpp
@@ -361,6 +362,9 @@ def quantize(src: Path, dst: Path, quant: str) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftype[quant]
     params.nthread = os.cpu_count() or 1
+    if embedding == "f16":
+        params.token_embedding_type = llama_cpp.GGML_TYPE_F16
+        params.output_tensor_type = llama_cpp.GGML_TYPE_F16
     with quiet_native_output():
         rc = llama_cpp.llama_model_quantize(
             str(src).encode(), str(dst).encode(), ctypes.byref(params)
@@ -409,14 +413,18 @@ def write_gguf(model, tok: DualTokenizer, out: Path, float_type: str = "f16",
 
 def export_gguf(model_path: str | Path | None, out: str | Path | None = None, quant: str = "f16",
                 force: bool = False, say: Callable[[str], None] = lambda s: None,
-                progress: bool = False) -> ExportSummary:  # fmt: skip
+                progress: bool = False, embedding: str | None = None) -> ExportSummary:  # fmt: skip
     """Export a bslm model directory (None: the default model, built when missing) to GGUF.
-    Raises ExportError (bad input, unsupported model) and FileExistsError (``out`` exists and
-    ``force`` is false); leaves no partial file behind."""
+    ``embedding="f16"`` keeps the embedding (and output) matrix in f16 when quantizing: the
+    logits then stay much closer to the model's. Raises ExportError (bad input, unsupported
+    model) and FileExistsError (``out`` exists and ``force`` is false); leaves no partial
+    file behind."""
     if quant not in QUANTS:
         raise ExportError(
             f"unknown quantization {quant!r} for gguf: choose from {', '.join(QUANTS)}"
         )
+    if embedding not in (None, "f16") or (embedding and quant not in ("q8_0", "q4_k_m")):
+        raise ExportError(f"--embedding {embedding} needs --quant q8_0 or q4_k_m (and only f16)")
     t0 = time.perf_counter()
     src = load_source(model_path, say)
     out = Path(out) if out is not None else Path(f"{src.name}.{quant}.gguf")
@@ -435,7 +443,7 @@ def export_gguf(model_path: str | Path | None, out: str | Path | None = None, qu
         del model
         if quant in ("q8_0", "q4_k_m"):
             say(f"quantizing to {quant} with llama.cpp...")
-            quantize(tmp, tmp_q, quant)
+            quantize(tmp, tmp_q, quant, embedding)
             os.replace(tmp_q, out)
         else:
             os.replace(tmp, out)

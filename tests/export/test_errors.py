@@ -31,6 +31,7 @@ def test_a_directory_that_is_not_a_model(tmp_path, capsys):
         (["--format", "gguf", "--quant", "q3_x"], "unknown quantization 'q3_x'"),
         (["--format", "onnx", "--quant", "q8_0"], "unknown quantization 'q8_0' for onnx"),
         (["--format", "tflite"], "unknown format 'tflite'"),
+        (["--format", "gguf", "--quant", "f16", "--embedding", "f16"], "needs --quant q8_0"),
     ],
 )
 def test_unknown_quant_or_format(tiny_dir, tmp_path, capsys, args, words):

@@ -152,3 +152,17 @@ def test_backend_rewind_matches_a_fresh_evaluation(gguf_of, tiny):
         assert backend.rewinds >= 2
     finally:
         backend.close()
+
+
+def test_q8_0_with_an_f16_embedding(tiny_dir, tmp_path, gguf_of):
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    from bslm.export.gguf import export_gguf
+
+    out = export_gguf(tiny_dir, tmp_path / "t.gguf", "q8_0", embedding="f16").path
+    types = {t.name: t.tensor_type for t in GGUFReader(out).tensors}
+    plain = {t.name: t.tensor_type for t in GGUFReader(gguf_of("q8_0")).tensors}
+    assert types["token_embd.weight"] == GGMLQuantizationType.F16
+    assert plain["token_embd.weight"] == GGMLQuantizationType.Q8_0
+    assert types["blk.0.attn_q.weight"] == GGMLQuantizationType.Q8_0
+    assert out.stat().st_size > gguf_of("q8_0").stat().st_size
