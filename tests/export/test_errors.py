@@ -73,7 +73,7 @@ def test_a_failure_midway_leaves_no_partial_file(tiny_dir, tmp_path, monkeypatch
     import bslm.export.gguf as gguf_export
     from bslm.export.metadata import ExportError
 
-    def broken(src, dst, quant):
+    def broken(src, dst, quant, embedding=None):
         dst.write_bytes(b"GGUF half")
         raise ExportError("llama.cpp could not quantize")
 
