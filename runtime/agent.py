@@ -390,11 +390,7 @@ class Agent:
             return 0
         with self._backend_lock:
             b = self.backend
-            keep = 0
-            for a, c in zip(b.tokens, ids, strict=False):
-                if a != c:
-                    break
-                keep += 1
+            keep = b.shared(ids)
             b.rewind(keep)
             if keep < len(ids):
                 b.eval(ids[keep:])

@@ -133,7 +133,6 @@ class Grammar:
         self._alts: dict[int, list] = {}
         self._fixed: dict[int, Trie] = {}
         self._keep: list = []  # schemas whose id() keys the caches stay alive
-        self.value_start_ids = frozenset(self.sym[s] for s in VALUE_STARTS)
 
     # --- token classes ---
 

@@ -52,6 +52,7 @@ class Chooser:
         self.g, self.mode, self.bias = grammar, mode, bias
         self.temperature = temperature
         self.rng = np.random.default_rng(seed)
+        self.overrode = False
         self._arrays: dict[frozenset, np.ndarray] = {}
         self._refused = np.array(sorted(grammar.text_refused), dtype=np.int64)
 
@@ -104,27 +105,32 @@ class Chooser:
             return np.where(keep, logits, -np.inf)
         return logits + keep * np.float32(self.bias)
 
-    def sample(self, logits: np.ndarray) -> int:
-        z = logits.astype(np.float64) / self.temperature
-        z -= z.max()
-        p = np.exp(z)
-        p /= p.sum()
-        return int(self.rng.choice(len(p), p=p))
-
     def choose(self, logits: np.ndarray, a: Allowed | None) -> int:
+        """The next token; ``overrode`` then says whether the mask replaced the model's greedy
+        choice."""
+        self.overrode = False
         if a is None or self.mode == "off":
-            return self.sample(logits) if self.temperature > 0 else int(logits.argmax())
+            return pick(logits, self.temperature, self.rng)
         if self.temperature > 0:
-            return self.sample(self.masked(logits, a))
+            return pick(self.masked(logits, a), self.temperature, self.rng)
         top = int(logits.argmax())
         if self.g.allows(a, top):
             return top
         best = self.best_allowed(logits, a)
-        if best < 0:
+        if best < 0 or (self.mode == "soft" and logits[best] + self.bias < logits[top]):
             return top
-        if self.mode == "soft" and logits[best] + self.bias < logits[top]:
-            return top
+        self.overrode = True
         return best
+
+
+def pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """Greedy at temperature 0, else a sample from the softmax at ``temperature``."""
+    if temperature <= 0:
+        return int(logits.argmax())
+    z = logits.astype(np.float64) / temperature
+    z -= z.max()
+    p = np.exp(z)
+    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 def generate(
@@ -149,21 +155,20 @@ def generate(
     out.prefill_seconds = time.perf_counter() - t0
     matcher = Matcher(grammar) if grammar is not None and mode != "off" else None
     chooser = Chooser(grammar, mode, bias, temperature, seed) if grammar is not None else None
+    rng = np.random.default_rng(seed)
     for _ in range(max_new_tokens):
         if should_stop is not None and should_stop():
             break
         if chooser is None:
-            t = int(logits.argmax()) if temperature <= 0 else _plain_sample(logits, temperature)
+            t = pick(logits, temperature, rng)
         else:
             m0 = time.perf_counter()
             allowed = matcher.allowed() if matcher is not None else None
             t = chooser.choose(logits, allowed)
-            if matcher is not None:
-                if allowed is not None and t != int(logits.argmax()):
-                    out.overridden += 1
-                if not matcher.advance(t):
-                    matcher = None  # soft mode only: the model left the grammar
-                    out.left_grammar = True
+            out.overridden += chooser.overrode
+            if matcher is not None and not matcher.advance(t):
+                matcher = None  # soft mode only: the model left the grammar
+                out.left_grammar = True
             out.mask_seconds += time.perf_counter() - m0
         out.ids.append(t)
         if on_token is not None:
@@ -174,10 +179,3 @@ def generate(
         logits = backend.eval([t])
     out.seconds = time.perf_counter() - t0
     return out
-
-
-def _plain_sample(logits: np.ndarray, temperature: float) -> int:
-    z = logits.astype(np.float64) / temperature
-    z -= z.max()
-    p = np.exp(z)
-    return int(np.random.default_rng().choice(len(p), p=p / p.sum()))

@@ -74,14 +74,19 @@ class Backend(ABC):
     def reset(self) -> None:
         self.rewind(0)
 
+    def shared(self, ids: list[int]) -> int:
+        """How many of ``ids`` the cache already holds (the common prefix)."""
+        n = 0
+        for a, b in zip(self.tokens, ids, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
     def prime(self, prompt: list[int]) -> np.ndarray:
         """Logits after ``prompt``, reusing the longest cached prefix (at least the last
         prompt token is always evaluated again, so there are logits to return)."""
-        keep = 0
-        for a, b in zip(self.tokens, prompt[:-1], strict=False):
-            if a != b:
-                break
-            keep += 1
+        keep = self.shared(prompt[:-1])
         self.rewind(keep)
         return self.eval(prompt[keep:])
 
