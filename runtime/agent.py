@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bslm.models.chat import assistant_message, encode_chat, result_message
+from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
 from bslm.runtime.backends import Backend
-from bslm.runtime.constrain import Grammar
 from bslm.runtime.decode import DEFAULT_SOFT_BIAS, Generation, generate
 
 # --- events ---------------------------------------------------------------------------------

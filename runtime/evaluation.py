@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bslm.models.chat import as_spec, encode_chat
+from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.runtime.agent import tool_rules
 from bslm.runtime.backends import Backend, open_backend
 from bslm.runtime.backends.torch import TorchBackend
-from bslm.runtime.constrain import Grammar
 from bslm.runtime.decode import generate
 from bslm.train.eval import EvalConfig, PromptedPredictor, check_config
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import jsonschema
 
 from bslm.models.chat import as_spec
+from bslm.models.choice import MASKS
 from bslm.models.generate import greedy
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
 
 OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules")
-MASKS = ("hard", "soft", "off")
 
 
 @dataclass(frozen=True)

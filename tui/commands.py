@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MASKS = ("hard", "soft", "off")
+from bslm.models.choice import MASKS
 
 # name -> (argument, help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bslm.models.grammar import Grammar, Matcher
 from bslm.models.language import Sym, Text, call_items
 from bslm.models.parser import parse_output
 from bslm.models.tools import ToolCall, ToolSpec
-from bslm.runtime.constrain import Grammar, Matcher
 
 WEATHER = {
     "type": "object",
