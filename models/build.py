@@ -142,10 +142,13 @@ def write_adapter_spec(path: Path, base: str, seed: int = 0) -> None:
 
 def fresh_model(source: str, seed: int = 0):
     """(model, dual tokenizer) with an untrained tool vocabulary, or a bslm model as it is:
-    ``source`` is ``tiny`` (random, from ``seed``), a bslm model directory, or a base name or
-    checkpoint directory (its tool rows freshly initialised)."""
+    ``source`` is ``tiny`` (random, from ``seed``), ``default`` (the default model, built if
+    needed), a bslm model directory, or a base name or checkpoint directory (its tool rows
+    freshly initialised)."""
     from .bases import load_base
 
+    if source == "default":
+        return load_model(ensure_default_model())
     if source == "tiny":
         from .tiny import build_tiny
 

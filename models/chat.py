@@ -206,11 +206,12 @@ class ChatEncoding:
 
 
 def encode_chat(tok: DualTokenizer, messages: list[dict], tools: list | None = None,
-                add_generation_prompt: bool = False) -> ChatEncoding:  # fmt: skip
+                add_generation_prompt: bool = False, bos: bool = True) -> ChatEncoding:  # fmt: skip
     """Token ids of a conversation, with the modality of each id and the mask of the ids the
-    model is trained to write (not its ``⟨model⟩`` opener: the runtime writes that)."""
+    model is trained to write (not its ``⟨model⟩`` opener: the runtime writes that). Turns are
+    encoded one by one, so ``bos=False`` encodes turns that continue a conversation."""
     enc = ChatEncoding([], [], [])
-    if tok.bos_id is not None:
+    if bos and tok.bos_id is not None:
         enc.ids.append(tok.bos_id)
         enc.modality.append(0)
         enc.learn.append(0)

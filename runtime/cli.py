@@ -4,7 +4,7 @@
     bslm tokenize FILE [--base NAME | --model DIR] [--ids] [--full]
     bslm data generate [--config YAML] [key=value ...]
     bslm data import FILE --format openai|xlam|sharegpt -o OUT.jsonl
-    bslm train sft [--config YAML] [key=value ...]
+    bslm train sft|grpo|dpo [--config YAML] [key=value ...]
     bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask hard|soft|off] [--out FILE.json]
     bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
              [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
@@ -124,6 +124,28 @@ def _train_sft(args) -> int:
     from bslm.train.sft import SFTConfig, train
 
     train(_config(SFTConfig, args))
+    return 0
+
+
+def _train_grpo(args) -> int:
+    from bslm.train.grpo import GRPOConfig, train
+
+    cfg = _config(GRPOConfig, args)
+    try:
+        train(cfg)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    return 0
+
+
+def _train_dpo(args) -> int:
+    from bslm.train.dpo import DPOConfig, train
+
+    cfg = _config(DPOConfig, args)
+    try:
+        train(cfg)
+    except ValueError as e:
+        raise UserError(str(e)) from e
     return 0
 
 
@@ -257,12 +279,21 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--config", default=None, help="YAML config (configs/sft_*.yaml)")
     q.add_argument("overrides", nargs="*", help="key=value")
     q.set_defaults(run=_train_sft)
+    q = tsub.add_parser("grpo", help="GRPO on tool environments with verifiable rewards (TRL)")
+    q.add_argument("--config", default=None, help="YAML config (configs/grpo_*.yaml)")
+    q.add_argument("overrides", nargs="*", help="key=value")
+    q.set_defaults(run=_train_grpo)
+    q = tsub.add_parser("dpo", help="DPO from sampled correct/incorrect chains (TRL)")
+    q.add_argument("--config", default=None, help="YAML config (configs/dpo_*.yaml)")
+    q.add_argument("overrides", nargs="*", help="key=value")
+    q.set_defaults(run=_train_dpo)
 
     p = sub.add_parser("eval", help="evaluate a model on our suites and BFCL")
     p.add_argument(
         "--suite",
         required=True,
-        help="comma-separated: seen, unseen, multistep, irrelevance, rules, bfcl:<category>",
+        help="comma-separated: seen, unseen, multistep, irrelevance, rules, bfcl:<category>, "
+        "env:<calls|math|logic|store|code>",
     )
     p.add_argument(
         "--model", type=Path, default=None,

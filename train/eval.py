@@ -6,7 +6,9 @@
 Suites: ``seen`` / ``unseen`` (the generator's test splits: training tools with held-out
 phrasings / tools never trained on), ``multistep``, ``irrelevance``, ``rules`` (system-prompt
 adherence), and ``bfcl:<category>`` scored by ``checker.check`` (BFCL's AST rules). Every
-decision is taken with the gold history before it (teacher forcing).
+decision is taken with the gold history before it (teacher forcing). ``env:<name>`` plays the
+held-out tasks of a tool environment (``train/envs``) to the end: the model's own calls, the
+environment's results, the final check.
 """
 
 from __future__ import annotations
@@ -281,7 +283,8 @@ def suite_records(name: str, data: Path) -> list[dict]:
     if name == "rules":
         return [r for r in both if r.get("rules")]
     raise ValueError(
-        f"unknown suite {name!r}: choose from {', '.join(OUR_SUITES)} or bfcl:<category>"
+        f"unknown suite {name!r}: choose from {', '.join(OUR_SUITES)}, bfcl:<category> or "
+        "env:<environment>"
     )
 
 
@@ -377,6 +380,10 @@ def evaluate(
         t0 = time.perf_counter()
         if suite.startswith("bfcl:"):
             m = run_bfcl(suite.split(":", 1)[1], predict, cfg.limit)
+        elif suite.startswith("env:"):
+            from bslm.train.envs import run_suite
+
+            m = run_suite(suite.split(":", 1)[1], predict, cfg.limit)
         else:
             if many is not None:
                 many.shown = many.calls = 0

@@ -161,23 +161,33 @@ def prepare_model(cfg: SFTConfig):
     return fresh_model(cfg.model, cfg.seed)
 
 
+def new_adapter(model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05,
+                tool_rows: bool = True):  # fmt: skip
+    """``model`` with a new LoRA adapter on every linear layer (and the tool-token rows
+    trainable, with ``tool_rows``)."""
+    from peft import LoraConfig, get_peft_model
+
+    rows = {"trainable_token_indices": list(range(tok.offset, len(tok)))} if tool_rows else {}
+    lora = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules="all-linear",
+        ensure_weight_tying=True,
+        task_type="CAUSAL_LM",
+        **rows,
+    )
+    return get_peft_model(model, lora)
+
+
 def _adapt(model, tok, cfg: SFTConfig, resume_from: Path | None):
     if not cfg.lora:
         return model
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import PeftModel
 
     if resume_from is not None:
         return PeftModel.from_pretrained(model, resume_from, is_trainable=True)
-    lora = LoraConfig(
-        r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules="all-linear",
-        trainable_token_indices=list(range(tok.offset, len(tok))),
-        ensure_weight_tying=True,
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)
+    return new_adapter(model, tok, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
 
 
 def _trainer_class():

@@ -1,0 +1,199 @@
+"""GRPO and DPO on the tiny model: rollouts account for every token, a few steps change the
+weights, stalled tasks get partial solutions, pairs are every correct × incorrect chain."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bslm.models.chat import encode_chat
+from bslm.models.parser import ModelOutput
+from bslm.train.dpo import DPOConfig, pairs_for
+from bslm.train.envs import make_env, run_episode
+from bslm.train.grpo import GRPOConfig, Guidance, episode_reward, reward_columns
+from bslm.train.rewards import REWARDS, format_reward
+from bslm.train.rollout import play, sample
+
+
+def _lora_weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "adapter_model.safetensors"))
+
+
+def test_sample_is_greedy_at_zero_and_a_distribution_above():
+    logits = np.array([0.0, 3.0, 1.0], dtype=np.float32)
+    t, logp = sample(logits, 0.0, np.random.default_rng(0))
+    assert t == 1 and logp == pytest.approx(np.log(np.exp(3) / np.exp(logits).sum()))
+    draws = [sample(logits, 1.0, np.random.default_rng(i))[0] for i in range(200)]
+    assert set(draws) == {0, 1, 2} and draws.count(1) > 100
+
+
+@pytest.mark.parametrize("mode", ["hard", "off"])
+def test_rollout_tokens_line_up_with_the_episode(tiny, mode):
+    model, tok = tiny
+    env = make_env("math")
+    task = env.tasks("train", 1)[0]
+    ep, s = play(model, tok, env, task, mode=mode, temperature=1.0, max_turn_tokens=12,
+                 max_tokens=64, rng=np.random.default_rng(0))  # fmt: skip
+    assert s.prompt_ids == encode_chat(tok, task.messages, task.tools, True).ids
+    assert len(s.completion_ids) == len(s.env_mask) == len(s.logprobs) <= 64 + 64
+    model_tokens = [t for t, m in zip(s.completion_ids, s.env_mask, strict=True) if m]
+    assert 0 < len(model_tokens) <= 12 * len(ep.outputs)
+    assert all(lp <= 0 for lp in s.logprobs)
+    assert all(lp == 0 for lp, m in zip(s.logprobs, s.env_mask, strict=True) if not m)
+    # every results turn the environment wrote sits in the completion, masked out
+    assert sum(1 - m for m in s.env_mask) > 0 or len(ep.outputs) == 1
+
+
+def test_rollout_under_the_hard_mask_calls_only_offered_tools(tiny):
+    model, tok = tiny
+    env = make_env("calls")
+    names = set()
+    for task in env.tasks("train", 4):
+        ep, _ = play(model, tok, env, task, mode="hard", temperature=1.5, max_turn_tokens=24,
+                     max_tokens=96, rng=np.random.default_rng(1))  # fmt: skip
+        offered = {t["function"]["name"] for t in task.tools}
+        for out in ep.outputs:
+            for c in out.calls:
+                names.add(c.name)
+                assert c.name in offered
+    assert names <= {t["function"]["name"] for task in env.tasks("train", 4) for t in task.tools}
+
+
+def test_rollout_starts_after_a_partial_solution(tiny):
+    model, tok = tiny
+    env = make_env("math")
+    task = next(t for t in env.tasks("train", 10) if len(t.solution) >= 2)
+    _, plain = play(model, tok, env, task, mode="off", max_turn_tokens=4, max_tokens=8,
+                    rng=np.random.default_rng(0))  # fmt: skip
+    _, guided = play(model, tok, env, task, mode="off", prefix=1, max_turn_tokens=4,
+                     max_tokens=8, rng=np.random.default_rng(0))  # fmt: skip
+    assert len(guided.prompt_ids) > len(plain.prompt_ids)
+    assert guided.prompt_ids[: len(plain.prompt_ids) - 1] == plain.prompt_ids[:-1]
+
+
+def test_guidance_levels_rise_on_a_stalled_group_and_fall_once_solved(tmp_path):
+    task = next(t for t in make_env("math").tasks("train", 10) if len(t.solution) >= 3)
+    g = Guidance(tmp_path / "g.json")
+    assert g.prefix(task) == 0
+    g.update(task, [0.0, 0.0])
+    g.update(task, [0.0, 0.0])
+    assert g.prefix(task) == 2
+    g.update(task, [1.0, 0.0])  # mixed: the group has a signal, stay
+    assert g.prefix(task) == 2
+    g.update(task, [1.0, 1.0])
+    assert g.prefix(task) == 1
+    assert Guidance(tmp_path / "g.json").prefix(task) == 1  # survives a restart
+    for _ in range(10):
+        g.update(task, [0.0])
+    assert g.prefix(task) == len(task.solution) - 1  # never the whole solution
+
+
+def test_reward_columns_give_references_only_to_function_calling_tasks():
+    calls = make_env("calls").tasks("train", 1)[0]
+    math = make_env("math").tasks("train", 1)[0]
+    assert reward_columns(calls)["calls"] == calls.solution[0]
+    assert reward_columns(math)["calls"] is None and reward_columns(math)["tools"] == math.tools
+
+
+def test_episode_reward_reads_the_episodes_not_trl_text():
+    wrapped = episode_reward(format_reward, "format")
+    ok = [ModelOutput(parts=["done"], ended=True)]
+    assert wrapped.__name__ == "format"
+    assert wrapped(prompts=["x", "y"], completions=["junk", "junk"], completion_ids=[[1], [2]],
+                   episode=[ok, [ModelOutput()]], trainer_state=None) == [1.0, 0.0]  # fmt: skip
+
+
+def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
+    from bslm.train.grpo import train
+
+    # The random tiny model never solves a task: a reward that varies with what it writes
+    # gives the groups the spread GRPO learns from.
+    def length(completions, **kw):
+        return [float(len(c[0].text) % 7) if c else 0.0 for c in completions]
+
+    monkeypatch.setitem(REWARDS, "length", length)
+    cfg = GRPOConfig(model="tiny", envs=("math", "calls"), tasks=2, group_size=2,
+                     prompts_per_step=2, max_steps=2, out=str(tmp_path / "grpo"), use_cpu=True,
+                     max_turn_tokens=16, max_tokens=48, lr=1e-2, save_steps=1,
+                     rewards={"length": 1.0, "outcome": 1.0, "format": 0.1})  # fmt: skip
+    final = train(cfg)
+    weights = _lora_weights(final)
+    lora_b = [v for k, v in weights.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero
+    rows = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all("rewards/length/mean" in r for r in rows)
+    assert (tmp_path / "grpo" / "rewards.png").stat().st_size > 0
+    assert (tmp_path / "grpo" / "checkpoint-2").is_dir()
+
+
+def test_grpo_refuses_an_unknown_reward_or_mask(tmp_path):
+    from bslm.train.grpo import train
+
+    with pytest.raises(ValueError, match="nope"):
+        train(GRPOConfig(model="tiny", rewards={"nope": 1.0}, out=str(tmp_path / "a")))
+    with pytest.raises(ValueError, match="mask"):
+        train(GRPOConfig(model="tiny", mask="sometimes", out=str(tmp_path / "b")))
+
+
+def test_pairs_are_every_correct_times_incorrect_chain():
+    chains = [{"ids": [i], "mask": [1], "score": s} for i, s in enumerate([1.0, 0.0, 1.0, 0.5])]
+    pairs = pairs_for(chains)
+    assert len(pairs) == 4
+    assert {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs} == {(0, 1), (0, 3), (2, 1), (2, 3)}  # fmt: skip
+    assert pairs_for(chains, max_pairs=2)[0]["rejected_ids"] == [1]  # widest gap first
+    assert pairs_for([c for c in chains if c["score"] == 1.0]) == []
+
+
+def _reference_chain(tok, env, task):
+    """The task's reference play as completion tokens and environment mask."""
+    k = [0]
+    sol = task.solution_calls()
+
+    def act(messages, tools):
+        i, k[0] = k[0], k[0] + 1
+        return ModelOutput(parts=list(sol[i]) if i < len(sol) else [task.answer], ended=True)
+
+    ep = run_episode(env, task, act)
+    ids, mask = [], []
+    for m in ep.messages[len(task.messages) :]:
+        enc = encode_chat(tok, [m], bos=False)
+        ids += enc.ids
+        mask += [1 if m["role"] == "assistant" else 0] * len(enc.ids)
+    return ids, mask
+
+
+def test_dpo_steps_change_the_weights(tiny, tmp_path):
+    from bslm.train.dpo import PAIRS, train
+
+    _, tok = tiny
+    env = make_env("math")
+    out = tmp_path / "dpo"
+    out.mkdir()
+    rows = []
+    for task in env.tasks("train", 2):
+        good, good_mask = _reference_chain(tok, env, task)
+        bad = encode_chat(tok, [{"role": "assistant", "content": "The answer is 1."}], bos=False).ids  # fmt: skip
+        rows.append({"task": task.id, "prompt_ids": encode_chat(tok, task.messages, task.tools, True).ids,
+                     "scores": [1.0, 0.0],
+                     "pairs": pairs_for([{"ids": good, "mask": good_mask, "score": 1.0},
+                                         {"ids": bad, "mask": [1] * len(bad), "score": 0.0}])})  # fmt: skip
+    (out / PAIRS).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = DPOConfig(model="tiny", envs=("math",), tasks=2, out=str(out), use_cpu=True,
+                    max_steps=2, batch_size=1, grad_accum=1, lr=1e-2)  # fmt: skip
+    final = train(cfg)
+    lora_b = [v for k, v in _lora_weights(final).items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)
+    assert [json.loads(line)["task"] for line in (out / PAIRS).read_text().splitlines()] == [r["task"] for r in rows]  # fmt: skip
+
+
+def test_dpo_chain_collator_masks_the_environments_tokens():
+    from bslm.train.dpo import _collator_class
+
+    collate = _collator_class()(pad_token_id=0)
+    batch = collate([{"prompt_ids": [5, 6], "chosen_ids": [7, 8, 9], "chosen_mask": [1, 0, 1],
+                      "rejected_ids": [10], "rejected_mask": [1]}])  # fmt: skip
+    assert batch["completion_mask"].tolist() == [[0, 0, 1, 0, 1], [0, 0, 1, 0, 0]]
+    assert torch.equal(batch["input_ids"][0], torch.tensor([5, 6, 7, 8, 9]))

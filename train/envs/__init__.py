@@ -1,0 +1,7 @@
+"""Tool environments for GRPO rollouts and ``bslm eval --suite env:NAME`` (``base.py``; the
+environments by name in ``registry.py``)."""
+
+from bslm.train.envs.base import Environment, Episode, Task, run_episode
+from bslm.train.envs.registry import ENVIRONMENTS, make_env, run_suite
+
+__all__ = ["ENVIRONMENTS", "Environment", "Episode", "Task", "make_env", "run_episode", "run_suite"]
