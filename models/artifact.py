@@ -3,6 +3,10 @@ to each tool-token row, over a base that ``bslm build`` rebuilds from its wheel.
 
     python -m bslm.models.artifact RUN/final models/default     # pack an SFT adapter
 
+An adapter trained over the default model itself (GRPO, DPO: ``train/policy.py``) is folded
+into the shipped artifact it started from: two LoRA updates ``s1·B1A1 + s2·B2A2`` are exactly
+one LoRA of rank ``r1 + r2`` with ``A = [A1; A2]``, ``B = [s1·B1, s2·B2]`` and scale 1.
+
 Every tool row moves in training (tied embeddings: the output softmax reaches all of them), so
 ``pack`` stores each row's change from its initial value (the mean of its surface's text rows,
 which the rebuild recomputes) as int8 with one scale per row; ``apply`` adds the changes back
@@ -43,6 +47,8 @@ def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path
     spec = json.loads((src / ADAPTER_FILE).read_text())
     cfg = json.loads((src / "adapter_config.json").read_text())
     weights = load_file(str(src / "adapter_model.safetensors"))
+    if spec["base"] == "default":
+        return _write(*_stacked(cfg, weights, dtype), src, out)
     base = _fresh_model(spec)
     emb = base.get_input_embeddings().weight.detach()
     lora, rows_idx, rows = {}, None, None
@@ -54,23 +60,59 @@ def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path
             rows = {"q": (change / scale[:, None]).round().to(torch.int8), "scale": scale}
         elif "lora_" in k:
             lora[k] = v.to(dtype).contiguous()
+    if rows is not None:
+        rows = {"indices": rows_idx, **rows}
+    meta = {
+        "base": spec["base"],
+        "seed": spec.get("seed", 0),
+        "lora": {
+            "r": cfg["r"],
+            "lora_alpha": cfg["lora_alpha"],
+            "target_modules": sorted(cfg["target_modules"]),
+        },
+        "tool_rows": 0 if rows is None else len(rows_idx),
+    }
+    return _write(meta, lora, rows, src, out)
+
+
+def _stacked(cfg: dict, weights: dict, dtype) -> tuple[dict, dict, dict | None]:
+    """(meta, LoRA weights, tool rows): the shipped artifact with an adapter trained over the
+    default model folded in. Raises ValueError when the adapter does not fit it."""
+    from .build import shipped_artifact
+
+    art = shipped_artifact()
+    if art is None:
+        raise ValueError("the adapter was trained over the default model, but none is shipped")
+    if any("trainable_tokens" in k for k in weights):
+        raise ValueError("an adapter over the default model must not train tool rows")
+    meta = json.loads((art / META).read_text())
+    old = load_file(str(art / LORA))
+    new = {k: v for k, v in weights.items() if "lora_" in k}
+    if sorted(old) != sorted(new):
+        raise ValueError("the adapter's LoRA modules differ from the shipped artifact's")
+    s_old = meta["lora"]["lora_alpha"] / meta["lora"]["r"]
+    s_new = cfg["lora_alpha"] / cfg["r"]
+    lora = {}
+    for k in old:
+        if "lora_A" in k:
+            lora[k] = torch.cat([old[k].float(), new[k].float()], 0).to(dtype).contiguous()
+        else:
+            both = [old[k].float() * s_old, new[k].float() * s_new]
+            lora[k] = torch.cat(both, 1).to(dtype).contiguous()
+    r = meta["lora"]["r"] + cfg["r"]
+    meta = dict(meta, lora=dict(meta["lora"], r=r, lora_alpha=r))
+    rows = load_file(str(art / ROWS)) if (art / ROWS).is_file() else None
+    return meta, lora, rows
+
+
+def _write(meta: dict, lora: dict, rows: dict | None, src: Path, out: Path) -> Path:
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None)
     )
     try:
         save_file(lora, str(tmp / LORA))
         if rows is not None:
-            save_file({"indices": rows_idx, **rows}, str(tmp / ROWS))
-        meta = {
-            "base": spec["base"],
-            "seed": spec.get("seed", 0),
-            "lora": {
-                "r": cfg["r"],
-                "lora_alpha": cfg["lora_alpha"],
-                "target_modules": sorted(cfg["target_modules"]),
-            },
-            "tool_rows": 0 if rows is None else len(rows_idx),
-        }
+            save_file(rows, str(tmp / ROWS))
         (tmp / META).write_text(json.dumps(meta, indent=2))
         shutil.copy(src / "bslm_tokenizer.json", tmp / "bslm_tokenizer.json")
         tmp.chmod(0o755)

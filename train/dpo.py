@@ -135,7 +135,7 @@ def train(cfg: DPOConfig) -> Path:
     from trl import DPOTrainer
 
     from bslm.train.plots import plot_training
-    from bslm.train.policy import load_policy, save_policy
+    from bslm.train.policy import checkpoint_callback, load_policy, save_policy
 
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +165,7 @@ def train(cfg: DPOConfig) -> Path:
     trainer = ChainDPOTrainer(
         model=model, args=args, train_dataset=Dataset.from_list(pairs),
         processing_class=tok.base, data_collator=_collator_class()(pad_token_id=pad),
+        callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
     )  # fmt: skip
     resume = any(out.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)

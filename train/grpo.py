@@ -162,7 +162,7 @@ def train(cfg: GRPOConfig) -> Path:
 
     from bslm.models.choice import MASKS
     from bslm.train.plots import plot_rewards
-    from bslm.train.policy import load_policy, save_policy
+    from bslm.train.policy import checkpoint_callback, load_policy, save_policy
     from bslm.train.rewards import REWARDS
 
     if cfg.mask not in MASKS:
@@ -204,6 +204,7 @@ def train(cfg: GRPOConfig) -> Path:
         train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
         processing_class=tok.base,
         rollout_func=make_rollout(cfg, tok, tasks, guidance),
+        callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
     )
     resume = any(out.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)

@@ -36,6 +36,27 @@ def save_policy(model, tok, path: Path, source: str, seed: int = 0) -> None:
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tok.save(path)
+    write_adapter_spec(path, _base(source), seed)
+
+
+def checkpoint_callback(tok, source: str, seed: int = 0):
+    """A TrainerCallback that makes every checkpoint a bslm adapter directory too (tokenizer
+    and base beside the adapter the Trainer saves), so any checkpoint can be evaluated or
+    packed while training goes on."""
+    from transformers import TrainerCallback
+
+    from bslm.models.build import write_adapter_spec
+
+    class BslmCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if (path / "adapter_config.json").is_file():
+                tok.save(path)
+                write_adapter_spec(path, _base(source), seed)
+
+    return BslmCheckpoint()
+
+
+def _base(source: str) -> str:
     local = Path(source).expanduser()
-    base = str(local.resolve()) if source not in (DEFAULT, "tiny") and local.exists() else source
-    write_adapter_spec(path, base, seed)
+    return str(local.resolve()) if source not in (DEFAULT, "tiny") and local.exists() else source

@@ -87,3 +87,42 @@ def test_the_shipped_default_model_rebuilds_and_answers():
     generated = list(greedy(model, prompt, {tok.eot_id}, 40))
     assert generated[-1] == tok.eot_id  # trained: it closes its turn
     parse_output(tok.decode(generated))  # whatever it wrote, reading it never raises
+
+
+def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, monkeypatch):
+    """GRPO/DPO train a LoRA over the default model; packing stacks it onto the shipped one."""
+    from bslm.models import build
+    from bslm.train.policy import save_policy
+    from bslm.train.sft import new_adapter
+
+    data = tmp_path / "train.jsonl"
+    rec = {"stage": 3, "tools": [], "messages": [{"role": "user", "content": "hi"},
+                                                   {"role": "assistant", "content": "hello"}]}  # fmt: skip
+    data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
+    from bslm.train.sft import SFTConfig, train
+
+    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
+                            max_steps=(2,), batch_size=2, use_cpu=True, lr=0.05))  # fmt: skip
+    shipped = pack(final, tmp_path / "shipped")
+    monkeypatch.setattr(build, "shipped_artifact", lambda: shipped)
+    default, tok = build_from_artifact(shipped)
+    policy = new_adapter(default, tok, r=4, alpha=8, dropout=0.0, tool_rows=False)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05)
+    save_policy(policy, tok, tmp_path / "rl", "default")
+    ids = torch.tensor([tok.encode_text("hello there") + [tok.eot_id]])
+    with torch.no_grad():
+        want = policy(ids).logits
+    art = pack(tmp_path / "rl", tmp_path / "stacked")
+    meta = json.loads((art / "artifact.json").read_text())
+    assert meta["lora"]["r"] == json.loads((shipped / "artifact.json").read_text())["lora"]["r"] + 4
+    rebuilt, _ = build_from_artifact(art)
+    with torch.no_grad():
+        got = rebuilt(ids).logits
+    assert (want - got).abs().max() < 0.1  # bfloat16 LoRA weights
+    with torch.no_grad():
+        before = build_from_artifact(shipped)[0](ids).logits
+    assert (want - before).abs().max() > 0.1  # the adapter did change the model

@@ -126,7 +126,8 @@ def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
     rows = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all("rewards/length/mean" in r for r in rows)
     assert (tmp_path / "grpo" / "rewards.png").stat().st_size > 0
-    assert (tmp_path / "grpo" / "checkpoint-2").is_dir()
+    ckpt = tmp_path / "grpo" / "checkpoint-2"
+    assert (ckpt / "bslm_adapter.json").is_file() and (ckpt / "bslm_tokenizer.json").is_file()
 
 
 def test_grpo_refuses_an_unknown_reward_or_mask(tmp_path):
