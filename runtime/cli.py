@@ -130,22 +130,14 @@ def _train_sft(args) -> int:
 def _train_grpo(args) -> int:
     from bslm.train.grpo import GRPOConfig, train
 
-    cfg = _config(GRPOConfig, args)
-    try:
-        train(cfg)
-    except ValueError as e:
-        raise UserError(str(e)) from e
+    train(_config(GRPOConfig, args))
     return 0
 
 
 def _train_dpo(args) -> int:
     from bslm.train.dpo import DPOConfig, train
 
-    cfg = _config(DPOConfig, args)
-    try:
-        train(cfg)
-    except ValueError as e:
-        raise UserError(str(e)) from e
+    train(_config(DPOConfig, args))
     return 0
 
 

@@ -400,6 +400,15 @@ def check_config(cfg: EvalConfig) -> None:
     """Raises ValueError for settings that cannot go together."""
     if cfg.mask not in MASKS:
         raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+    from bslm.train.envs import ENVIRONMENTS
+
+    for suite in cfg.suites:
+        kind, _, name = suite.partition(":")
+        if kind == "env" and name not in ENVIRONMENTS:
+            raise ValueError(
+                f"unknown environment {name!r} in suite {suite!r} (choose from "
+                f"{', '.join(ENVIRONMENTS)})"
+            )
     if cfg.prompted and cfg.mask != "off":
         raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
 

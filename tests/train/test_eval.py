@@ -204,3 +204,49 @@ def test_distractors_and_retrieval(data):
     report = evaluate(cfg, predict=spy, select=tool_selector(cfg.retrieval, cfg.top_k))
     assert all(len(names) == 5 for names in seen)
     assert report["suites"]["seen"]["tools_in_context"] == 5
+
+
+def test_environment_suites_play_held_out_tasks_to_the_end(tmp_path):
+    from bslm.models.parser import ModelOutput
+    from bslm.models.tools import ToolCall
+    from bslm.train.envs import make_env
+
+    tasks = {t.messages[-1]["content"]: t for t in make_env("math").tasks("test", 4)}
+
+    def solver(messages, tools):
+        task = tasks[next(m["content"] for m in messages if m["role"] == "user")]
+        done = sum(m["role"] == "assistant" for m in messages)
+        if done < len(task.solution):
+            return ModelOutput(parts=[ToolCall(**c) for c in task.solution[done]], ended=True)
+        return ModelOutput(parts=[task.answer], ended=True)
+
+    report = evaluate(EvalConfig(suites=("env:math",), limit=4), predict=solver)
+    m = report["suites"]["env:math"]
+    assert m["n"] == 4 and m["accuracy"] == 100.0 and m["call_errors"] == 0.0
+    assert m["answered"] == 100.0 and m["step_reward"] == 1.0
+    lazy = evaluate(EvalConfig(suites=("env:math",), limit=4), predict=always_paris)
+    assert lazy["suites"]["env:math"]["accuracy"] == 0.0
+
+
+def test_unknown_environment_is_refused_before_anything_runs():
+    calls = []
+
+    def predict(messages, tools):
+        calls.append(1)
+        return always_paris(messages, tools)
+
+    with pytest.raises(ValueError, match="unknown environment 'chess'"):
+        evaluate(EvalConfig(suites=("env:math", "env:chess")), predict=predict)
+    assert not calls
+
+
+def test_cli_evaluates_an_environment_on_the_tiny_model(tmp_path, capsys):
+    from bslm.runtime.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["eval", "--suite", "env:logic", "--model", "tiny", "--limit", "1",
+                 "--max-new-tokens", "8", "--out", str(out)]) == 0  # fmt: skip
+    m = json.loads(out.read_text())["suites"]["env:logic"]
+    assert m["n"] == 1 and m["turns"] >= 1
+    assert main(["eval", "--suite", "env:chess", "--model", "tiny"]) == 2
+    assert "unknown environment" in capsys.readouterr().err

@@ -198,3 +198,26 @@ def test_dpo_chain_collator_masks_the_environments_tokens():
                       "rejected_ids": [10], "rejected_mask": [1]}])  # fmt: skip
     assert batch["completion_mask"].tolist() == [[0, 0, 1, 0, 1], [0, 0, 1, 0, 0]]
     assert torch.equal(batch["input_ids"][0], torch.tensor([5, 6, 7, 8, 9]))
+
+
+def test_shipped_rl_configs_load():
+    from pathlib import Path
+
+    from bslm.train.config import load_config
+
+    paths = sorted(Path("configs").glob("grpo_*.yaml")) + sorted(Path("configs").glob("dpo_*.yaml"))
+    assert len(paths) >= 3
+    for path in paths:
+        cfg = load_config(GRPOConfig if path.name.startswith("grpo") else DPOConfig, path)
+        assert cfg.mask in ("hard", "soft", "off")
+        for name in getattr(cfg, "rewards", {}):
+            assert name in REWARDS
+
+
+def test_cli_train_refuses_bad_settings_in_one_line(tmp_path, capsys):
+    from bslm.runtime.cli import main
+
+    assert main(["train", "grpo", "model=tiny", f"out={tmp_path}", "rewards={nope: 1}"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["train", "dpo", "model=tiny", f"out={tmp_path}", "samples=lots"]) == 2
+    assert "samples" in capsys.readouterr().err
