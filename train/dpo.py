@@ -1,7 +1,9 @@
 """DPO from the model's own chains: sample several episodes per environment task with the
 starting model, score them with the environment's check, and prefer every correct chain over
 every incorrect one of the same task (all correct × incorrect combinations); then TRL's
-DPOTrainer trains a LoRA adapter over the starting model (the reference).
+DPOTrainer trains a LoRA adapter over the starting model (the reference). When no chain of a
+task is correct, its chains are sampled again after its first reference turn(s), as GRPO's
+guidance does, so hard tasks still give pairs (of the model's own chains from that point).
 
 A chain is the whole multi-turn completion; only the model's own tokens count in the
 log-probabilities (results turns, written by the environment, are masked out).
@@ -35,6 +37,7 @@ class DPOConfig:
     tasks: int = field(default=32, metadata={"help": "training tasks per environment"})
     samples: int = field(default=4, metadata={"help": "chains sampled per task"})
     max_pairs: int = field(default=4, metadata={"help": "pairs kept per task at most (-1: all combinations)"})  # fmt: skip
+    guidance: bool = field(default=True, metadata={"help": "when no chain of a task is correct, sample again after its first reference turns (one more each time)"})  # fmt: skip
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
     mask: str = field(default="hard", metadata={"help": "sampling under the tool grammar: hard, soft or off"})  # fmt: skip
     max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
@@ -91,14 +94,20 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
     rng = np.random.default_rng(cfg.seed)
     with path.open("a") as f:
         for task in tqdm([t for t in tasks if t.id not in done], desc="sampling chains"):
-            chains = []
-            for _ in range(cfg.samples):
-                ep, s = play(model, tok, envs[task.env], task, mode=cfg.mask,
-                             temperature=cfg.temperature, max_turn_tokens=cfg.max_turn_tokens,
-                             max_tokens=cfg.max_tokens, rng=rng)  # fmt: skip
-                chains.append({"ids": s.completion_ids, "mask": s.env_mask, "score": ep.score,
-                               "prompt": s.prompt_ids})  # fmt: skip
-            row = {"task": task.id, "prompt_ids": chains[0]["prompt"],
+            levels = range(len(task.solution)) if cfg.guidance else range(1)
+            for prefix in levels:
+                chains = []
+                for _ in range(cfg.samples):
+                    ep, s = play(model, tok, envs[task.env], task, mode=cfg.mask,
+                                 temperature=cfg.temperature, prefix=prefix,
+                                 max_turn_tokens=cfg.max_turn_tokens, max_tokens=cfg.max_tokens,
+                                 rng=rng)  # fmt: skip
+                    chains.append({"ids": s.completion_ids, "mask": s.env_mask,
+                                   "score": ep.score, "prompt": s.prompt_ids})  # fmt: skip
+                if any(c["score"] >= 1.0 for c in chains):
+                    break  # chains of this prompt can be compared; no more help needed
+            # the chains of one level share their prompt (the task, then ``prefix`` turns)
+            row = {"task": task.id, "prefix": prefix, "prompt_ids": chains[0]["prompt"],
                    "scores": [c["score"] for c in chains],
                    "pairs": pairs_for(chains, cfg.max_pairs)}  # fmt: skip
             f.write(json.dumps(row) + "\n")

@@ -221,3 +221,17 @@ def test_cli_train_refuses_bad_settings_in_one_line(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["train", "dpo", "model=tiny", f"out={tmp_path}", "samples=lots"]) == 2
     assert "samples" in capsys.readouterr().err
+
+
+def test_grpo_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    from bslm.train.grpo import train
+
+    monkeypatch.setitem(REWARDS, "length", lambda completions, **kw: [float(len(c[0].text) % 5) if c else 0.0 for c in completions])  # fmt: skip
+    base = dict(model="tiny", envs=("math",), tasks=2, group_size=2, prompts_per_step=1,
+                out=str(tmp_path / "g"), use_cpu=True, max_turn_tokens=8, max_tokens=16,
+                save_steps=1, rewards={"length": 1.0})  # fmt: skip
+    train(GRPOConfig(**base, max_steps=1))
+    assert (tmp_path / "g" / "checkpoint-1").is_dir()
+    train(GRPOConfig(**base, max_steps=2))
+    rows = [json.loads(line) for line in (tmp_path / "g" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]  # step 1 kept from the first run, not redone

@@ -87,14 +87,12 @@ class CallsEnv(Environment):
             for c, res in zip(turn, results, strict=True)
         ]
         self.used: set[int] = set()
-        self.extra = 0
+        self.made = 0
         self.schemas = {s.name: s.parameters or {} for s in map(as_spec, task.tools)}
 
     def call(self, call: ToolCall) -> ToolResult:
-        result = super().call(call)
-        if result.is_error and call.name not in self.schemas:
-            self.extra += 1
-        return result
+        self.made += 1  # refused calls count too: the score charges every call not needed
+        return super().call(call)
 
     def _matches(self, call: ToolCall, gold: ToolCall) -> bool:
         if call.name != gold.name or set(call.arguments) != set(gold.arguments):
@@ -109,11 +107,11 @@ class CallsEnv(Environment):
             if i not in self.used and self._matches(call, gold):
                 self.used.add(i)
                 return tool_message_result(result)
-        self.extra += 1
         return error(f"{call.name}: nothing matches these arguments", call.name)
 
     def score(self, answer: str) -> float:
+        extra = self.made - len(self.used)
         if not self.gold:
-            return 1.0 if not self.used and not self.extra and answer else 0.0
-        share = len(self.used) / (len(self.gold) + self.extra)
+            return 1.0 if not self.made and answer else 0.0
+        share = len(self.used) / (len(self.gold) + extra)
         return share if answer else share / 2
