@@ -167,7 +167,7 @@ def train(cfg: DPOConfig) -> Path:
         max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=2, seed=cfg.seed, bf16=cfg.bf16,
-        use_cpu=cfg.use_cpu, report_to="none", remove_unused_columns=False, max_length=None,
+        use_cpu=cfg.use_cpu, gradient_checkpointing=not cfg.use_cpu, report_to="none", remove_unused_columns=False, max_length=None,
         disable_tqdm=False,
     )  # fmt: skip
     pad = tok.base.pad_token_id if tok.base.pad_token_id is not None else tok.eot_id

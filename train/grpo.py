@@ -192,6 +192,8 @@ def train(cfg: GRPOConfig) -> Path:
         seed=cfg.seed,
         bf16=cfg.bf16,
         use_cpu=cfg.use_cpu,
+        # TRL turns it on to save GPU memory; on a CPU memory is plenty and time is not
+        gradient_checkpointing=not cfg.use_cpu,
         report_to="none",
         remove_unused_columns=False,
         disable_tqdm=False,
