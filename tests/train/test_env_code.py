@@ -9,19 +9,8 @@ import pytest
 
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall
-from bslm.train.envs.base import Task, run_episode
+from bslm.train.envs.base import Task, reference_act, run_episode
 from bslm.train.envs.code import CATALOG, TOOLS, CodeEnv, bug_split, inject, reference, run_tests
-
-
-def scripted(task: Task):
-    """An ``act`` that plays ``task``'s reference turns, then its answer."""
-    turns = iter(task.solution_calls())
-
-    def act(messages, tools):
-        calls = next(turns, None)
-        return ModelOutput(parts=calls if calls else [task.answer], ended=True)
-
-    return act
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +58,7 @@ def test_reference_plays_score_one_and_buggy_code_less(sample):
     for task in sample:
         env.start(task)
         assert env.score("") < 1.0, task.data  # the buggy file fails a test
-        episode = run_episode(env, task, scripted(task))
+        episode = run_episode(env, task, reference_act(task))
         assert episode.score == 1.0, task.data
         assert episode.answered and not any(any(e) for e in episode.errors)
         assert "pass" in episode.messages[-2]["content"]

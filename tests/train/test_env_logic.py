@@ -6,9 +6,8 @@ import json
 import jsonschema
 import pytest
 
-from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall
-from bslm.train.envs.base import Task, run_episode
+from bslm.train.envs.base import Task, reference_act, run_episode
 from bslm.train.envs.logic import TOOLS, LogicEnv, closure, reference
 
 WORLD = {
@@ -21,19 +20,6 @@ WORLD = {
     "predicate": "smart",
     "truth": True,
 }  # fmt: skip
-
-
-def scripted(task: Task, answer: str | None = None):
-    """An act that plays the task's reference solution, then answers ``answer``."""
-    turns = iter(task.solution_calls())
-
-    def act(messages, tools):
-        calls = next(turns, None)
-        if calls is not None:
-            return ModelOutput(parts=list(calls), ended=True)
-        return ModelOutput(parts=[task.answer if answer is None else answer], ended=True)
-
-    return act
 
 
 def started(truth: bool = True) -> LogicEnv:
@@ -121,11 +107,11 @@ def test_reference_solutions_solve(split):
         entity, goal = data["entity"], data["predicate"]
         assert goal not in data["facts"][entity]  # never a stated fact: rules are needed
         assert any(r[1] == goal for r in data["rules"])
-        episode = run_episode(env, task, scripted(task))
+        episode = run_episode(env, task, reference_act(task))
         assert episode.score == 1.0, task.id
         assert not any(e for turn in episode.errors for e in turn)
         flipped = "No, it is not." if data["truth"] else "Yes, it is."
-        assert run_episode(env, task, scripted(task, flipped)).score == 0.0
+        assert run_episode(env, task, reference_act(task, flipped)).score == 0.0
 
 
 def test_chains_of_every_length():

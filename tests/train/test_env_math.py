@@ -5,21 +5,8 @@ import pytest
 
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall
-from bslm.train.envs.base import Task, run_episode
+from bslm.train.envs.base import Task, reference_act, run_episode
 from bslm.train.envs.math import TEMPLATES, MathEnv, last_number
-
-
-def scripted(task: Task, answer: str | None = None):
-    """An act that plays the task's reference solution, then answers ``answer``."""
-    turns = iter(task.solution_calls())
-
-    def act(messages, tools):
-        calls = next(turns, None)
-        if calls is not None:
-            return ModelOutput(parts=list(calls), ended=True)
-        return ModelOutput(parts=[task.answer if answer is None else answer], ended=True)
-
-    return act
 
 
 def started(result: int = 42) -> MathEnv:
@@ -62,7 +49,7 @@ def test_reference_solutions_solve(split):
     for task in tasks:
         assert task.id.startswith(f"math-{split}-")
         assert 2 <= len(task.solution) <= 4
-        episode = run_episode(env, task, scripted(task))
+        episode = run_episode(env, task, reference_act(task))
         assert episode.score == 1.0, task.id
         assert episode.answered and len(episode.outputs) == len(task.solution) + 1
         assert not any(e for turn in episode.errors for e in turn)
@@ -74,7 +61,7 @@ def test_wrong_answer_scores_zero():
     env = MathEnv()
     task = env.tasks("test", 1)[0]
     wrong = f"The answer is {task.data['result'] + 1}."
-    assert run_episode(env, task, scripted(task, wrong)).score == 0.0
+    assert run_episode(env, task, reference_act(task, wrong)).score == 0.0
     assert run_episode(env, task, lambda m, t: ModelOutput(parts=[], ended=True)).score == 0.0
 
 

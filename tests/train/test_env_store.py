@@ -8,19 +8,8 @@ import pytest
 
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall
-from bslm.train.envs.base import Task, run_episode
+from bslm.train.envs.base import Task, reference_act, run_episode
 from bslm.train.envs.store import TEMPLATES, TOOLS, StoreEnv, make_task
-
-
-def scripted(task: Task):
-    """An ``act`` that plays ``task``'s reference turns, then its answer."""
-    turns = iter(task.solution_calls())
-
-    def act(messages, tools):
-        calls = next(turns, None)
-        return ModelOutput(parts=calls if calls else [task.answer], ended=True)
-
-    return act
 
 
 def silent(messages, tools):
@@ -36,7 +25,7 @@ def sample() -> list[Task]:
 def test_reference_plays_score_one(sample):
     env = StoreEnv()
     for task in sample:
-        episode = run_episode(env, task, scripted(task))
+        episode = run_episode(env, task, reference_act(task))
         assert episode.score == 1.0, task.messages[1]
         assert episode.answered and not any(any(e) for e in episode.errors)
         assert 1 <= sum(len(turn) for turn in task.solution) <= 4

@@ -11,6 +11,7 @@ from bslm.models.chat import encode_chat
 from bslm.models.parser import ModelOutput
 from bslm.train.dpo import DPOConfig, pairs_for
 from bslm.train.envs import make_env, run_episode
+from bslm.train.envs.base import reference_act
 from bslm.train.grpo import GRPOConfig, Guidance, episode_reward, reward_columns
 from bslm.train.rewards import REWARDS, format_reward
 from bslm.train.rollout import play, sample
@@ -150,14 +151,7 @@ def test_pairs_are_every_correct_times_incorrect_chain():
 
 def _reference_chain(tok, env, task):
     """The task's reference play as completion tokens and environment mask."""
-    k = [0]
-    sol = task.solution_calls()
-
-    def act(messages, tools):
-        i, k[0] = k[0], k[0] + 1
-        return ModelOutput(parts=list(sol[i]) if i < len(sol) else [task.answer], ended=True)
-
-    ep = run_episode(env, task, act)
+    ep = run_episode(env, task, reference_act(task))
     ids, mask = [], []
     for m in ep.messages[len(task.messages) :]:
         enc = encode_chat(tok, [m], bos=False)

@@ -151,6 +151,20 @@ class Episode:
 Act = Callable[[list[dict], list], ModelOutput]
 
 
+def reference_act(task: Task, answer: str | None = None) -> Act:
+    """An ``act`` that plays ``task``'s reference turns, then answers ``answer`` (by default
+    the reference answer): shows a task can be solved, and scripts episodes in tests."""
+    turns = iter(task.solution_calls())
+
+    def act(messages: list[dict], tools: list) -> ModelOutput:
+        calls = next(turns, None)
+        if calls:
+            return ModelOutput(parts=list(calls), ended=True)
+        return ModelOutput(parts=[task.answer if answer is None else answer], ended=True)
+
+    return act
+
+
 def run_episode(env: Environment, task: Task, act: Act, max_turns: int | None = None,
                 prefix: int = 0) -> Episode:  # fmt: skip
     """Play ``task`` with ``act``. ``prefix`` reference turns (``task.solution``) are played
