@@ -86,18 +86,14 @@ class Guidance:
             tmp.replace(self.path)
 
 
-def reward_columns(task: Task) -> dict:
-    """What the rewards know of a task beside the episode: the first turn's reference calls
-    (``calls`` tasks only: elsewhere many plays are right), the tools, the system rules."""
-    return {
-        "calls": task.solution[0]
-        if task.env == "calls" and task.solution
-        else []
-        if task.env == "calls"
-        else None,  # fmt: skip
-        "tools": task.tools,
-        "rules": task.data.get("rules") or None,
-    }
+def reward_columns(task: Task, prefix: int = 0) -> dict:
+    """What the rewards know of a task beside the episode: the reference calls of the first
+    turn the model plays (``calls`` tasks only: elsewhere many plays are right; after a
+    ``prefix`` of reference turns, the next one), the tools, the system rules."""
+    calls = None
+    if task.env == "calls":
+        calls = task.solution[prefix] if prefix < len(task.solution) else []
+    return {"calls": calls, "tools": task.tools, "rules": task.data.get("rules") or None}
 
 
 def episode_reward(fn, name: str):
@@ -139,7 +135,7 @@ def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidanc
             out["episode"].append(ep.outputs)
             out["errors"].append(ep.errors)
             out["score"].append(ep.score)
-            for k, v in reward_columns(task).items():
+            for k, v in reward_columns(task, prefix).items():
                 out[k].append(v)
             scores.setdefault(task.id, []).append(ep.score)
         if guidance is not None:

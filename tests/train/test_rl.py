@@ -229,3 +229,9 @@ def test_grpo_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
     train(GRPOConfig(**base, max_steps=2))
     rows = [json.loads(line) for line in (tmp_path / "g" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2]  # step 1 kept from the first run, not redone
+
+
+def test_reward_columns_follow_the_guidance_prefix():
+    chain = next(t for t in make_env("calls").tasks("train", 30) if len(t.solution) >= 2)
+    assert reward_columns(chain, 1)["calls"] == chain.solution[1]
+    assert reward_columns(chain, len(chain.solution))["calls"] == []
