@@ -77,6 +77,18 @@ def load_config(
     return apply_overrides(cfg, parse_overrides(overrides or []))
 
 
+def config_main(cls, train, description: str, argv: list[str] | None = None) -> int:
+    """``python -m bslm.train.X --config YAML key=value ...``: load the config, run ``train``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--config", default=None)
+    ap.add_argument("overrides", nargs="*", help="key=value")
+    args = ap.parse_args(argv)
+    train(load_config(cls, args.config, args.overrides))
+    return 0
+
+
 def describe(cls) -> str:
     """One line per field: name, default, help."""
     lines = []

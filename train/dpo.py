@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bslm.train.envs import Episode, Task, make_env
+from bslm.train.envs import Episode, make_env, train_tasks
 
 FINAL = "final"
 PAIRS = "pairs.jsonl"
@@ -87,9 +87,7 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
         for line in path.read_text().splitlines():
             row = json.loads(line)
             done[row["task"]] = row
-    tasks: list[Task] = [
-        t for n in cfg.envs for t in make_env(n).tasks("train", cfg.tasks, cfg.seed)
-    ]
+    tasks = train_tasks(cfg.envs, cfg.tasks, cfg.seed)
     envs = {n: make_env(n) for n in cfg.envs}
     rng = np.random.default_rng(cfg.seed)
     with path.open("a") as f:
@@ -143,6 +141,7 @@ def train(cfg: DPOConfig) -> Path:
     from trl import DPOConfig as TRLConfig
     from trl import DPOTrainer
 
+    from bslm.train.generate import write_jsonl
     from bslm.train.plots import plot_training
     from bslm.train.policy import checkpoint_callback, load_policy, save_policy
 
@@ -181,25 +180,16 @@ def train(cfg: DPOConfig) -> Path:
     final = out / FINAL
     save_policy(trainer.accelerator.unwrap_model(trainer.model), tok, final, cfg.model, cfg.seed)
     rows = [r for r in trainer.state.log_history if "loss" in r]
-    with (out / "log.jsonl").open("w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    write_jsonl(out / "log.jsonl", rows)
     plot_training(rows, out / "loss.png")
     print(f"final adapter: {final}")
     return final
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from bslm.train.config import config_main
 
-    from bslm.train.config import load_config
-
-    ap = argparse.ArgumentParser(description="DPO from sampled correct/incorrect chains.")
-    ap.add_argument("--config", default=None)
-    ap.add_argument("overrides", nargs="*", help="key=value")
-    args = ap.parse_args(argv)
-    train(load_config(DPOConfig, args.config, args.overrides))
-    return 0
+    return config_main(DPOConfig, train, "DPO from sampled correct/incorrect chains.", argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bslm.train.envs import Task, make_env
+from bslm.train.envs import Task, make_env, train_tasks
 from bslm.train.rewards import weighted
 
 FINAL = "final"
@@ -80,6 +80,8 @@ class Guidance:
             self.levels[task.id] = level + 1
         elif level and all(s >= 1 for s in scores):
             self.levels[task.id] = level - 1
+
+    def save(self) -> None:
         if self.path is not None:
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.levels))
@@ -141,13 +143,10 @@ def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidanc
         if guidance is not None:
             for task_id, group in scores.items():
                 guidance.update(tasks[task_id], group)
+            guidance.save()
         return out
 
     return rollout
-
-
-def train_tasks(cfg: GRPOConfig) -> list[Task]:
-    return [t for name in cfg.envs for t in make_env(name).tasks("train", cfg.tasks, cfg.seed)]
 
 
 def train(cfg: GRPOConfig) -> Path:
@@ -157,18 +156,17 @@ def train(cfg: GRPOConfig) -> Path:
     from trl import GRPOTrainer
 
     from bslm.models.choice import MASKS
+    from bslm.train.generate import write_jsonl
     from bslm.train.plots import plot_rewards
     from bslm.train.policy import checkpoint_callback, load_policy, save_policy
-    from bslm.train.rewards import REWARDS
 
     if cfg.mask not in MASKS:
         raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
-    names, weights = list(cfg.rewards), list(cfg.rewards.values())
-    funcs, weights = weighted(dict(zip(names, weights, strict=True)))
+    funcs, weights = weighted(cfg.rewards)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    tasks = {t.id: t for t in train_tasks(cfg)}
+    tasks = {t.id: t for t in train_tasks(cfg.envs, cfg.tasks, cfg.seed)}
     model, tok = load_policy(cfg.model, cfg.seed, cfg.lora_r, cfg.lora_alpha)
     guidance = Guidance(out / GUIDANCE) if cfg.guidance else None
     args = TRLConfig(
@@ -194,10 +192,9 @@ def train(cfg: GRPOConfig) -> Path:
         remove_unused_columns=False,
         disable_tqdm=False,
     )
-    by_name = {f: n for n, f in REWARDS.items()}
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[episode_reward(f, by_name[f]) for f in funcs],
+        reward_funcs=[episode_reward(f, name) for f, name in zip(funcs, cfg.rewards, strict=True)],
         args=args,
         train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
         processing_class=tok.base,
@@ -209,25 +206,16 @@ def train(cfg: GRPOConfig) -> Path:
     final = out / FINAL
     save_policy(trainer.accelerator.unwrap_model(trainer.model), tok, final, cfg.model, cfg.seed)
     rows = [r for r in trainer.state.log_history if "reward" in r]
-    with (out / "log.jsonl").open("w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    write_jsonl(out / "log.jsonl", rows)
     plot_rewards(rows, out / "rewards.png")
     print(f"final adapter: {final}\nreward curves: {out / 'rewards.png'}")
     return final
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from bslm.train.config import config_main
 
-    from bslm.train.config import load_config
-
-    ap = argparse.ArgumentParser(description="GRPO on tool environments.")
-    ap.add_argument("--config", default=None)
-    ap.add_argument("overrides", nargs="*", help="key=value")
-    args = ap.parse_args(argv)
-    train(load_config(GRPOConfig, args.config, args.overrides))
-    return 0
+    return config_main(GRPOConfig, train, "GRPO on tool environments.", argv)
 
 
 if __name__ == "__main__":

@@ -312,16 +312,9 @@ def _save(model, tok, path: Path, cfg: SFTConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from bslm.train.config import config_main
 
-    from bslm.train.config import load_config
-
-    ap = argparse.ArgumentParser(description="Three-stage SFT of a bslm model.")
-    ap.add_argument("--config", default=None)
-    ap.add_argument("overrides", nargs="*", help="key=value")
-    args = ap.parse_args(argv)
-    train(load_config(SFTConfig, args.config, args.overrides))
-    return 0
+    return config_main(SFTConfig, train, "Three-stage SFT of a bslm model.", argv)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ def test_guidance_levels_rise_on_a_stalled_group_and_fall_once_solved(tmp_path):
     assert g.prefix(task) == 2
     g.update(task, [1.0, 1.0])
     assert g.prefix(task) == 1
+    g.save()  # the rollout saves once per batch
     assert Guidance(tmp_path / "g.json").prefix(task) == 1  # survives a restart
     for _ in range(10):
         g.update(task, [0.0])

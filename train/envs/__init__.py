@@ -2,6 +2,15 @@
 environments by name in ``registry.py``)."""
 
 from bslm.train.envs.base import Environment, Episode, Task, run_episode
-from bslm.train.envs.registry import ENVIRONMENTS, make_env, run_suite
+from bslm.train.envs.registry import ENVIRONMENTS, make_env, run_suite, train_tasks
 
-__all__ = ["ENVIRONMENTS", "Environment", "Episode", "Task", "make_env", "run_episode", "run_suite"]
+__all__ = [
+    "ENVIRONMENTS",
+    "Environment",
+    "Episode",
+    "Task",
+    "make_env",
+    "run_episode",
+    "run_suite",
+    "train_tasks",
+]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from bslm.models.chat import as_spec, tool_message_result
+from bslm.models.chat import tool_message_result
 from bslm.models.tools import ToolCall, ToolResult
 from bslm.train.envs.base import Environment, Task, check_split, error
 from bslm.train.rewards import same_value
@@ -88,7 +88,6 @@ class CallsEnv(Environment):
         ]
         self.used: set[int] = set()
         self.made = 0
-        self.schemas = {s.name: s.parameters or {} for s in map(as_spec, task.tools)}
 
     def call(self, call: ToolCall) -> ToolResult:
         self.made += 1  # refused calls count too: the score charges every call not needed
@@ -97,7 +96,7 @@ class CallsEnv(Environment):
     def _matches(self, call: ToolCall, gold: ToolCall) -> bool:
         if call.name != gold.name or set(call.arguments) != set(gold.arguments):
             return False
-        props = self.schemas.get(call.name, {}).get("properties") or {}
+        props = self._schemas.get(call.name, {}).get("properties") or {}
         return all(
             same_value(call.arguments[k], v, props.get(k)) for k, v in gold.arguments.items()
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from bslm.train.envs.base import Environment, Episode, run_episode
+from bslm.train.envs.base import Environment, Episode, Task, run_episode
 
 ENVIRONMENTS = {
     "calls": "bslm.train.envs.calls:CallsEnv",
@@ -27,6 +27,11 @@ def make_env(name: str) -> Environment:
         raise ValueError(f"unknown environment {name!r} (choose from {', '.join(ENVIRONMENTS)})")
     module, cls = ENVIRONMENTS[name].split(":")
     return getattr(importlib.import_module(module), cls)()
+
+
+def train_tasks(envs: tuple[str, ...], n: int, seed: int = 0) -> list[Task]:
+    """``n`` training tasks of each environment in ``envs``, in that order."""
+    return [t for name in envs for t in make_env(name).tasks("train", n, seed)]
 
 
 def episode_metrics(episodes: list[Episode]) -> dict:
