@@ -3,6 +3,7 @@ the same ids, and every step's logits are compared.
 
     stats = parity(reference_backend, exported_backend, prompts, n_tokens=32)
     stats.max_abs, stats.top1          # max |Δlogit| over all steps, share of equal argmax
+    stats.flip_margins                 # PyTorch's top-1 lead where the export chose otherwise
 
 ``reference_runs`` once and ``compare`` per export does the same for several exports.
 
@@ -22,6 +23,9 @@ class Parity:
     steps: int = 0
     agree: int = 0
     diffs: list[float] = field(default_factory=list)
+    # the reference's top-1 minus top-2 logit at each step where the argmax differs: how
+    # close a call the export decided the other way
+    flip_margins: list[float] = field(default_factory=list)
 
     @property
     def top1(self) -> float:
@@ -29,11 +33,16 @@ class Parity:
 
     def add(self, ref: np.ndarray, got: np.ndarray) -> None:
         n = min(len(ref), len(got))  # rows past the vocabulary (padding) are never sampled
-        d = float(np.max(np.abs(ref[:n].astype(np.float64) - got[:n])))
+        ref, got = ref[:n].astype(np.float64), got[:n]
+        d = float(np.max(np.abs(ref - got)))
         self.diffs.append(d)
         self.max_abs = max(self.max_abs, d)
         self.steps += 1
-        self.agree += int(np.argmax(ref[:n]) == np.argmax(got[:n]))
+        if np.argmax(ref) == np.argmax(got):
+            self.agree += 1
+        else:
+            top2 = np.partition(ref, -2)[-2:]
+            self.flip_margins.append(float(top2[1] - top2[0]))
 
 
 @dataclass
@@ -77,16 +86,31 @@ def parity(reference, backend, prompts: list[list[int]], n_tokens: int = 32) -> 
     return compare(backend, reference_runs(reference, prompts, n_tokens))
 
 
+PARITY_TOOLS = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather of a city.",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"]}}},
+    {"type": "function", "function": {
+        "name": "send_email", "description": "Send an e-mail.",
+        "parameters": {"type": "object", "properties": {
+            "to": {"type": "string"}, "subject": {"type": "string"}, "body": {"type": "string"}},
+            "required": ["to", "body"]}}},
+]  # fmt: skip
+
+
 def parity_prompts(tok, window: int | None, n_tokens: int) -> list[list[int]]:
-    """A short chat-like prompt, and one long enough that prompt plus generation run past the
-    sliding window (``window`` None: 512)."""
+    """The prompts the parity runs decode after: a chat question, a request with tools on offer
+    (the agent's own workload: tool-modality tokens), a request for a text answer, and a long
+    text whose prompt plus generation run past the sliding window (``window`` None: 512)."""
     from bslm.models.chat import encode_chat
 
-    short = encode_chat(
-        tok,
-        [{"role": "user", "content": "What is the weather like in Paris today?"}],
-        add_generation_prompt=True,
-    ).ids
+    def chat(content: str, tools=None) -> list[int]:
+        messages = [{"role": "user", "content": content}]
+        return encode_chat(tok, messages, tools, add_generation_prompt=True).ids
+
     text = (
         "The old lighthouse keeper climbed the spiral stairs each evening, counting the steps "
         "and listening to the sea below. "
@@ -95,4 +119,12 @@ def parity_prompts(tok, window: int | None, n_tokens: int) -> list[list[int]]:
     ids: list[int] = [tok.bos_id] if tok.bos_id is not None else []
     while len(ids) < want:
         ids += tok.encode_text(text)
-    return [short, ids[: max(want, 8)]]
+    return [
+        chat("What is the weather like in Paris today?"),
+        chat(
+            "Mail ana@example.com that the meeting moved to 3 pm, and tell me if it rains in Lyon.",
+            PARITY_TOOLS,
+        ),  # fmt: skip
+        chat("Explain in two sentences why the sky is blue."),
+        ids[: max(want, 8)],
+    ]

@@ -34,6 +34,10 @@ def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
     return cache_dir() / "models" / f"default.{quant}.gguf"
 
 
+GGML_TYPE_F32 = 0
+FILE_TYPE_F32 = 0  # llama.cpp's LLAMA_FTYPE_ALL_F32
+
+
 class LlamaBackend(Backend):
     name = "llama"
 
@@ -58,6 +62,11 @@ class LlamaBackend(Backend):
             magic = f.read(4)
         if magic != b"GGUF":
             raise BackendError(f"{path} is not a GGUF file")
+        # an f32 file keeps its cache in f32 too (llama.cpp's f16 default would cost it the
+        # precision it was exported for)
+        cache = {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32} if (
+            _header_file_type(path) == FILE_TYPE_F32
+        ) else {}  # fmt: skip
         try:
             with quiet_native_output():
                 llm = Llama(
@@ -67,6 +76,7 @@ class LlamaBackend(Backend):
                     logits_all=False,
                     swa_full=_full_cache(n_ctx or DEFAULT_N_CTX),
                     verbose=False,
+                    **cache,
                 )
         except (ValueError, RuntimeError, OSError) as e:
             raise BackendError(f"{path}: llama.cpp cannot load it (truncated or corrupt?)") from e
@@ -164,6 +174,47 @@ def _int(value) -> int | None:
 
 
 _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 15: "q4_k_m"}
+
+
+def _header_file_type(path: Path) -> int | None:
+    """``general.file_type`` read from the GGUF header alone (the tokenizer arrays after it
+    are never parsed); None when the header is unreadable or lacks it."""
+    import struct
+
+    from gguf import GGUFValueType
+
+    fixed = {GGUFValueType.UINT8: 1, GGUFValueType.INT8: 1, GGUFValueType.UINT16: 2,
+             GGUFValueType.INT16: 2, GGUFValueType.UINT32: 4, GGUFValueType.INT32: 4,
+             GGUFValueType.FLOAT32: 4, GGUFValueType.BOOL: 1, GGUFValueType.UINT64: 8,
+             GGUFValueType.INT64: 8, GGUFValueType.FLOAT64: 8}  # fmt: skip
+    try:
+        with open(path, "rb") as f:
+
+            def read(fmt: str) -> tuple:
+                return struct.unpack("<" + fmt, f.read(struct.calcsize("<" + fmt)))
+
+            def string() -> bytes:
+                return f.read(read("Q")[0])
+
+            magic, _version, _tensors, n_kv = read("4sIQQ")
+            for _ in range(n_kv if magic == b"GGUF" else 0):
+                key, kind = string(), GGUFValueType(read("I")[0])
+                if key == b"general.file_type" and kind in fixed:
+                    return int.from_bytes(f.read(fixed[kind]), "little")
+                if kind == GGUFValueType.STRING:
+                    string()
+                elif kind == GGUFValueType.ARRAY:
+                    item, n = read("IQ")
+                    if GGUFValueType(item) == GGUFValueType.STRING:
+                        for _ in range(n):
+                            string()
+                    else:
+                        f.seek(fixed[GGUFValueType(item)] * n, 1)
+                else:
+                    f.seek(fixed[kind], 1)
+    except (OSError, ValueError, KeyError, struct.error):
+        return None
+    return None
 
 
 def _file_type(value) -> str:
