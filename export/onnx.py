@@ -340,7 +340,7 @@ def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
         shutil.rmtree(tmp, ignore_errors=True)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     details = {
-        "graphs": ", ".join(f"{g}.onnx" for g in GRAPHS),
+        "graphs": ", ".join(f"{g}.onnx" for g in GRAPHS) + f" (weights in one {WEIGHTS_FILE})",
         "architecture": meta["onnx.architecture"],
         "sliding window": meta["onnx.sliding_window"] or "none",
         "vocabulary": f"{len(tok.base)} text + {len(tok.tool)} tool (ids from {tok.offset})",
