@@ -189,7 +189,8 @@ def _equation(rng: Random, today: date | None) -> Value:
 
 @kind("number", {"type": "number"}, "value")
 def _number(rng: Random, today: date | None) -> Value:
-    v = rng.choice([rng.randrange(1, 200), round(rng.uniform(0.5, 100), 1)])
+    v = rng.choice([rng.randrange(1, 200), round(rng.uniform(0.5, 100), 1),
+                    rng.randrange(1000, 50000, rng.choice([1, 10, 500]))])  # fmt: skip
     v = int(v) if float(v).is_integer() else v
     return Value(v, say_int(rng, v, 0.3) if isinstance(v, int) else str(v))
 
@@ -264,7 +265,8 @@ for _args in [("count", 1, 12, "number"), ("quantity", 1, 10, "quantity"),
 
 @kind("amount", {"type": "number", "minimum": 0}, "amount")
 def _amount(rng: Random, today: date | None) -> Value:
-    v = rng.choice([rng.randrange(5, 500), round(rng.uniform(1, 300), 2)])
+    v = rng.choice([rng.randrange(5, 500), round(rng.uniform(1, 300), 2),
+                    rng.randrange(1000, 250000, 250)])  # fmt: skip
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     forms = [
@@ -272,6 +274,8 @@ def _amount(rng: Random, today: date | None) -> Value:
         f"{plain_number(v)} dollars",
         f"{plain_number(v)}",
     ]
+    if isinstance(v, int) and v >= 1000:
+        forms += [f"${v:,}", f"{v:,} dollars"] + ([f"${v // 1000}k"] if v % 1000 == 0 else [])
     if isinstance(v, int) and v <= 100:
         forms.append(f"{number_words(v)} dollars")
     return Value(v, rng.choice(forms))
@@ -408,7 +412,10 @@ def _people(rng: Random, today: date | None) -> Value:
 def _numbers(rng: Random, today: date | None) -> Value:
     items = [rng.choice([rng.randrange(1, 200), round(rng.uniform(0, 100), 1)]) for _ in range(rng.randint(2, 5))]  # fmt: skip
     items = [int(x) if float(x).is_integer() else x for x in items]
-    return Value(items, say_list(rng, [plain_number(x) for x in items]))
+    said = [plain_number(x) for x in items]
+    if rng.random() < 0.3:  # as a list is written: "[3, 4, 5]"
+        return Value(items, "[" + ", ".join(said) + "]")
+    return Value(items, say_list(rng, said))
 
 
 @kind("ids", {"type": "array", "items": {"type": "integer"}, "minItems": 1}, "IDs")

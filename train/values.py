@@ -70,9 +70,17 @@ def parse_number_words(text: str) -> int:
 
 
 def say_int(rng: Random, n: int, words: float = 0.35) -> str:
+    """A surface for ``n``: digits, words, and for thousands also "12,000" or "12k";
+    ``words`` 0 keeps the bare digits (a year)."""
     if n == 12 and rng.random() < 0.15:
         return "a dozen"
-    return number_words(n) if rng.random() < words else str(n)
+    if rng.random() < words:
+        return number_words(n)
+    if words > 0 and abs(n) >= 1000 and rng.random() < 0.4:
+        if n % 1000 == 0 and rng.random() < 0.3:
+            return f"{n // 1000}k"
+        return f"{n:,}"
+    return str(n)
 
 
 def ordinal(n: int) -> str:
