@@ -80,12 +80,9 @@ def item_prompt(item: dict) -> tuple[list[dict], list[ToolSpec]]:
 
 
 def eval_items(category: str, limit: int | None = None) -> list[EvalItem]:
-    """``limit`` items of a category (all by default) as prompts, spread evenly over it: a
-    category is ordered by source and kind, so its first items would be a biased sample.
-    Raises like ``load_category``."""
-    items = load_category(category)
-    if limit is not None and limit < len(items):
-        items = [items[i * len(items) // limit] for i in range(max(limit, 0))]
+    """The first ``limit`` items of a category (all by default) as prompts. Raises like
+    ``load_category``."""
+    items = load_category(category)[:limit]
     return [EvalItem(it["id"], *item_prompt(it), it.get("function", [])) for it in items]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,21 +340,26 @@ def run_bfcl(category: str, predict: Callable, limit: int) -> dict:
     from bslm.train.bfcl import eval_items, load_answers
     from bslm.train.checker import check
 
-    items = eval_items(category, limit or None)
+    items = spread(eval_items(category), limit)  # a category is ordered by source and kind
     answers = load_answers(category)
     tally = Tally()
     ok = 0
+    errors: Counter[str] = Counter()
     for item in items:
         pred = predict(item.messages, item.tools)
         tools = {s.name: s for s in item.tools}
         tally.add(
             pred, [], tools
         )  # validity and hallucination counts; accuracy from BFCL's checker
-        ok += check(category, pred.calls, item.functions, answers.get(item.id, [])).ok
+        verdict = check(category, pred.calls, item.functions, answers.get(item.id, []))
+        ok += verdict.ok
+        if not verdict.ok:
+            errors[verdict.error_type or "other"] += 1
     m = tally.metrics()
     for k in ("tool_selection", "exact_call", "argument_accuracy", "irrelevance_accuracy"):
         m.pop(k)
     m["accuracy"] = round(100.0 * ok / len(items), 2) if items else None
+    m["errors"] = dict(errors.most_common())  # BFCL's error types of the failed items
     return m
 
 

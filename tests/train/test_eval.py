@@ -250,3 +250,23 @@ def test_cli_evaluates_an_environment_on_the_tiny_model(tmp_path, capsys):
     assert m["n"] == 1 and m["turns"] >= 1
     assert main(["eval", "--suite", "env:chess", "--model", "tiny"]) == 2
     assert "unknown environment" in capsys.readouterr().err
+
+
+def test_bfcl_samples_the_whole_category_and_counts_error_types():
+    from bslm.models.parser import ModelOutput
+    from bslm.train.bfcl import eval_items
+    from bslm.train.eval import run_bfcl, spread
+
+    asked = []
+
+    def no_call(messages, tools):
+        asked.append(messages[-1]["content"])
+        return ModelOutput(parts=["I cannot help."], ended=True)
+
+    m = run_bfcl("simple_python", no_call, 4)
+    want = [item.messages[-1]["content"] for item in spread(eval_items("simple_python"), 4)]
+    assert asked == want and want != [
+        it.messages[-1]["content"] for it in eval_items("simple_python", 4)
+    ]
+    assert m["n"] == 4 and m["accuracy"] == 0.0
+    assert m["errors"] == {"simple_function_checker:wrong_count": 4}
