@@ -137,13 +137,19 @@ def _quantize_embedding_and_head(model) -> None:
     quantized: dict[str, tuple[str, str]] = {}
 
     def blocks_of(name: str) -> tuple[str, str] | None:
+        """(data, scales) initializer names of ``name`` quantized; the data also as
+        ``<data>_nk``, the same bytes shaped [N, K / block, block] as MatMulNBits reads them
+        (the shared weights file stores them once; the unused form is dropped below)."""
         t = inits.get(name)
         if t is None or len(t.dims) != 2 or t.dims[1] % INT8_BLOCK or t.data_type != 1:
             return None
         if name not in quantized:
             data, scales = _quantize_blocks(numpy_helper.to_array(t))
+            n, k = data.shape
             graph.initializer.extend([
                 numpy_helper.from_array(data, f"{name}_Q8"),
+                numpy_helper.from_array(data.reshape(n, k // INT8_BLOCK, INT8_BLOCK),
+                                        f"{name}_Q8_nk"),
                 numpy_helper.from_array(scales, f"{name}_scales"),
             ])  # fmt: skip
             quantized[name] = (f"{name}_Q8", f"{name}_scales")
@@ -178,14 +184,6 @@ def _quantize_embedding_and_head(model) -> None:
                     name=f"{c.name}_Q8", domain="com.microsoft", K=k, N=n, bits=8,
                     block_size=INT8_BLOCK, accuracy_level=INT8_ACCURACY,
                 )]  # fmt: skip
-            # MatMulNBits reads the same bytes as [N, K / block, block]
-            data = next(t for t in graph.initializer if t.name == names[0])
-            if not any(t.name == names[0] + "_nk" for t in graph.initializer):
-                shaped = numpy_helper.from_array(
-                    numpy_helper.to_array(data).reshape(n, k // INT8_BLOCK, INT8_BLOCK),
-                    names[0] + "_nk",
-                )  # fmt: skip
-                graph.initializer.append(shaped)
     if not replace:
         return
     nodes = []
@@ -209,17 +207,12 @@ def quantize_int8(model):
         MatMulNBitsQuantizer,
     )
 
+    settings = {"bits": 8, "block_size": INT8_BLOCK, "is_symmetric": True,
+                "accuracy_level": INT8_ACCURACY, "op_types_to_quantize": ("MatMul",)}  # fmt: skip
     try:
         with quiet_native_output(), _quiet_loggers():
-            config = DefaultWeightOnlyQuantConfig(
-                block_size=INT8_BLOCK, is_symmetric=True, accuracy_level=INT8_ACCURACY,
-                bits=8, op_types_to_quantize=("MatMul",),
-            )  # fmt: skip
-            quantizer = MatMulNBitsQuantizer(
-                model, bits=8, block_size=INT8_BLOCK, is_symmetric=True,
-                accuracy_level=INT8_ACCURACY, algo_config=config,
-                op_types_to_quantize=("MatMul",),
-            )  # fmt: skip
+            config = DefaultWeightOnlyQuantConfig(**settings)
+            quantizer = MatMulNBitsQuantizer(model, algo_config=config, **settings)
             quantizer.process()
             model = quantizer.model.model
             _quantize_embedding_and_head(model)

@@ -77,6 +77,25 @@ def load_config(
     return apply_overrides(cfg, parse_overrides(overrides or []))
 
 
+def trainer_args(cfg, out: Path) -> dict:
+    """The ``transformers.TrainingArguments`` the SFT, GRPO and DPO configs set alike (each
+    trainer adds its own): output, optimiser steps, checkpoints, precision, device, logging."""
+    return {
+        "output_dir": str(out),
+        "gradient_accumulation_steps": cfg.grad_accum,
+        "learning_rate": cfg.lr,
+        "logging_steps": cfg.logging_steps,
+        "save_steps": cfg.save_steps,
+        "save_total_limit": 2,
+        "seed": cfg.seed,
+        "bf16": cfg.bf16,
+        "use_cpu": cfg.use_cpu,
+        "report_to": "none",
+        "remove_unused_columns": False,
+        "disable_tqdm": False,
+    }
+
+
 def config_main(cls, train, description: str, argv: list[str] | None = None) -> int:
     """``python -m bslm.train.X --config YAML key=value ...``: load the config, run ``train``."""
     import argparse

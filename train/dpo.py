@@ -141,9 +141,9 @@ def train(cfg: DPOConfig) -> Path:
     from trl import DPOConfig as TRLConfig
     from trl import DPOTrainer
 
-    from bslm.train.generate import write_jsonl
+    from bslm.train.config import trainer_args
     from bslm.train.plots import plot_training
-    from bslm.train.policy import checkpoint_callback, load_policy, save_policy
+    from bslm.train.policy import checkpoint_callback, load_policy, train_and_save
 
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -162,12 +162,9 @@ def train(cfg: DPOConfig) -> Path:
             return dataset  # already token ids, with the environment's tokens marked
 
     args = TRLConfig(
-        output_dir=str(out), beta=cfg.beta, learning_rate=cfg.lr, num_train_epochs=cfg.epochs,
+        **trainer_args(cfg, out), beta=cfg.beta, num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps, save_total_limit=2, seed=cfg.seed, bf16=cfg.bf16,
-        use_cpu=cfg.use_cpu, gradient_checkpointing=not cfg.use_cpu, report_to="none", remove_unused_columns=False, max_length=None,
-        disable_tqdm=False,
+        gradient_checkpointing=not cfg.use_cpu, max_length=None,
     )  # fmt: skip
     pad = tok.base.pad_token_id if tok.base.pad_token_id is not None else tok.eot_id
     trainer = ChainDPOTrainer(
@@ -175,12 +172,7 @@ def train(cfg: DPOConfig) -> Path:
         processing_class=tok.base, data_collator=_collator_class()(pad_token_id=pad),
         callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
     )  # fmt: skip
-    resume = any(out.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    final = out / FINAL
-    save_policy(trainer.accelerator.unwrap_model(trainer.model), tok, final, cfg.model, cfg.seed)
-    rows = [r for r in trainer.state.log_history if "loss" in r]
-    write_jsonl(out / "log.jsonl", rows)
+    final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "loss")
     plot_training(rows, out / "loss.png")
     print(f"final adapter: {final}")
     return final

@@ -156,9 +156,9 @@ def train(cfg: GRPOConfig) -> Path:
     from trl import GRPOTrainer
 
     from bslm.models.choice import MASKS
-    from bslm.train.generate import write_jsonl
+    from bslm.train.config import trainer_args
     from bslm.train.plots import plot_rewards
-    from bslm.train.policy import checkpoint_callback, load_policy, save_policy
+    from bslm.train.policy import checkpoint_callback, load_policy, train_and_save
 
     if cfg.mask not in MASKS:
         raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
@@ -170,27 +170,16 @@ def train(cfg: GRPOConfig) -> Path:
     model, tok = load_policy(cfg.model, cfg.seed, cfg.lora_r, cfg.lora_alpha)
     guidance = Guidance(out / GUIDANCE) if cfg.guidance else None
     args = TRLConfig(
-        output_dir=str(out),
+        **trainer_args(cfg, out),
         per_device_train_batch_size=cfg.prompts_per_step * cfg.group_size,
         num_generations=cfg.group_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.lr,
         beta=cfg.beta,
         max_steps=cfg.max_steps,
         max_completion_length=cfg.max_tokens,
         temperature=cfg.temperature,
         reward_weights=weights,
-        logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps,
-        save_total_limit=2,
-        seed=cfg.seed,
-        bf16=cfg.bf16,
-        use_cpu=cfg.use_cpu,
         # TRL turns it on to save GPU memory; on a CPU memory is plenty and time is not
         gradient_checkpointing=not cfg.use_cpu,
-        report_to="none",
-        remove_unused_columns=False,
-        disable_tqdm=False,
     )
     trainer = GRPOTrainer(
         model=model,
@@ -201,12 +190,7 @@ def train(cfg: GRPOConfig) -> Path:
         rollout_func=make_rollout(cfg, tok, tasks, guidance),
         callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
     )
-    resume = any(out.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    final = out / FINAL
-    save_policy(trainer.accelerator.unwrap_model(trainer.model), tok, final, cfg.model, cfg.seed)
-    rows = [r for r in trainer.state.log_history if "reward" in r]
-    write_jsonl(out / "log.jsonl", rows)
+    final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "reward")
     plot_rewards(rows, out / "rewards.png")
     print(f"final adapter: {final}\nreward curves: {out / 'rewards.png'}")
     return final

@@ -39,6 +39,21 @@ def save_policy(model, tok, path: Path, source: str, seed: int = 0) -> None:
     write_adapter_spec(path, _base(source), seed)
 
 
+def train_and_save(trainer, tok, final: Path, source: str, seed: int, logged: str):
+    """Run ``trainer`` (from the newest checkpoint beside ``final`` when there is one), save
+    the adapter to ``final`` and the log rows that have ``logged`` to ``log.jsonl`` beside it.
+    Returns (final, those rows)."""
+    from bslm.train.generate import write_jsonl
+
+    out = final.parent
+    resume = any(out.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    save_policy(trainer.accelerator.unwrap_model(trainer.model), tok, final, source, seed)
+    rows = [r for r in trainer.state.log_history if logged in r]
+    write_jsonl(out / "log.jsonl", rows)
+    return final, rows
+
+
 def checkpoint_callback(tok, source: str, seed: int = 0):
     """A TrainerCallback that makes every checkpoint a bslm adapter directory too (tokenizer
     and base beside the adapter the Trainer saves), so any checkpoint can be evaluated or

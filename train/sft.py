@@ -204,26 +204,17 @@ def _trainer_class():
 def _stage_args(cfg: SFTConfig, stage: int, out: Path):
     from trl import SFTConfig as TRLConfig
 
+    from bslm.train.config import trainer_args
+
     return TRLConfig(
-        output_dir=str(out),
+        **trainer_args(cfg, out),
         num_train_epochs=stage_value(cfg.epochs, cfg, stage),
         max_steps=stage_value(cfg.max_steps, cfg, stage),
         per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.lr,
         lr_scheduler_type="cosine",
         warmup_steps=cfg.warmup_ratio,  # a float below 1 is a share of the steps
-        logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps,
-        save_total_limit=2,
-        seed=cfg.seed,
-        bf16=cfg.bf16,
-        use_cpu=cfg.use_cpu,
-        report_to="none",
-        remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": True},
         max_length=None,
-        disable_tqdm=False,
     )
 
 
