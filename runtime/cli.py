@@ -308,7 +308,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompted",
         action="store_true",
-        help="baseline: a base model (--model NAME) prompted with JSON tools",
+        help="baseline: a base model (--model NAME) prompted with JSON tools; --backend llama "
+        "runs its own GGUF",
     )
     p.add_argument("--out", default=None, help="report JSON")
     p.add_argument("--compare", nargs="*", default=[], help="other reports to put beside this one")

@@ -138,8 +138,14 @@ class PromptedPredictor:
     template when it has one), calls read back from JSON in its answer. The baseline a user
     could assemble from the base alone."""
 
-    def __init__(self, model, text_tok, max_new_tokens: int = 128):
-        self.model, self.tok, self.max_new_tokens = model.eval(), text_tok, max_new_tokens
+    def __init__(self, model, text_tok, max_new_tokens: int = 128, decode: Callable | None = None):
+        """``model``: a transformers model decoded greedily here, or None with ``decode(prompt,
+        stop, max_new_tokens) -> ids`` (the runtime's llama.cpp decoding of a base's GGUF)."""
+        self.tok, self.max_new_tokens = text_tok, max_new_tokens
+        if decode is None:
+            model.eval()
+            decode = lambda prompt, stop, n: greedy(model, prompt, stop, n)  # noqa: E731
+        self.decode = decode
 
     def prompt_ids(self, messages: list[dict], tools: list) -> list[int]:
         from bslm.models.tools import to_openai_tool
@@ -163,7 +169,7 @@ class PromptedPredictor:
 
     def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
         stop = {i for i in (self.tok.eos_token_id,) if i is not None}
-        out = list(greedy(self.model, self.prompt_ids(messages, tools), stop, self.max_new_tokens))
+        out = list(self.decode(self.prompt_ids(messages, tools), stop, self.max_new_tokens))
         text = self.tok.decode(out, skip_special_tokens=True)
         calls = json_calls(text)
         return ModelOutput(parts=calls or [text], ended=True)
@@ -417,6 +423,8 @@ def check_config(cfg: EvalConfig) -> None:
             )
     if cfg.prompted and cfg.mask != "off":
         raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
+    if cfg.prompted and cfg.backend not in ("torch", "llama"):
+        raise ValueError("--prompted runs a base on the torch or llama backend")
 
 
 def markdown(reports: list[dict]) -> str:

@@ -270,3 +270,32 @@ def test_bfcl_samples_the_whole_category_and_counts_error_types():
     ]
     assert m["n"] == 4 and m["accuracy"] == 0.0
     assert m["errors"] == {"simple_function_checker:wrong_count": 4}
+
+
+def test_prompted_runs_on_torch_or_llama(data):
+    with pytest.raises(ValueError, match="torch or llama"):
+        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="off", prompted=True,
+                            backend="onnx"), predict=always_paris)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_prompted_base_on_llama_decodes_as_torch_does():
+    """The base's own GGUF under llama.cpp starts with the greedy ids of its transformers copy
+    (later ids may part at near-ties: llama.cpp multiplies quantized weights by quantized
+    activations), stops at the stop id and never runs past the token budget."""
+    from bslm.models.bases import load_base
+    from bslm.models.generate import greedy
+    from bslm.runtime.evaluation import llama_text_decoder
+    from bslm.train.eval import PromptedPredictor
+
+    decode, tok = llama_text_decoder("smollm2-135m", n_ctx=2048)
+    model, _ = load_base("smollm2-135m")
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    prompt = PromptedPredictor(None, tok, decode=decode).prompt_ids(messages, TOOLS)
+    stop = {tok.eos_token_id}
+    want = list(greedy(model, prompt, stop, 6))
+    assert list(decode(prompt, stop, 6)) == want
+    assert len(list(decode(prompt, stop, 3))) == 3
+    assert list(decode(prompt, {want[1]}, 6)) == want[:2]
+    out = PromptedPredictor(None, tok, 64, decode=decode)(messages, TOOLS)
+    assert out.ended and (out.calls or out.text)
