@@ -66,9 +66,14 @@ def open_predictor(cfg: EvalConfig) -> Callable:
 
         if cfg.backend == "llama":
             decode, text_tok = llama_text_decoder(cfg.model or DEFAULT_BASE)
-            return PromptedPredictor(None, text_tok, cfg.max_new_tokens, decode=decode)
-        model, text_tok = load_base(cfg.model or DEFAULT_BASE)
-        return PromptedPredictor(model, text_tok, cfg.max_new_tokens)
+        else:
+            from functools import partial
+
+            from bslm.models.generate import greedy
+
+            model, text_tok = load_base(cfg.model or DEFAULT_BASE)
+            decode = partial(greedy, model.eval())
+        return PromptedPredictor(decode, text_tok, cfg.max_new_tokens)
     if cfg.backend != "torch":
         backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
         return DecodingPredictor(backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask)
@@ -83,6 +88,7 @@ def llama_text_decoder(name: str, n_ctx: int = 8192) -> tuple[Callable, object]:
     path) run by llama.cpp: ``decode(prompt, stop, max_new_tokens)`` yields greedy ids, the
     stop id included. The base as it ships, several times faster than its de-quantized
     transformers copy. Raises BackendError for a file llama.cpp cannot open."""
+    import weakref
     from pathlib import Path
 
     from bslm.models.bases import BASES, base_tokenizer, gguf_path
@@ -108,6 +114,9 @@ def llama_text_decoder(name: str, n_ctx: int = 8192) -> tuple[Callable, object]:
             if nxt in stop or i + 1 >= max_new_tokens:
                 return
 
+    # closed with the decoder, before interpreter shutdown breaks llama-cpp-python's own
+    # destructor (as LlamaBackend does)
+    weakref.finalize(decode, llm.close)
     return decode, tok
 
 

@@ -25,7 +25,6 @@ import jsonschema
 
 from bslm.models.chat import as_spec
 from bslm.models.choice import MASKS
-from bslm.models.generate import greedy
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
 
@@ -138,14 +137,10 @@ class PromptedPredictor:
     template when it has one), calls read back from JSON in its answer. The baseline a user
     could assemble from the base alone."""
 
-    def __init__(self, model, text_tok, max_new_tokens: int = 128, decode: Callable | None = None):
-        """``model``: a transformers model decoded greedily here, or None with ``decode(prompt,
-        stop, max_new_tokens) -> ids`` (the runtime's llama.cpp decoding of a base's GGUF)."""
-        self.tok, self.max_new_tokens = text_tok, max_new_tokens
-        if decode is None:
-            model.eval()
-            decode = lambda prompt, stop, n: greedy(model, prompt, stop, n)  # noqa: E731
-        self.decode = decode
+    def __init__(self, decode: Callable, text_tok, max_new_tokens: int = 128):
+        """``decode(prompt, stop, max_new_tokens)`` yields the base's greedy ids: ``greedy``
+        over a transformers model, or the runtime's llama.cpp decoding of the base's GGUF."""
+        self.decode, self.tok, self.max_new_tokens = decode, text_tok, max_new_tokens
 
     def prompt_ids(self, messages: list[dict], tools: list) -> list[int]:
         from bslm.models.tools import to_openai_tool

@@ -291,11 +291,11 @@ def test_prompted_base_on_llama_decodes_as_torch_does():
     decode, tok = llama_text_decoder("smollm2-135m", n_ctx=2048)
     model, _ = load_base("smollm2-135m")
     messages = [{"role": "user", "content": "What is the weather in Paris?"}]
-    prompt = PromptedPredictor(None, tok, decode=decode).prompt_ids(messages, TOOLS)
+    prompt = PromptedPredictor(decode, tok).prompt_ids(messages, TOOLS)
     stop = {tok.eos_token_id}
     want = list(greedy(model, prompt, stop, 6))
     assert list(decode(prompt, stop, 6)) == want
     assert len(list(decode(prompt, stop, 3))) == 3
     assert list(decode(prompt, {want[1]}, 6)) == want[:2]
-    out = PromptedPredictor(None, tok, 64, decode=decode)(messages, TOOLS)
+    out = PromptedPredictor(decode, tok, 64)(messages, TOOLS)
     assert out.ended and (out.calls or out.text)
