@@ -34,6 +34,7 @@ class Skip(Exception):
 @dataclass
 class Pool:
     tools: list[CatalogTool]
+    held_out: bool = False  # the tools of test_unseen: builders offer no tool from elsewhere
 
     def __post_init__(self):
         self.by_domain: dict[str, list[CatalogTool]] = {}

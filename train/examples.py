@@ -6,6 +6,9 @@ is whole conversations: ``single`` (call, result, answer), ``chain`` (a later ca
 value from an earlier result), ``parallel`` (several calls in one turn), ``irrelevant`` (small
 talk or a request no tool serves), ``ask`` (a required detail is missing: ask for it),
 ``error`` (a failed call: retry or explain) and ``forbidden`` (the rules forbid the tool).
+The everyday kinds (small talk, near-duplicate utilities, crowds of 10-40 tools, values that
+need knowledge, several requests at once, stopping) come from ``everyday.py``; formula tools
+with numbers and lists to copy from ``science.py``.
 
 Each builder takes a ``drafts.Context`` and returns a ``drafts.Draft`` (or raises ``Skip``).
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 
-from . import answers, prompts
+from . import answers, everyday, prompts, science
 from .answers import Style
 from .catalog import CatalogTool
 from .drafts import Context, Draft, Skip, calls, finish_rules, plain, result_msg, say, user
@@ -24,11 +27,13 @@ from .rules import Rule
 from .values import Value
 
 STAGE_KINDS: dict[int, dict[str, float]] = {
-    1: {"select": 0.8, "none": 0.2},
-    2: {"args": 1.0},
-    3: {"single": 0.24, "chain": 0.15, "parallel": 0.14, "irrelevant": 0.1, "ask": 0.12,
-        "error": 0.17, "forbidden": 0.08},
+    1: {"select": 0.5, "none": 0.12, "chat": 0.13, "similar": 0.12, "crowd": 0.13},
+    2: {"args": 0.55, "knowledge": 0.27, "science": 0.18},
+    3: {"single": 0.16, "chain": 0.12, "parallel": 0.1, "irrelevant": 0.07, "ask": 0.09,
+        "error": 0.11, "forbidden": 0.06, "stop": 0.1, "multi": 0.1, "smalltalk": 0.09},
 }  # fmt: skip
+# Kinds built on the utility and science tools, which training shows: not for test_unseen.
+SEEN_ONLY = frozenset(everyday.BUILDERS) - {"crowd"} | frozenset(science.BUILDERS)
 FALLBACK = {1: "select", 2: "args", 3: "single"}
 READERS = ("get", "search", "find", "check", "list", "compare", "estimate", "track", "read",
            "fetch", "detect", "define", "calculate", "convert", "compute", "describe", "count")  # fmt: skip
@@ -372,6 +377,6 @@ def build_forbidden(ctx: Context) -> Draft:
     return Draft("forbidden", gold.domain, shown, messages, finish_rules(rng, rules, messages))
 
 
-BUILDERS = {"select": build_select, "none": build_none, "args": build_args, "single": build_single,
+BUILDERS = {**everyday.BUILDERS, **science.BUILDERS, "select": build_select, "none": build_none, "args": build_args, "single": build_single,
             "chain": build_chain, "parallel": build_parallel, "irrelevant": build_irrelevant,
             "ask": build_ask, "error": build_error, "forbidden": build_forbidden}  # fmt: skip
