@@ -5,7 +5,9 @@
 
 Suites: ``seen`` / ``unseen`` (the generator's test splits: training tools with held-out
 phrasings / tools never trained on), ``multistep``, ``irrelevance``, ``rules`` (system-prompt
-adherence), and ``bfcl:<category>`` scored by ``checker.check`` (BFCL's AST rules). Every
+adherence), ``dev`` (the hand-written development set, ``train/devset.py``, the one to choose
+checkpoints with: each item's last turn is its one decision, also scored by tool set and kind),
+and ``bfcl:<category>`` scored by ``checker.check`` (BFCL's AST rules). Every
 decision is taken with the gold history before it (teacher forcing). ``env:<name>`` plays the
 held-out tasks of a tool environment (``train/envs``) to the end: the model's own calls, the
 environment's results, the final check.
@@ -28,7 +30,7 @@ from bslm.models.choice import MASKS
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
 
-OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules")
+OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules", "dev")
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,32 @@ def spread(items: list, limit: int) -> list:
     return [items[i * len(items) // limit] for i in range(limit)]
 
 
+def run_dev(predict: Callable, limit: int) -> dict:
+    """The development set: the gold turns before each item's last one are history, the last
+    is the decision scored. Adds ``by_part``: accuracy by tool set and by kind."""
+    from bslm.train.devset import load
+
+    records = spread(load(), limit)
+    tally = Tally()
+    parts: dict[str, list[int]] = {}
+    for rec in records:
+        *history, gold = rec["messages"]
+        tools = {s.name: s for s in map(as_spec, rec["tools"])}
+        calls = [from_openai_call(c) for c in gold.get("tool_calls") or []]
+        ok = tally.add(predict(history, rec["tools"]), calls, tools)
+        for part in (rec["domain"], rec["kind"]):
+            parts.setdefault(part, [0, 0])
+            parts[part][0] += 1
+            parts[part][1] += ok
+    m = tally.metrics()
+    m["records"] = len(records)
+    m["by_part"] = {p: {"n": n, "accuracy": round(100.0 * k / n, 2)} for p, (n, k) in parts.items()}
+    return m
+
+
 def run_ours(name: str, predict: Callable, data: Path, limit: int) -> dict:
+    if name == "dev":
+        return run_dev(predict, limit)
     records = spread(suite_records(name, data), limit)
     tally = Tally()
     rules_total = rules_ok = 0
