@@ -24,6 +24,14 @@ rule requires.
 
 Long conversations are fitted to the model's context: the system prompt and the tool schemas
 always stay; the oldest exchanges go first, then long tool results are shortened.
+
+Tool results are data: they enter the context only inside the results turn, as text (the
+tokenizer keeps control-token text plain), so nothing a server returns can close that turn,
+open a call or become a system message. Tools over :mod:`bslm.runtime.limits` never reach the
+grammar (a notice says so). A tool that only tool results named, never the user, is passed to
+the hub as such (:func:`~bslm.runtime.screening.named_only_in_results`): the approval policy
+may ask about it (``approval.namedInResults: "ask"``) or, with ``"deny"``, the grammar cannot
+even spell it.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
 from bslm.runtime.backends import Backend
 from bslm.runtime.decode import DEFAULT_SOFT_BIAS, Generation, generate
+from bslm.runtime.limits import Limits, check_tool
+from bslm.runtime.screening import named_only_in_results
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -239,6 +249,8 @@ class Agent:
         self._backend_lock = threading.Lock()  # one evaluation at a time (warm vs a turn)
         self._ids = 0
         self.last_prompt_tokens = 0
+        self.limits = getattr(getattr(hub, "settings", None), "limits", None) or Limits()
+        self._refused: set[str] = set()
 
     # --- state ---
 
@@ -254,9 +266,27 @@ class Agent:
         self.messages = []
 
     def tools(self) -> list[ToolSpec]:
+        """The tools on offer, within the limits (a tool over one is left out, with a notice)."""
         if self.fixed_tools is not None:
-            return list(self.fixed_tools)
-        return self.hub.tools() if self.hub is not None else []
+            tools = list(self.fixed_tools)
+        else:
+            tools = self.hub.tools() if self.hub is not None else []
+        out = []
+        for t in tools:
+            why = check_tool(t, self.limits)
+            if why is None:
+                out.append(t)
+            elif t.name not in self._refused:
+                self._refused.add(t.name)
+                self.emit(Notice(f"the tool {str(t.name)[:80]!r} is left out: {why}"))
+        return out
+
+    def _named_in_results(self, tools: list[ToolSpec]) -> set[str]:
+        return named_only_in_results([t.name for t in tools], self.conversation())
+
+    def _results_policy(self) -> str:
+        policy = getattr(self.hub, "policy", None)
+        return getattr(policy, "named_in_results", "allow") if self.fixed_tools is None else "allow"
 
     def _select(self, tools: list[ToolSpec]) -> list[ToolSpec]:
         """The tools to put in the context: all of them, or (many tools) the relevant ones."""
@@ -324,6 +354,8 @@ class Agent:
             all_tools = self.tools()
             tools = self._select(all_tools)
             forbid, force = tool_rules(self.system, all_tools)
+            if self._results_policy() == "deny":
+                forbid = forbid | self._named_in_results(tools)
             if force is not None and all(t.name != force for t in tools):
                 tools = [*tools, *(t for t in all_tools if t.name == force)]
             if forced_done or step == self.max_steps:
@@ -449,7 +481,11 @@ class Agent:
                 (ToolResult.from_text("no tools are connected", is_error=True), 0.0) for _ in calls
             ]
         t0 = time.perf_counter()
-        results = await self.hub.call_many(calls)
+        if self._results_policy() != "allow":
+            named = self._named_in_results(self.tools())
+            results = await self.hub.call_many(calls, named_in_results=named)
+        else:
+            results = await self.hub.call_many(calls)
         total = (time.perf_counter() - t0) * 1000
         out = []
         for r in results:

@@ -8,6 +8,7 @@
     bslm eval --suite S1,S2 [--model DIR] [--limit N] [--mask hard|soft|off] [--out FILE.json]
     bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
              [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
+    bslm tools [--mcp-config FILE] [--accept SERVER ...]
     bslm chat [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE] [--mask hard|soft|off]
               [--system TEXT] [--approve ask|all|none] [--resume [ID]] [--list]
     bslm export [MODEL] --format gguf|onnx [--quant Q] [-o OUT] [--force]
@@ -193,6 +194,12 @@ def _run(args) -> int:
     )
 
 
+def _tools(args) -> int:
+    from bslm.runtime.inventory import run
+
+    return run(args.mcp_config, args.accept or [])
+
+
 def _chat(args) -> int:
     from bslm.tui.app import ChatOptions
     from bslm.tui.launch import list_conversations, run
@@ -337,6 +344,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ctx", type=int, default=None, help="context length (default: the model's)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=_run)
+
+    p = sub.add_parser("tools", help="list every MCP server's tools and descriptions, to audit them")
+    p.add_argument("--mcp-config", default=None,
+                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+                   "else the demo server)")  # fmt: skip
+    p.add_argument("--accept", nargs="+", metavar="SERVER", default=None,
+                   help="accept these servers' tool lists as they are now ('all': every server)")  # fmt: skip
+    p.set_defaults(run=_tools)
 
     from bslm.export.cli import add_parser as add_export_parser
 

@@ -22,6 +22,14 @@ Schema and the approval policy is applied (asking the UI's ``approve`` callback 
 (``is_error``) whose :func:`error_kind` is one of ``unknown_tool``, ``invalid_arguments``,
 ``denied``, ``declined``, ``unavailable``, ``timeout``, ``crashed``, ``protocol``.
 
+Servers are not trusted (:mod:`bslm.runtime.guard`): their tool lists are checked against
+:mod:`bslm.runtime.limits` (a tool over a limit is left out with a notice), pinned at their first
+approved use (:mod:`bslm.runtime.pinning`; a tool that changes asks again, also after
+``notifications/tools/list_changed``, which makes the hub list the server's tools again), and
+every call is written to the audit log (:mod:`bslm.runtime.audit`) before it runs. A server
+that sends more than the output limits allow is stopped (``failed``). ``on_notice`` is called
+with a sentence for each thing the user should know (also kept in :attr:`MCPHub.notices`).
+
 A server that dies (during a call or while idle) is marked ``crashed`` with its last words on
 stderr; the next call to it restarts it once (``auto_restart``); :meth:`MCPHub.restart`
 restarts any server by hand. ``on_status`` is called at every change of a server's status.
@@ -31,34 +39,33 @@ The hub needs an asyncio event loop; its methods may be awaited from any task of
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
 import logging
 import re
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import anyio
-import httpx2
 from jsonschema import SchemaError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
-from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp import types as mcp_types
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from bslm.models.tools import ToolCall, ToolResult, ToolSpec, from_mcp_result, from_mcp_tool
-from bslm.runtime.approval import ApproveFn, Policy, ToolCallRequest
-from bslm.runtime.mcp_config import MCPConfig, ServerConfig, demo_config
-from bslm.runtime.retrieval import DEFAULT_K, DEFAULT_THRESHOLD, ToolSelector
+from bslm.models.tools import ToolCall, ToolResult, ToolSpec, from_mcp_result
+from bslm.runtime.approval import ApproveFn, Policy
+from bslm.runtime.audit import AuditLog
+from bslm.runtime.guard import Guard
+from bslm.runtime.limits import bound_result
+from bslm.runtime.mcp_config import MCPConfig, demo_config
+from bslm.runtime.mcp_connection import Connection, HubSettings, ServerStatus, State, describe
+from bslm.runtime.pinning import Pins
+from bslm.runtime.retrieval import DEFAULT_K, ToolSelector
+
+__all__ = ["HubSettings", "MCPHub", "ServerStatus", "State", "error_kind", "error_result",
+           "truncate_result", "validation_error"]  # fmt: skip
 
 log = logging.getLogger(__name__)
-
-State = Literal["starting", "ready", "failed", "crashed", "stopped"]
 ErrorKind = Literal[
     "unknown_tool",
     "invalid_arguments",
@@ -74,34 +81,6 @@ PREFIX_SEPARATOR = "__"
 _NAME_BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 # Grace beyond the SDK's own read timeout, for a transport that stops answering altogether.
 _CALL_GRACE_S = 5.0
-
-
-@dataclass(frozen=True)
-class HubSettings:
-    startup_timeout: float = 30.0
-    """Seconds for a server to start, initialize and list its tools."""
-    call_timeout: float = 60.0
-    """Seconds for one call (a server's ``timeout`` in the config overrides it)."""
-    max_result_chars: int = 16_000
-    """A result's text beyond this many characters is cut, with a note."""
-    auto_restart: bool = True
-    """Restart a crashed server once, on the next call to it."""
-    retrieval: str = "bm25"
-    """How :meth:`MCPHub.select_tools` ranks tools: bm25, embedding or hybrid."""
-    retrieval_threshold: int = DEFAULT_THRESHOLD
-    """Up to this many tools, :meth:`MCPHub.select_tools` offers them all."""
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """One server, as a side panel shows it."""
-
-    name: str
-    state: State
-    error: str | None = None
-    tool_count: int = 0
-    transport: str = "stdio"
-    restarts: int = 0
 
 
 def error_kind(result: ToolResult) -> str | None:
@@ -193,234 +172,12 @@ def _clean_name(name: str) -> str:
     return _NAME_BAD_CHARS.sub("_", name) or "_"
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _describe(exc: BaseException) -> str:
-    exc = _root_cause(exc)
-    if isinstance(exc, MCPError):
-        return exc.message
-    if isinstance(exc, FileNotFoundError | PermissionError):
-        return f"cannot run {exc.filename or 'the command'}: {exc.strerror}"
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-class _Server:
-    """One server's connection, held open by its own task so that the SDK's task groups are
-    entered and left in the same task."""
-
-    def __init__(self, config: ServerConfig, settings: HubSettings, notify: Callable[[], None]):
-        self.config = config
-        self.settings = settings
-        self.notify = notify
-        self.state: State = "stopped"
-        self.error: str | None = None
-        self.specs: list[ToolSpec] = []
-        self.session: ClientSession | None = None
-        self.restarts = 0
-        self.crash_restarted = False
-        self.lock = asyncio.Lock()
-        self._task: asyncio.Task | None = None
-        self._stop = asyncio.Event()
-        self._errlog = None
-
-    @property
-    def call_timeout(self) -> float:
-        return self.config.call_timeout or self.settings.call_timeout
-
-    @property
-    def startup_timeout(self) -> float:
-        return self.config.startup_timeout or self.settings.startup_timeout
-
-    def status(self) -> ServerStatus:
-        return ServerStatus(
-            self.config.name,
-            self.state,
-            self.error,
-            len(self.specs) if self.state == "ready" else 0,
-            self.config.transport,
-            self.restarts,
-        )
-
-    def _set(self, state: State, error: str | None = None) -> None:
-        self.state, self.error = state, error
-        self.notify()
-
-    async def start(self) -> None:
-        """Start and wait until ready or failed; never raises."""
-        self._stop = asyncio.Event()
-        ready = asyncio.Event()
-        self._open_errlog()
-        self._set("starting")
-        self._task = asyncio.create_task(self._run(ready), name=f"mcp:{self.config.name}")
-        timeout = self.startup_timeout
-        try:
-            await asyncio.wait_for(ready.wait(), timeout)
-        except TimeoutError:
-            await self._cancel()
-            self._set("failed", f"did not start within {timeout:g} s{self._stderr_tail(': ')}")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), 10)
-            except TimeoutError:
-                await self._cancel()
-        self._task = None
-        if self.state in ("starting", "ready"):
-            self._set("stopped")
-
-    def close(self) -> None:
-        self._close_errlog()
-
-    async def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-            self._task = None
-
-    def crashed(self, message: str, stderr_since: int = 0) -> None:
-        """The connection broke during a call: report it and let the task wind down."""
-        self._set("crashed", f"{message}{self._stderr_tail(': ', stderr_since)}")
-        self.session = None
-        self._stop.set()
-
-    async def _run(self, ready: asyncio.Event) -> None:
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(self._transport(stack))
-                read = await self._watch(read, stack)
-                session = await stack.enter_async_context(
-                    ClientSession(
-                        read,
-                        write,
-                        # Bounds the handshake and listing; calls pass their own timeout.
-                        read_timeout_seconds=self.startup_timeout,
-                        client_info=mcp_types.Implementation(name="bslm", version=_version()),
-                    )
-                )
-                await session.initialize()
-                self.specs = await _list_tools(session)
-                self.session = session
-                self.crash_restarted = False
-                self._set("ready")
-                ready.set()
-                await self._stop.wait()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # noqa: BLE001 (a server's failure must not reach the agent)
-            if self.state == "starting":
-                closed = _root_cause(e)
-                if isinstance(closed, MCPError) and closed.code == mcp_types.CONNECTION_CLOSED:
-                    self._set("failed", f"exited while starting{self._stderr_tail(': ')}")
-                else:
-                    self._set("failed", f"{_describe(e)}{self._stderr_tail(': ')}")
-            elif self.state == "ready":
-                self._set("crashed", f"{_describe(e)}{self._stderr_tail(': ')}")
-            log.debug("server %s ended", self.config.name, exc_info=True)
-        finally:
-            self.session = None
-            ready.set()
-
-    async def _watch(self, read, stack: contextlib.AsyncExitStack):
-        """Relay the transport's messages to the session and notice when they end: a server
-        that dies while idle shows as crashed at once, not at the next call."""
-        send, receive = anyio.create_memory_object_stream(0)
-
-        async def relay() -> None:
-            async with send:
-                async for message in read:
-                    await send.send(message)
-            if self.state == "ready" and not self._stop.is_set():
-                self.crashed("the server closed the connection")
-
-        tg = await stack.enter_async_context(anyio.create_task_group())
-        stack.callback(tg.cancel_scope.cancel)  # runs first on exit: the relay never ends alone
-        tg.start_soon(relay)
-        stack.push_async_callback(receive.aclose)
-        return receive
-
-    def _transport(self, stack: contextlib.AsyncExitStack):
-        c = self.config
-        if c.transport == "stdio":
-            params = StdioServerParameters(
-                command=c.command, args=list(c.args), env=dict(c.env) or None, cwd=c.cwd
-            )
-            return stdio_client(params, errlog=self._errlog)
-        if c.transport == "sse":
-            return sse_client(c.url, headers=dict(c.headers) or None)
-        client = httpx2.AsyncClient(
-            headers=dict(c.headers), timeout=httpx2.Timeout(30.0, read=300.0)
-        )
-        stack.push_async_callback(client.aclose)
-        return streamable_http_client(c.url, http_client=client)
-
-    def _open_errlog(self) -> None:
-        # A file, not a pipe: the subprocess needs a real descriptor, and a pipe nobody
-        # reads would block a chatty server. It outlives the connection so that a crash
-        # can still be explained.
-        self._close_errlog()
-        if self.config.transport == "stdio":
-            self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
-
-    def _close_errlog(self) -> None:
-        if self._errlog is not None:
-            self._errlog.close()
-            self._errlog = None
-
-    def stderr_size(self) -> int:
-        try:
-            return self._errlog.seek(0, 2) if self._errlog is not None else 0
-        except (OSError, ValueError):
-            return 0
-
-    def _stderr_tail(self, prefix: str = "", since: int = 0) -> str:
-        """The server's last words on stderr after offset ``since`` (one line), which usually
-        say why it died."""
-        f = self._errlog
-        if f is None or f.closed:
-            return ""
-        try:
-            f.flush()
-            f.seek(max(since, f.seek(0, 2) - 4096))
-            lines = [ln.strip(" │╰╯─") for ln in f.read().splitlines()]
-        except (OSError, ValueError):
-            return ""
-        lines = [ln for ln in lines if ln.strip()]
-        return f"{prefix}{lines[-1][:300]}" if lines else ""
-
-
-async def _list_tools(session: ClientSession) -> list[ToolSpec]:
-    specs, cursor = [], None
-    while True:
-        params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        page = await session.list_tools(params=params)
-        specs += [from_mcp_tool(t) for t in page.tools]
-        cursor = page.next_cursor
-        if not cursor:
-            return specs
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bslm")
-    except PackageNotFoundError:
-        return "0"
-
-
 @dataclass(frozen=True)
 class _Approved:
     call: ToolCall
     server: str
     tool: str
+    entry: str | None = None  # the audit log's id of the call
 
 
 class MCPHub:
@@ -438,19 +195,35 @@ class MCPHub:
         approve: ApproveFn | None = None,
         settings: HubSettings | None = None,
         on_status: Callable[[], None] | None = None,
+        pins: Pins | None = None,
+        audit: AuditLog | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ):
         self.config = config if config is not None else demo_config()
-        self.policy = policy if policy is not None else Policy(self.config)
         self.approve = approve
         self.settings = settings or HubSettings()
         self.on_status = on_status
+        self.on_notice = on_notice
+        self.notices: list[str] = []
+        self.pins = pins if pins is not None else Pins()
+        self.audit = audit
+        policy = policy if policy is not None else Policy(self.config)
+        self.guard = Guard(policy, self.pins, audit, self._notice)
         self._servers = {
-            name: _Server(sc, self.settings, self._changed)
+            name: Connection(sc, self.settings, self._changed, self._listed, self._notice)
             for name, sc in self.config.servers.items()
         }
         self._names: dict[str, tuple[str, str]] = {}
         self._specs: dict[str, ToolSpec] = {}
         self._selector: tuple[tuple, ToolSelector] | None = None
+
+    @property
+    def policy(self) -> Policy:
+        return self.guard.policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        self.guard.policy = policy
 
     async def __aenter__(self) -> MCPHub:
         await self.start()
@@ -462,6 +235,31 @@ class MCPHub:
     async def start(self) -> None:
         """Start every server concurrently; returns when each is ready or has failed."""
         await asyncio.gather(*(s.start() for s in self._servers.values() if s.state != "ready"))
+
+    def _notice(self, message: str) -> None:
+        self.notices.append(message)
+        if self.on_notice is not None:
+            try:
+                self.on_notice(message)
+            except Exception:  # a broken UI must not stop the servers
+                log.exception("on_notice callback failed")
+
+    def _listed(self, s: Connection, previous: list[ToolSpec] | None) -> None:
+        self.guard.review(s.config, s.specs, s.refused, previous)
+
+    def server_tools(self, server: str) -> tuple[list[ToolSpec], list[tuple[str, str]]]:
+        """A server's tools under its own names, and (name, why) of those left out."""
+        s = self._servers[server]
+        return list(s.specs), list(s.refused)
+
+    def accept(self, server: str) -> int:
+        """Pin a server's tool list as it is now (the user read and accepted it); returns the
+        number of tools. Raises KeyError for an unknown server."""
+        s = self._servers[server]
+        self.pins.pin(s.config, s.specs)
+        for spec in s.specs:
+            self.policy.revoke(server, spec.name)
+        return len(s.specs)
 
     async def aclose(self) -> None:
         """Stop every server (their processes end)."""
@@ -476,7 +274,7 @@ class MCPHub:
             await self._restart(s)
         return s.status()
 
-    async def _restart(self, s: _Server) -> None:
+    async def _restart(self, s: Connection) -> None:
         await s.stop()
         s.restarts += 1
         await s.start()
@@ -545,70 +343,96 @@ class MCPHub:
                 self._names[name] = (server, spec.name)
                 self._specs[name] = replace(spec, name=name)
 
-    async def call(self, call: ToolCall) -> ToolResult:
-        """Validate, approve and run one call. Never raises."""
-        ok = await self._approve(call)
-        return ok if isinstance(ok, ToolResult) else await self._execute(ok)
+    async def call(self, call: ToolCall, *, from_results: bool = False) -> ToolResult:
+        """Validate, approve and run one call. Never raises. ``from_results``: the tool was
+        named only in a tool result, never by the user (see :mod:`bslm.runtime.approval`)."""
+        ok = await self._approve(call, from_results)
+        return ok if isinstance(ok, ToolResult) else await self._finish(ok)
 
-    async def call_many(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
+    async def call_many(
+        self, calls: Sequence[ToolCall], *, named_in_results: Collection[str] = ()
+    ) -> list[ToolResult]:
         """Run the independent calls of one turn: approvals are asked one after another, in
-        order, then the approved calls run concurrently. Results come in the calls' order."""
-        approved = [await self._approve(c) for c in calls]
+        order, then the approved calls run concurrently. Results come in the calls' order.
+        ``named_in_results``: tool names only tool results named, never the user."""
+        approved = [await self._approve(c, c.name in named_in_results) for c in calls]
         return list(await asyncio.gather(*(self._finish(a) for a in approved)))
 
     async def _finish(self, approved: _Approved | ToolResult) -> ToolResult:
-        return approved if isinstance(approved, ToolResult) else await self._execute(approved)
+        if isinstance(approved, ToolResult):
+            return approved
+        result = await self._execute(approved)
+        self.guard.finished(approved.entry, len(result.text()), result.is_error)
+        return result
 
-    async def _approve(self, call: ToolCall) -> _Approved | ToolResult:
+    async def _approve(self, call: ToolCall, from_results: bool = False) -> _Approved | ToolResult:
         try:
-            return await self._check(call)
+            out, verdict = await self._check(call, from_results)
         except Exception as e:  # the approval callback is the UI's code
             log.exception("approving %s failed", call.name)
-            return error_result(
-                f"{call.name}: could not be approved ({_describe(e)})", "declined", call
+            out = error_result(
+                f"{call.name}: could not be approved ({describe(e)})", "declined", call
             )
+            verdict = ("deny", "runtime", f"approval failed: {describe(e)}")
+        where = self._names.get(call.name) or (None, None)
+        entry = self.guard.record(where[0], where[1], call, *verdict)
+        if isinstance(out, ToolResult):
+            self.guard.finished(entry, len(out.text()), True)
+            return out
+        return replace(out, entry=entry)
 
-    async def _check(self, call: ToolCall) -> _Approved | ToolResult:
+    async def _check(
+        self, call: ToolCall, from_results: bool
+    ) -> tuple[_Approved | ToolResult, tuple[str, str, str]]:
         where = self._names.get(call.name)
         if where is None:
-            return error_result(self._unknown(call.name), "unknown_tool", call)
+            return error_result(self._unknown(call.name), "unknown_tool", call), (
+                "deny", "runtime", "unknown tool")  # fmt: skip
         server, tool = where
         spec = self._specs[call.name]
         problem = validation_error(spec.parameters, call.arguments)
         if problem is not None:
+            message = f"invalid arguments for {call.name}: {problem}"
+            return error_result(message, "invalid_arguments", call), (
+                "deny", "runtime", "invalid arguments")  # fmt: skip
+        s = self._servers[server]
+        raw = self._raw_spec(s, tool) or spec  # under the server's own name, as pinned
+        verdict, change = self.guard.verdict(s.config, raw, tool, from_results)
+        decided = (verdict.decision, verdict.by, verdict.reason)
+        if verdict.decision == "deny":
+            why = f" ({verdict.reason})" if change is not None or from_results else ""
             return error_result(
-                f"invalid arguments for {call.name}: {problem}", "invalid_arguments", call
-            )
-        decision = self.policy.decide(server, tool, read_only=spec.read_only)
-        if decision == "deny":
-            return error_result(
-                f"{call.name} is not allowed by the approval policy; do not call it again",
+                f"{call.name} is not allowed by the approval policy{why}; do not call it again",
                 "denied",
                 call,
-            )
-        if decision == "ask":
+            ), decided
+        if verdict.decision == "ask":
             if self.approve is None:
+                if change is not None:
+                    self._notice(
+                        f"{change.describe(server)}: not run; accept it with "
+                        f"`bslm tools --accept {server}`"
+                    )
                 return error_result(
                     f"{call.name} needs the user's approval and no one can be asked",
                     "denied",
                     call,
-                )
-            answer = await self.approve(
-                ToolCallRequest(
-                    server,
-                    tool,
-                    call.name,
-                    dict(call.arguments),
-                    spec.description,
-                    spec.read_only,
-                    call.id,
-                )
-            )
+                ), ("deny", "runtime", f"{verdict.reason}; no one to ask")
+            others = [n for n in self._names if n != call.name]
+            request = self.guard.request(call, server, tool, spec, others, verdict, change)
+            answer = await self.approve(request)
             if answer == "always":
                 self.policy.always_allow(server, tool)
             elif answer is not True:
-                return error_result(f"the user declined to run {call.name}", "declined", call)
-        return _Approved(call, server, tool)
+                return error_result(f"the user declined to run {call.name}", "declined", call), (
+                    "deny", "user", verdict.reason)  # fmt: skip
+            decided = ("allow", "user", verdict.reason)
+        self.guard.approved(s.config, s.specs, raw, decided[1] == "user")
+        return _Approved(call, server, tool), decided
+
+    @staticmethod
+    def _raw_spec(s: Connection, tool: str) -> ToolSpec | None:
+        return next((t for t in s.specs if t.name == tool), None)
 
     async def _execute(self, a: _Approved) -> ToolResult:
         s = self._servers[a.server]
@@ -648,10 +472,11 @@ class MCPHub:
                 )
             return error_result(f"{a.call.name} failed: {e.message}", "protocol", a.call)
         except Exception as e:
-            return error_result(f"{a.call.name} failed: {_describe(e)}", "protocol", a.call)
+            return error_result(f"{a.call.name} failed: {describe(e)}", "protocol", a.call)
         s.crash_restarted = False
-        result = truncate_result(
-            from_mcp_result(raw, name=a.call.name), self.settings.max_result_chars
-        )
+        result, cut = bound_result(from_mcp_result(raw, name=a.call.name), self.settings.limits)
+        if cut is not None:
+            self._notice(f"the result of {a.call.name} was cut: {cut}")
+        result = truncate_result(result, self.settings.max_result_chars)
         result.call_id = a.call.id
         return result

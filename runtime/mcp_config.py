@@ -19,14 +19,17 @@ server sees only ``HOME``, ``PATH``, ``SHELL``, ``TERM``, ``USER``, ``LOGNAME`` 
 environment, plus its ``env``. Optional
 per server: ``approve`` (``allow``/``ask``/``deny`` for all its tools), ``tools`` (the same per
 tool, by the server's own tool name), ``timeout`` (seconds per call), ``startupTimeout``
-(seconds to start and list tools), ``disabled``. Keys other clients use (``autoApprove``,
-``description``...) are ignored. ``approval`` is described in :mod:`bslm.runtime.approval`.
+(seconds to start and list tools), ``disabled``, ``trusted`` (``true``: believe its
+annotations, so its read-only tools run without asking). Keys other clients use
+(``autoApprove``, ``description``...) are ignored. ``approval`` (``default``, ``rules``,
+``readOnly``, ``namedInResults``) is described in :mod:`bslm.runtime.approval`.
 
 Where the file is found (:func:`resolve_config_path`): ``--mcp-config FILE``, else the
 ``BSLM_MCP_CONFIG`` environment variable, else ``~/.config/bslm/mcp.json`` (the platform's
 user config directory); with none of them, :func:`demo_config` runs bslm's own demo server.
 :func:`resolve_config` does all of it. Bad files raise :class:`MCPConfigError`, whose message
-is one line naming the file and what to fix.
+is one line naming the file and what to fix. :func:`data_dir` is where bslm keeps what it
+writes for the user (pinned tool lists, the audit log, conversations).
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from platformdirs import user_config_dir
+from platformdirs import user_config_dir, user_data_dir
 
 ENV_VAR = "BSLM_MCP_CONFIG"
+DATA_ENV_VAR = "BSLM_DATA"
 DECISIONS = ("allow", "ask", "deny")
 Decision = Literal["allow", "ask", "deny"]
 _TRANSPORTS = ("stdio", "http", "streamable-http", "streamable_http", "sse")
@@ -67,14 +71,20 @@ class ServerConfig:
     tools: Mapping[str, Decision] = field(default_factory=dict)
     call_timeout: float | None = None
     startup_timeout: float | None = None
+    trusted: bool = False
+    """The user trusts this server's annotations (``readOnlyHint``)."""
 
 
 @dataclass(frozen=True)
 class ApprovalConfig:
-    """The top-level ``approval`` section: a default and ``server/tool`` glob rules, in order."""
+    """The top-level ``approval`` section: a default and ``server/tool`` glob rules, in order;
+    what a read-only hint from an untrusted server decides; what a call of a tool named only in
+    tool results (never by the user) needs."""
 
     default: Decision | None = None
     rules: tuple[tuple[str, Decision], ...] = ()
+    read_only: Decision = "ask"
+    named_in_results: Decision = "allow"
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,13 @@ class MCPConfig:
 def default_config_path() -> Path:
     """``~/.config/bslm/mcp.json`` on Linux; the platform's user config directory elsewhere."""
     return Path(user_config_dir("bslm", appauthor=False)) / "mcp.json"
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$BSLM_DATA``, else the platform's user data directory (``~/.local/share/bslm``)."""
+    env = os.environ if env is None else env
+    value = env.get(DATA_ENV_VAR)
+    return Path(value).expanduser() if value else Path(user_data_dir("bslm", appauthor=False))
 
 
 def resolve_config_path(
@@ -123,11 +140,15 @@ def resolve_config(
 def demo_config(env: Mapping[str, str] | None = None) -> MCPConfig:
     """bslm's own demo server (:mod:`bslm.runtime.demo_server`), run by this Python, with
     ``BSLM_DEMO_ROOT`` and ``BSLM_DEMO_DATA`` passed on when set (a stdio server inherits only
-    a few safe variables)."""
+    a few safe variables). It is bslm's own code, so its annotations are trusted."""
     env = os.environ if env is None else env
     passed = {k: env[k] for k in ("BSLM_DEMO_ROOT", "BSLM_DEMO_DATA") if env.get(k)}
     demo = ServerConfig(
-        "demo", command=sys.executable, args=("-m", "bslm.runtime.demo_server"), env=passed
+        "demo",
+        command=sys.executable,
+        args=("-m", "bslm.runtime.demo_server"),
+        env=passed,
+        trusted=True,
     )
     return MCPConfig({"demo": demo})
 
@@ -210,6 +231,9 @@ def _parse_server(name: str, entry: Any, fail) -> ServerConfig | None:
         ):
             raise fail(f"{at}.{key}: expected a positive number of seconds")
         timeouts[key] = None if value is None else float(value)
+    trusted = entry.get("trusted", False)
+    if not isinstance(trusted, bool):
+        raise fail(f"{at}.trusted: expected true or false")
     return ServerConfig(
         name,
         command=command,
@@ -223,17 +247,24 @@ def _parse_server(name: str, entry: Any, fail) -> ServerConfig | None:
         tools=dict(tools),
         call_timeout=timeouts["timeout"],
         startup_timeout=timeouts["startupTimeout"],
+        trusted=trusted,
     )
 
 
 def _parse_approval(section: Any, fail) -> ApprovalConfig:
     if section is None:
         return ApprovalConfig()
-    if not isinstance(section, dict) or set(section) - {"default", "rules"}:
-        raise fail('approval: expected {"default": ..., "rules": {"server/tool": ...}}')
+    keys = {"default", "rules", "readOnly", "namedInResults"}
+    if not isinstance(section, dict) or set(section) - keys:
+        raise fail(
+            'approval: expected {"default": ..., "rules": {"server/tool": ...}, '
+            '"readOnly": ..., "namedInResults": ...}'
+        )
+    for key in ("default", "readOnly", "namedInResults"):
+        value = section.get(key)
+        if value is not None and value not in DECISIONS:
+            raise fail(f"approval.{key}: {value!r} is not one of allow, ask, deny")
     default = section.get("default")
-    if default is not None and default not in DECISIONS:
-        raise fail(f"approval.default: {default!r} is not one of allow, ask, deny")
     rules = section.get("rules", {})
     if not isinstance(rules, dict):
         raise fail('approval.rules: expected {"server/tool": "allow" | "ask" | "deny"}')
@@ -242,4 +273,9 @@ def _parse_approval(section: Any, fail) -> ApprovalConfig:
             raise fail(f"approval.rules.{pattern}: {decision!r} is not one of allow, ask, deny")
         if "/" not in pattern:
             raise fail(f"approval.rules: {pattern!r} needs the form 'server/tool' (globs allowed)")
-    return ApprovalConfig(default, tuple(rules.items()))
+    return ApprovalConfig(
+        default,
+        tuple(rules.items()),
+        read_only=section.get("readOnly") or "ask",
+        named_in_results=section.get("namedInResults") or "allow",
+    )

@@ -2,7 +2,11 @@
 
 Streams the answer on stdout and the tool calls on stderr; with ``--json``, stdout is exactly
 one JSON object (``TurnResult.to_json``). Calls the policy says to ask about are asked on the
-terminal when there is one, and declined when there is not (``--approve all`` to allow them).
+terminal when there is one, and declined when there is not (``--approve all`` to allow them;
+a tool that changed since it was approved is still declined: ``bslm tools --accept SERVER``).
+The question shows the server, the tool's description with what looks like instructions to the
+model flagged, what changed since it was approved, and the full arguments. Tool lists are
+pinned in the user data directory and every call goes to the audit log there.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import sys
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.markup import escape
 
 from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, TextDelta
+from bslm.runtime.screening import printable
 
 
 @dataclass
@@ -35,7 +41,7 @@ class RunOptions:
 
 def _short(value, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -56,18 +62,18 @@ class Printer:
                 sys.stdout.flush()
                 self.at_line_start = ev.text.endswith("\n")
         elif isinstance(ev, CallEvent):
-            where = f"{ev.server}/" if ev.server else ""
+            where = escape(f"{ev.server}/") if ev.server else ""
             if not ev.finished:
                 self._newline()
-                self.err.print(f"[cyan]→ {where}{ev.name}[/] {_short(ev.arguments)}", markup=True,
+                self.err.print(f"[cyan]→ {where}{escape(ev.name)}[/] {escape(_short(ev.arguments))}", markup=True,
                                highlight=False)  # fmt: skip
             else:
                 style = "red" if ev.is_error else "green"
-                self.err.print(f"[{style}]← {ev.name}[/] ({ev.ms:.0f} ms) {_short(ev.result)}",
+                self.err.print(f"[{style}]← {escape(ev.name)}[/] ({ev.ms:.0f} ms) {escape(_short(ev.result))}",
                                markup=True, highlight=False)  # fmt: skip
         elif isinstance(ev, Notice):
             self._newline()
-            self.err.print(f"[yellow]{ev.message}[/]", markup=True)
+            self.err.print(f"[yellow]{escape(printable(ev.message))}[/]", markup=True)
         elif isinstance(ev, Answer) and self.show_text:
             self._newline()
 
@@ -78,11 +84,23 @@ class Printer:
             self.at_line_start = True
 
 
+def describe_request(req) -> str:
+    """The approval question's text: server, tool, why it is asked, the description, warnings,
+    changes and the full arguments, with control and invisible characters made visible."""
+    lines = [f"{req.server} › {req.tool}" + (f"  ({req.reason})" if req.reason else "")]
+    if req.description:
+        lines += ["  " + ln for ln in printable(req.description).splitlines()]
+    lines += [f"  ! {printable(c)}" for c in req.changes]
+    lines += [f"  ! {printable(f)}" for f in req.flags]
+    arguments = json.dumps(req.arguments, ensure_ascii=False, indent=2)
+    lines += ["  arguments:"] + ["    " + ln for ln in printable(arguments).splitlines()]
+    return "\n".join(lines)
+
+
 async def ask_on_terminal(req) -> bool | str:
     """Ask on the controlling terminal: y (once), a (always for this tool), anything else no."""
-    err = Console(stderr=True)
-    args = _short(req.arguments, 300)
-    q = f"allow {req.server}/{req.tool} {args}? [y]es / [a]lways / [N]o "
+    err = Console(stderr=True, highlight=False)
+    q = f"{describe_request(req)}\nallow this call? [y]es / [a]lways / [N]o "
 
     def ask() -> str:
         err.print(q, end="", markup=False)
@@ -97,17 +115,26 @@ async def ask_on_terminal(req) -> bool | str:
 
 async def run_async(opts: RunOptions) -> dict:
     from bslm.runtime.approval import Policy
+    from bslm.runtime.audit import AuditLog
     from bslm.runtime.backends import open_backend
     from bslm.runtime.mcp_client import MCPHub
     from bslm.runtime.mcp_config import resolve_config
+    from bslm.runtime.pinning import Pins
 
     config = resolve_config(opts.mcp_config)
     policy = Policy(config, override=opts.approve)
     backend = await asyncio.to_thread(open_backend, opts.model, opts.backend, opts.n_ctx)
     approve = ask_on_terminal if sys.stdin.isatty() and sys.stderr.isatty() else None
     printer = Printer(show_text=not opts.json) if not opts.quiet else None
+
+    def notice(message: str) -> None:
+        if printer is not None:
+            printer(Notice(message))
+
+    hub = MCPHub(config, policy=policy, approve=approve, pins=Pins.default(),
+                 audit=AuditLog.default(on_error=notice), on_notice=notice)  # fmt: skip
     try:
-        async with MCPHub(config, policy=policy, approve=approve) as hub:
+        async with hub:
             for st in hub.status():
                 if st.state != "ready" and printer is not None:
                     printer(Notice(f"MCP server {st.name}: {st.state} ({st.error})"))

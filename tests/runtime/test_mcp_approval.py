@@ -33,7 +33,7 @@ OPEN = parse_config({"mcpServers": {"x": {"command": "x"}}, "approval": {"defaul
         ("db", "drop_table", True, "deny"),  # rules beat the read-only default
         ("db", "read_query", False, "allow"),
         ("db", "write_query", False, "ask"),  # no rule: not read-only asks
-        ("web", "fetch", True, "allow"),  # no rule: read-only runs
+        ("web", "fetch", True, "ask"),  # no rule: a read-only hint of an untrusted server asks
         ("unknown", "x", False, "ask"),
     ],
 )
@@ -44,7 +44,7 @@ def test_config_layers(server, tool, read_only, expected):
 def test_approval_default():
     assert Policy(OPEN).decide("x", "anything") == "allow"
     assert Policy(None).decide("x", "write") == "ask"
-    assert Policy(None).decide("x", "read", read_only=True) == "allow"
+    assert Policy(None).decide("x", "read", read_only=True) == "ask"
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,8 @@ def test_approval_default():
         ("all", "db", "write_query", False, "allow"),
         ("all", "files", "delete", False, "deny"),  # a deny in the config always holds
         ("none", "db", "write_query", False, "deny"),
-        ("none", "web", "fetch", True, "allow"),  # only what would ask is denied
+        ("none", "web", "fetch", True, "deny"),  # what would ask is denied, read-only or not
+        ("none", "time", "get_current_time", True, "allow"),  # only what would ask
         ("none", "files", "read", False, "allow"),
         ("ask", "files", "read", False, "ask"),
         ("ask", "web", "fetch", True, "ask"),

@@ -36,11 +36,12 @@ def config(servers: dict, **extra) -> "object":
 
 
 def broken(*args: str, **keys) -> dict:
-    return {"command": sys.executable, "args": [BROKEN, *args], **keys}
+    # trusted: these tests are about failures, not annotations (see test_hostile.py)
+    return {"command": sys.executable, "args": [BROKEN, *args], "trusted": True, **keys}
 
 
 def demo() -> dict:
-    return {"command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"]}
+    return {"command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"], "trusted": True}
 
 
 # --- pure parts --------------------------------------------------------------------------------
@@ -122,7 +123,10 @@ async def test_demo_server_tools_and_calls(tmp_path, monkeypatch):
 @pytest.mark.skipif(TIME_SERVER is None, reason="mcp-server-time is not installed")
 async def test_third_party_time_server_and_name_clash():
     cfg = config(
-        {"demo": demo(), "time": {"command": TIME_SERVER, "args": ["--local-timezone", "UTC"]}}
+        {
+            "demo": demo(),
+            "time": {"command": TIME_SERVER, "args": ["--local-timezone", "UTC"], "trusted": True},
+        }
     )
     async with MCPHub(cfg) as hub:
         names = {s.name for s in hub.tools()}
@@ -369,7 +373,11 @@ async def test_streamable_http_server():
                 await asyncio.sleep(0.2)
         cfg = config(
             {
-                "web": {"url": f"http://127.0.0.1:{port}/mcp", "headers": {"X-Client": "test"}},
+                "web": {
+                    "url": f"http://127.0.0.1:{port}/mcp",
+                    "headers": {"X-Client": "test"},
+                    "trusted": True,
+                },
                 "gone": {"url": f"http://127.0.0.1:{dead}/mcp", "startupTimeout": 5},
             }
         )
