@@ -28,9 +28,13 @@ from textual.widgets import Footer, Static
 
 from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, Step, TextDelta
 from bslm.runtime.approval import Policy, ToolCallRequest
+from bslm.runtime.audit import AuditLog
 from bslm.runtime.backends import Backend
+from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
+from bslm.runtime.pinning import Pins
+from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
 from bslm.tui.store import Conversation, Store, export
 from bslm.tui.widgets import (
@@ -77,6 +81,14 @@ class ServersChanged(Message):
     pass
 
 
+class HubNotice(Message):
+    """Something the MCP hub wants the user to know (a changed tool, a limit)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
 class ChatApp(App):
     """The chat. ``open_model`` (a function returning a Backend, called in a worker thread)
     and ``config`` replace what the options name, for tests and benchmarks."""
@@ -104,8 +116,11 @@ class ChatApp(App):
         self.policy = Policy(self.config, override=self.options.approve)
         self._open_model = open_model or self._open_named_model
         self.system, self.mask = self.options.system, self.options.mask
+        notice = lambda text: self.post_message(HubNotice(text))  # noqa: E731
+        self.audit = AuditLog.default(on_error=notice)
         self.hub = MCPHub(self.config, policy=self.policy, approve=self._approve,
-                          on_status=lambda: self.post_message(ServersChanged()))  # fmt: skip
+                          on_status=lambda: self.post_message(ServersChanged()),
+                          pins=Pins.default(), audit=self.audit, on_notice=notice)  # fmt: skip
         self.backend: Backend | None = None
         self.agent: Agent | None = None
         self.model_error: str | None = None
@@ -151,6 +166,7 @@ class ChatApp(App):
             await self._note(f"resumed conversation {conv.id} ({len(conv.messages)} messages)")
             self.sub_title = f"conversation {conv.id}: {conv.title}"
         await self.query_one(SidePanel).show_servers(self.hub.status())
+        await self._note(f"tool calls are logged in {self.audit.path}")
         self._set_status("loading the model…")
         self._start_hub()
         self._load_model()
@@ -373,16 +389,7 @@ class ChatApp(App):
         await self._note(help_text())
 
     async def _cmd_tools(self, arg: str) -> None:
-        tools = self.hub.tools()
-        if not tools:
-            await self._note("no tools: no MCP server is ready")
-            return
-        lines = [f"{len(tools)} tools:"]
-        for t in tools:
-            where = self.hub.lookup(t.name)
-            desc = (t.description or "").strip().splitlines()
-            lines.append(f"  {t.name} ({where[0] if where else '?'}): {desc[0] if desc else ''}")
-        await self._note("\n".join(lines))
+        await self._note(format_inventory(self.hub) + f"\naudit log: {self.audit.path}")
 
     async def _cmd_model(self, arg: str) -> None:
         if self.backend is None:
@@ -502,6 +509,10 @@ class ChatApp(App):
         await self.shutdown()
 
     # --- helpers ---
+
+    @on(HubNotice)
+    async def _hub_notice(self, message: HubNotice) -> None:
+        await self._note(printable(message.text), "notice")
 
     @on(ServersChanged)
     async def _show_servers(self) -> None:

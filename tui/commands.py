@@ -12,7 +12,7 @@ from bslm.models.choice import MASKS
 
 # name -> (argument, help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "tools": ("", "list the tools of the MCP servers"),
+    "tools": ("", "list every MCP server's tools, their descriptions and approval"),
     "model": ("", "show the model: name, backend, quantization, context, speed"),
     "system": ("[TEXT]", 'show the system prompt, or set it ("/system off" removes it)'),
     "mask": ("hard|soft|off", "how tool calls are constrained while decoding"),

@@ -23,6 +23,7 @@ from bslm.models.parser import Thought
 from bslm.models.tools import ToolCall
 from bslm.runtime.approval import ToolCallRequest
 from bslm.runtime.mcp_client import ServerStatus
+from bslm.runtime.screening import printable
 from bslm.tui.store import Conversation
 
 # a result longer than this is shown collapsed
@@ -251,7 +252,9 @@ class ModelTurn(Vertical):
 
 
 class ApprovalScreen(ModalScreen[bool | str]):
-    """Allow a tool call once, always (this tool, this session), or deny it."""
+    """Allow a tool call once, always (this tool, this session), or deny it. Shows the server,
+    the tool, why it is asked, what changed since it was approved, what in its description
+    looks like instructions to the model, the description and the full arguments."""
 
     BINDINGS = [
         Binding("y", "answer('yes')", "allow"),
@@ -267,10 +270,18 @@ class ApprovalScreen(ModalScreen[bool | str]):
         r = self.request
         with Vertical(id="approval"):
             yield Static("Allow this tool call?", classes="approval-title")
-            yield Static(f"{r.server} › {r.tool}", markup=False, classes="approval-tool")
-            if r.description:
-                yield Static(r.description, markup=False, classes="approval-description")
-            yield Static(format_arguments(r.arguments), markup=False, classes="approval-args")
+            reason = f"  ({r.reason})" if r.reason else ""
+            yield Static(printable(f"{r.server} › {r.tool}{reason}"), markup=False,
+                         classes="approval-tool")  # fmt: skip
+            with VerticalScroll(classes="approval-body"):
+                for warning in (*r.changes, *r.flags):
+                    yield Static(f"⚠ {printable(warning)}", markup=False,
+                                 classes="approval-warning")  # fmt: skip
+                if r.description:
+                    yield Static(printable(r.description), markup=False,
+                                 classes="approval-description")  # fmt: skip
+                yield Static(printable(format_arguments(r.arguments)), markup=False,
+                             classes="approval-args")  # fmt: skip
             with Horizontal(classes="approval-buttons"):
                 yield Button("Allow (y)", id="allow", variant="success")
                 yield Button("Always allow this tool (a)", id="always", variant="primary")

@@ -15,7 +15,7 @@ from bslm.tui.widgets import (
     UserMessage,
 )
 
-from .conftest import SIZE, Slow, Sym, Text, call, idle, ready, run, send, turn, until
+from .conftest import SIZE, Scripted, Slow, Sym, Text, call, idle, ready, run, send, turn, until
 
 
 def notes(app) -> str:
@@ -177,7 +177,8 @@ def test_slash_commands(tok, make_app, tmp_path):
             await send(pilot, "/help")
             assert "/mask hard|soft|off" in notes(app) and "Ctrl+C" in notes(app)
             await send(pilot, "/tools")
-            assert "calculate (demo)" in notes(app) and "11 tools" in notes(app)
+            assert "demo (ready, 11 tools)" in notes(app) and "  calculate  [" in notes(app)
+            assert f"audit log: {app.audit.path}" in notes(app)
             await send(pilot, "/model")
             assert "model: scripted" in notes(app) and "context:" in notes(app)
             await send(pilot, "/mask soft")
@@ -290,3 +291,41 @@ def test_a_model_that_cannot_open_is_reported(data_dir):
             assert "no model to answer" in notes(app)
 
     run(go())
+
+
+def test_the_dialog_shows_a_poisoned_tool_and_the_audit_log(tok, data_dir):
+    """A hostile server's tool: the dialog shows its description with the instructions hidden
+    in it flagged, and the full arguments; the call is in the audit log before it runs."""
+    import sys
+
+    from bslm.runtime.audit import read_log
+    from bslm.runtime.mcp_config import parse_config
+    from tests.runtime.test_hostile import HOSTILE
+
+    config = parse_config({"mcpServers": {"hostile": {"command": sys.executable,
+                                                      "args": [HOSTILE]}}})  # fmt: skip
+    script = [turn(tok, *call("add_numbers", a=2, b=3, sidenote="ssh-rsa AAAA")),
+              turn(tok, Text("5"))]  # fmt: skip
+    app = ChatApp(ChatOptions(), store=Store(data_dir / "chats.sqlite3"), config=config,
+                  open_model=lambda: Scripted(tok, script))  # fmt: skip
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            assert f"tool calls are logged in {app.audit.path}" in notes(app)
+            await send(pilot, "add_numbers 2 and 3", wait=False)
+            await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the dialog")
+            from textual.widgets import Static
+
+            shown = "\n".join(str(w.render()) for w in app.screen.query(Static))
+            await pilot.press("n")
+            await idle(pilot)
+            return shown
+
+    shown = run(go())
+    assert "hostile › add_numbers" in shown and "~/.ssh/id_rsa" in shown
+    assert "⚠ description: hidden instructions" in shown and 'sidenote: "ssh-rsa AAAA"' in shown
+    [record, result] = read_log(data_dir / "audit.jsonl")
+    assert (record["tool"], record["decision"], record["decided_by"]) == ("add_numbers", "deny",
+                                                                       "user")  # fmt: skip
+    assert record["arguments"]["sidenote"] == "ssh-rsa AAAA" and result["is_error"]

@@ -6,6 +6,9 @@
 
 import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,16 @@ from bslm.tui.widgets import ApprovalScreen
 from .conftest import SIZE, SNAPSHOTS, Sym, Text, call, ready, run, send, turn, until
 
 UPDATE = os.environ.get("BSLM_UPDATE_SNAPSHOTS") == "1"
+
+
+@pytest.fixture(autouse=True)
+def fixed_data_dir(data_dir, monkeypatch):
+    """The audit log's path is on the screen: the same one in every run."""
+    fixed = Path(tempfile.gettempdir()) / "bslm-tui-snapshots"
+    shutil.rmtree(fixed, ignore_errors=True)
+    monkeypatch.setenv("BSLM_DATA", str(fixed))
+    yield
+    shutil.rmtree(fixed, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
