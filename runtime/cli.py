@@ -48,7 +48,7 @@ def _build(args) -> int:
         force = True
     what = args.base or "the shipped default model"
     print(f"building {out} from {what} (first time: de-quantizing the base, about a minute)...")
-    path = build_model(args.base, out, force=force)
+    path = build_model(args.base, out, force=force, vocab=args.vocab)
     print(f"model ready: {path}")
     return 0
 
@@ -244,6 +244,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=None, help="model directory (default: the default model)"
     )
+    p.add_argument(
+        "--vocab", default=None, metavar="SIZE",
+        help="text vocabulary: full, or a pruned size such as 32k (default: the model's own)",
+    )  # fmt: skip
     g = p.add_mutually_exclusive_group()
     g.add_argument("--force", action="store_true", help="replace an existing model")
     g.add_argument("--if-missing", action="store_true", help="do nothing when the model exists")
