@@ -24,8 +24,10 @@ import json
 import tempfile
 from pathlib import Path
 
+from bslm.models.identifiers import PieceModel
 from bslm.models.language import FORMAT_VERSION as LANGUAGE_VERSION
-from bslm.models.tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer
+from bslm.models.text_tokenizer import TextTokenizer
+from bslm.models.tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer, ToolVocab, read_tool_tokenizer
 
 FORMAT_VERSION = 1
 PREFIX = "bslm."
@@ -95,7 +97,11 @@ def tokenizer_from_metadata(meta: dict, where: str = "the model") -> DualTokeniz
             for name, text in files.items():
                 (Path(d) / Path(name).name).write_text(text, encoding="utf-8")
             (Path(d) / TOOL_TOKENIZER_FILE).write_text(meta["bslm.tool_tokenizer"], "utf-8")
-            tok = DualTokenizer.load(d)
+            tool = read_tool_tokenizer(d)
+        # the tokenizers library alone: a runtime that opens a GGUF never imports transformers
+        base = TextTokenizer(files)
+        pieces = ToolVocab(PieceModel.from_json(tool["pieces"]))
+        tok = DualTokenizer(base, pieces, tool["offset"], tool.get("base", ""))
     except (ValueError, OSError, KeyError, TypeError) as e:
         raise MetadataError(f"{where}: unreadable bslm tokenizer ({e})") from e
     if tok.offset != int(meta.get("bslm.tool_offset", tok.offset)):

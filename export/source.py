@@ -35,7 +35,7 @@ class Source:
 def build_record(path: Path) -> str:
     """``bslm.source``: the model directory and its ``bslm_build.json`` (which says whether a
     build of the default model is still the one an export was made from)."""
-    from bslm.models.build import BUILD_FILE
+    from bslm.models.shipped import BUILD_FILE
 
     build = path / BUILD_FILE
     record = {"path": str(path), "build": None}

@@ -15,7 +15,6 @@ and merges the LoRA weights into the model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
@@ -25,9 +24,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-META = "artifact.json"
-ROWS = "tool_rows.safetensors"
-LORA = "lora.safetensors"
+from .shipped import LORA, META, ROWS, digest  # noqa: F401  (digest: the artifact's own)
 
 
 def _fresh_model(spec: dict):
@@ -131,16 +128,6 @@ def _write(meta: dict, lora: dict, rows: dict | None, src: Path, out: Path) -> P
 def _token_indices(cfg: dict) -> list[int]:
     idx = cfg.get("trainable_token_indices")
     return next(iter(idx.values())) if isinstance(idx, dict) else list(idx)
-
-
-def digest(artifact: str | Path) -> str:
-    """A short hash of the artifact's files (tells a build whether it is up to date)."""
-    h = hashlib.sha256()
-    for name in (META, LORA, ROWS):
-        p = Path(artifact) / name
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def tool_offset(meta: dict, rows: dict | None) -> int:

@@ -16,18 +16,13 @@ import json
 import shutil
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import torch
 
-from .bases import DEFAULT_BASE, BaseModelError, base_tokenizer, cache_dir, load_base
+from .bases import DEFAULT_BASE, BaseModelError, base_tokenizer, load_base
+from .shipped import BUILD_FILE, default_model_dir, shipped_artifact
 from .tokenizer import TOOL_TOKENIZER_FILE, DualTokenizer, read_tool_tokenizer
-
-
-def default_model_dir() -> Path:
-    """Where ``bslm build`` puts the default model."""
-    return cache_dir() / "models" / "default"
 
 
 def dual_tokenizer(base: str = DEFAULT_BASE, text_vocab_rows: int | None = None) -> DualTokenizer:
@@ -91,15 +86,6 @@ def save_model(
     return out
 
 
-BUILD_FILE = "bslm_build.json"
-
-
-def shipped_artifact() -> Path | None:
-    """The default model's artifact shipped in the package (``models/default``), if any."""
-    path = Path(str(resources.files("bslm.models").joinpath("default")))
-    return path if (path / "artifact.json").is_file() else None
-
-
 def build_model(base: str | None = None, out: Path | None = None, force: bool = False,
                 vocab: str | None = None) -> Path:  # fmt: skip
     """A bslm model directory. ``base`` None: the default model (the shipped artifact over its
@@ -107,7 +93,8 @@ def build_model(base: str | None = None, out: Path | None = None, force: bool = 
     name or checkpoint: that base with a fresh tool vocabulary. ``vocab`` (``full``, ``32k``,
     ...) chooses the text vocabulary of a shipped base (default: the artifact's or the
     base name's own)."""
-    from .artifact import build_from_artifact, digest
+    from .artifact import build_from_artifact
+    from .shipped import digest
     from .vocab import pruned_name
 
     out = Path(out) if out is not None else default_model_dir()
@@ -174,7 +161,7 @@ def stale_reason(path: Path) -> str | None:
     except (ValueError, OSError, KeyError) as e:
         return str(e)
     if Path(path) == default_model_dir():
-        from .artifact import digest
+        from .shipped import digest
 
         art = shipped_artifact()
         built = json.loads((path / BUILD_FILE).read_text()) if (path / BUILD_FILE).is_file() else {}

@@ -390,11 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
     args = parser().parse_args(argv)
-    from transformers.utils import logging as hf_logging
-
     from bslm.models.bases import BaseModelError
 
-    hf_logging.disable_progress_bar()
+    if args.run not in (_run, _chat, _tools):  # the agent on a GGUF never needs transformers
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     try:
         return args.run(args)
     except (

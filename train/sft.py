@@ -60,7 +60,10 @@ class SFTConfig:
     )
     init_adapter: str | None = field(
         default=None,
-        metadata={"help": "LoRA directory of an earlier run on the same base to continue from"},
+        metadata={
+            "help": "LoRA directory of an earlier run on the same base, or a packed artifact "
+            "(models/default), to continue from"
+        },
     )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
@@ -180,11 +183,54 @@ def new_adapter(model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05,
     return get_peft_model(model, lora)
 
 
+def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
+    """``model`` with a trainable LoRA adapter holding a packed artifact's weights (its LoRA,
+    its tool rows moved to ``tok``'s offset): training continues a shipped model. Raises
+    ValueError when the artifact does not fit the model."""
+    from peft import get_peft_model_state_dict, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    from bslm.models.artifact import LORA, META, ROWS, tool_offset
+
+    meta = json.loads((artifact / META).read_text())
+    lora = meta["lora"]
+    if sorted(lora["target_modules"]) != sorted(_linear_names(model)):
+        raise ValueError(f"{artifact}: its LoRA targets other layers than this model's")
+    peft = new_adapter(model, tok, lora["r"], lora["lora_alpha"], dropout)
+    state = get_peft_model_state_dict(peft)
+    packed = {k.replace(".default.", "."): v for k, v in load_file(artifact / LORA).items()}
+    if sorted(k for k in state if "lora_" in k) != sorted(packed):
+        raise ValueError(f"{artifact}: LoRA weights do not fit the model")
+    state.update({k: v.float() for k, v in packed.items()})
+    if (artifact / ROWS).is_file():
+        rows = load_file(artifact / ROWS)
+        local = rows["indices"] - tool_offset(meta, rows)
+        change = rows["q"].float() * rows["scale"][:, None]
+        for k in state:
+            if k.endswith("trainable_tokens_delta"):
+                state[k] = state[k].clone()
+                state[k][local] += change.to(state[k].dtype)
+    set_peft_model_state_dict(peft, state)
+    return peft
+
+
+def _linear_names(model) -> set[str]:
+    import torch
+
+    return {
+        name.rsplit(".", 1)[-1]
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and "lm_head" not in name
+    }
+
+
 def _adapt(model, tok, cfg: SFTConfig, resume_from: Path | None):
     if not cfg.lora:
         return model
     from peft import PeftModel
 
+    if resume_from is not None and (resume_from / "artifact.json").is_file():
+        return adapter_from_artifact(model, tok, resume_from, cfg.lora_dropout)
     if resume_from is not None:
         return PeftModel.from_pretrained(model, resume_from, is_trainable=True)
     return new_adapter(model, tok, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
@@ -215,7 +261,30 @@ def _stage_args(cfg: SFTConfig, stage: int, out: Path):
         warmup_steps=cfg.warmup_ratio,  # a float below 1 is a share of the steps
         dataset_kwargs={"skip_prepare_dataset": True},
         max_length=None,
+        # recomputing activations saves memory a CPU has plenty of, at a fifth of each step
+        gradient_checkpointing=not cfg.use_cpu,
     )
+
+
+RUN_DATA = "train.jsonl"
+
+
+def _run_data(cfg: SFTConfig, out: Path) -> Path:
+    """The run's own copy of its data, taken at its start: a resumed run trains on the same
+    examples even when ``cfg.data`` has been generated again since. Raises ValueError when
+    there is neither."""
+    import shutil
+
+    copy = out / RUN_DATA
+    if copy.is_file():
+        return copy
+    src = Path(cfg.data).expanduser()
+    if not src.is_file():
+        raise ValueError(f"data: {src} does not exist (run `bslm data generate`)")
+    tmp = copy.with_suffix(".jsonl.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(copy)
+    return copy
 
 
 def train(cfg: SFTConfig) -> Path:
@@ -229,7 +298,7 @@ def train(cfg: SFTConfig) -> Path:
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    records = read_jsonl(cfg.data)
+    records = read_jsonl(_run_data(cfg, out))
     model, tok = prepare_model(cfg)
     done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
     last_final = out / f"stage{done[-1]}" / FINAL if done else None
@@ -240,8 +309,8 @@ def train(cfg: SFTConfig) -> Path:
     start = last_final
     if start is None and cfg.init_adapter:
         start = Path(cfg.init_adapter).expanduser()
-        if not (start / "adapter_config.json").is_file():
-            raise ValueError(f"init_adapter: {start} is not a LoRA directory")
+        if not any((start / f).is_file() for f in ("adapter_config.json", "artifact.json")):
+            raise ValueError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     Trainer = _trainer_class()
     log_rows: list[dict] = []

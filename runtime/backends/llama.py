@@ -109,24 +109,25 @@ class LlamaBackend(Backend):
 
     @classmethod
     def _open_default(cls, n_ctx: int | None):
-        """The default model's GGUF, exported again when its source build changed."""
-        from bslm.export.gguf import export_gguf
-        from bslm.export.metadata import ExportError
-        from bslm.export.source import build_record, ensure_default_model
-
-        try:
-            record = build_record(ensure_default_model())
-        except (ExportError, OSError, ValueError, RuntimeError) as e:
-            raise BackendError(str(e).splitlines()[0]) from e
+        """The default model's GGUF, exported again when the shipped artifact it was made from
+        changed (told from the digest in its ``bslm.source``: no model is loaded for that)."""
         path = default_gguf_path()
         if path.is_file():
             try:
                 llm, meta = cls._load(path, n_ctx)
-                if meta.get("bslm.source") == record:
+                if is_current(meta.get("bslm.source")):
                     return llm, meta, path
                 llm.close()
             except BackendError:
                 pass
+        from bslm.export.gguf import export_gguf
+        from bslm.export.metadata import ExportError
+        from bslm.export.source import ensure_default_model
+
+        try:
+            ensure_default_model()
+        except (ExportError, OSError, ValueError, RuntimeError) as e:
+            raise BackendError(str(e).splitlines()[0]) from e
         try:
             export_gguf(None, path, DEFAULT_QUANT, force=True)
         except (ExportError, OSError, ValueError, RuntimeError) as e:
@@ -164,6 +165,25 @@ class LlamaBackend(Backend):
 
     def close(self) -> None:
         self._finalizer()
+
+
+def is_current(source: str | None) -> bool:
+    """Whether a default-model GGUF whose ``bslm.source`` is ``source`` was exported from the
+    shipped artifact as it is now (and from the built default model, when there is one)."""
+    import json
+
+    from bslm.export.source import build_record
+    from bslm.models.shipped import default_model_dir, shipped_digest
+
+    try:
+        record = json.loads(source or "")
+    except ValueError:
+        return False
+    build = record.get("build") if isinstance(record, dict) else None
+    if not isinstance(build, dict) or build.get("artifact") != shipped_digest():
+        return False
+    built = default_model_dir()
+    return not built.exists() or build_record(built) == source
 
 
 def _int(value) -> int | None:

@@ -138,7 +138,7 @@ def test_three_stages_change_weights_and_resume(data, tmp_path):
     cont = load_file(str(train(more) / "adapter_model.safetensors"))
     assert cont.keys() == adapter.keys()
     assert all(torch.equal(cont[k], adapter[k]) for k in adapter)
-    with pytest.raises(ValueError, match="not a LoRA directory"):
+    with pytest.raises(ValueError, match="neither a LoRA directory nor an artifact"):
         train(replace(more, out=str(tmp_path / "bad"), init_adapter=str(tmp_path)))
 
 
