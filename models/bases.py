@@ -43,7 +43,7 @@ BASES: dict[str, Base] = {
 }  # fmt: skip
 # The default base keeps a pruned text vocabulary (``models/vocab.py``): ``gemma-3-270m`` is the
 # same model with its full 262,144 text tokens.
-DEFAULT_BASE = "gemma-3-270m@32k"
+DEFAULT_BASE = "gemma-3-270m@48k"
 
 
 class BaseModelError(RuntimeError):

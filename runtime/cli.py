@@ -295,7 +295,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--suite",
         required=True,
-        help="comma-separated: seen, unseen, multistep, irrelevance, rules, bfcl:<category>, "
+        help="comma-separated: dev, seen, unseen, multistep, irrelevance, rules, bfcl:<category>, "
         "env:<calls|math|logic|store|code>",
     )
     p.add_argument(
@@ -349,7 +349,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=_run)
 
-    p = sub.add_parser("tools", help="list every MCP server's tools and descriptions, to audit them")
+    p = sub.add_parser(
+        "tools", help="list every MCP server's tools and descriptions, to audit them"
+    )
     p.add_argument("--mcp-config", default=None,
                    help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
                    "else the demo server)")  # fmt: skip

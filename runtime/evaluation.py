@@ -63,15 +63,18 @@ def open_predictor(cfg: EvalConfig) -> Callable:
     check_config(cfg)
     if cfg.prompted:
         from bslm.models.bases import DEFAULT_BASE, load_base
+        from bslm.models.vocab import split_name
 
+        # the baseline is the base as it ships: its full vocabulary
+        base = cfg.model or split_name(DEFAULT_BASE)[0]
         if cfg.backend == "llama":
-            decode, text_tok = llama_text_decoder(cfg.model or DEFAULT_BASE)
+            decode, text_tok = llama_text_decoder(split_name(base)[0])
         else:
             from functools import partial
 
             from bslm.models.generate import greedy
 
-            model, text_tok = load_base(cfg.model or DEFAULT_BASE)
+            model, text_tok = load_base(base)
             decode = partial(greedy, model.eval())
         return PromptedPredictor(decode, text_tok, cfg.max_new_tokens)
     if cfg.backend != "torch":

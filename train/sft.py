@@ -30,7 +30,7 @@ DONE = "done.json"
 @dataclass(frozen=True)
 class SFTConfig:
     model: str = field(
-        default="gemma-3-270m",
+        default="gemma-3-270m@48k",
         metadata={"help": "bslm model dir, base name, checkpoint dir, or 'tiny'"},
     )
     data: str = field(

@@ -128,6 +128,7 @@ def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, mon
     assert (want - before).abs().max() > 0.1  # the adapter did change the model
 
 
+@pytest.mark.slow
 def test_training_continues_from_an_artifact(tmp_path):
     """``init_adapter`` naming a packed artifact starts training where the artifact is: the
     adapter built from it gives the artifact's own model."""

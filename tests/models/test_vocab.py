@@ -137,3 +137,32 @@ def test_llama_cpp_tokenizes_as_the_pruned_hf_tokenizer(pruned_gguf):
             assert llm.detokenize(ids).decode("utf-8", "replace") == text, text
     finally:
         llm.close()
+
+
+@pytest.mark.slow
+def test_bslm_build_vocab_full_carries_the_shipped_artifact_over(tmp_path):
+    """The shipped artifact over the full vocabulary (``bslm build --vocab full``) and over its
+    own pruned one give the same logits on the kept ids, for text made of kept tokens."""
+    import torch
+
+    from bslm.models.artifact import build_from_artifact
+    from bslm.models.build import load_model, shipped_artifact
+    from bslm.runtime.cli import main
+
+    out = tmp_path / "full"
+    assert main(["build", "--vocab", "full", "--out", str(out)]) == 0
+    full, ftok = load_model(out)
+    pruned, ptok = build_from_artifact(shipped_artifact())
+    assert len(ftok.base) == 262144 and len(ptok.base) < 50_000
+    assert len(ftok.tool) == len(ptok.tool)
+    keep = kept_ids(*split_name(ptok.base_name))
+    text = MIXED[0]
+    fids = ftok.encode_text(text) + [ftok.sym("call")]
+    pids = ptok.encode_text(text) + [ptok.sym("call")]
+    new_id = {old: new for new, old in enumerate(keep)}
+    assert pids[:-1] == [new_id[i] for i in fids[:-1]]
+    with torch.no_grad():
+        a = full(torch.tensor([fids])).logits[0]
+        b = pruned(torch.tensor([pids])).logits[0]
+    rows = list(keep) + list(range(ftok.offset, len(ftok)))
+    assert torch.allclose(a[:, rows], b, atol=1e-3)
