@@ -247,6 +247,23 @@ def _trainer_class():
     return WeightedSFTTrainer
 
 
+def _packable_checkpoints(tok, cfg: SFTConfig):
+    """A callback that makes every checkpoint a bslm adapter (spec and dual tokenizer beside
+    the LoRA weights), so that one can be evaluated or packed while training goes on."""
+    from transformers import TrainerCallback
+
+    from bslm.models.build import write_adapter_spec
+
+    class PackableCheckpoints(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir():
+                tok.save(ckpt)
+                write_adapter_spec(ckpt, cfg.model, cfg.seed)
+
+    return PackableCheckpoints()
+
+
 def _stage_args(cfg: SFTConfig, stage: int, out: Path):
     from trl import SFTConfig as TRLConfig
 
@@ -342,6 +359,7 @@ def train(cfg: SFTConfig) -> Path:
             train_dataset=Dataset.from_list(feats),
             data_collator=collator,
             processing_class=tok.base,
+            callbacks=[_packable_checkpoints(tok, cfg)] if cfg.lora else None,
         )
         resume = any(sdir.glob("checkpoint-*"))
         trainer.train(resume_from_checkpoint=True if resume else None)

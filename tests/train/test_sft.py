@@ -156,3 +156,20 @@ def test_shipped_configs_load():
 
     for path in sorted(Path("configs").glob("sft_*.yaml")):
         load_config(SFTConfig, path)
+
+
+def test_checkpoints_are_bslm_adapters_that_pack(data, tmp_path):
+    """A checkpoint taken while training goes on can be evaluated and packed for shipping."""
+    from bslm.models.artifact import pack
+    from bslm.models.build import is_model_dir, load_model
+
+    cfg = load_config(SFTConfig, None, [f"data={data}", f"out={tmp_path / 'run'}", "model=tiny",
+                      "stages=[3]", "max_steps=[2]", "batch_size=2", "use_cpu=true",
+                      "save_steps=1"])  # fmt: skip
+    train(cfg)
+    ckpt = tmp_path / "run" / "stage3" / "checkpoint-2"
+    assert is_model_dir(ckpt)
+    model, tok = load_model(ckpt)
+    assert len(tok) == model.get_input_embeddings().weight.shape[0]
+    art = pack(ckpt, tmp_path / "art")
+    assert (art / "artifact.json").is_file()
