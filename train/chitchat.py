@@ -88,7 +88,12 @@ DEFINE = {"serendipity": "finding something good by chance", "ephemeral": "lasti
           "candid": "honest and direct", "benevolent": "kind and well-meaning",
           "an algorithm": "a step-by-step procedure for solving a problem",
           "inflation": "a general rise in prices over time"}  # fmt: skip
-DEFINE_QS = ["What does {w} mean?", "define {w}", "What's the meaning of {w}?", "Can you explain the word {w}?"]
+DEFINE_QS = [
+    "What does {w} mean?",
+    "define {w}",
+    "What's the meaning of {w}?",
+    "Can you explain the word {w}?",
+]
 DEFINE_AS = ["{W} means {d}.", "It means {d}.", "{W}: {d}."]
 ADVICE = [
     ("Any tips for sleeping better?", "Keep a regular bedtime, avoid screens for an hour before bed, and keep the room cool and dark."),
@@ -175,7 +180,9 @@ def draw(rng: Random, held_out: bool = False, abilities: str = "", kind: str | N
         return kind, q, a
     if kind == "capital":
         c = rng.choice(sorted(CAPITALS))
-        a = rng.choice([f"The capital of {c} is {CAPITALS[c]}.", f"{CAPITALS[c]}.", f"It's {CAPITALS[c]}."])
+        a = rng.choice(
+            [f"The capital of {c} is {CAPITALS[c]}.", f"{CAPITALS[c]}.", f"It's {CAPITALS[c]}."]
+        )
         return kind, rng.choice(part(CAPITAL_QS)).format(c=c), a
     if kind == "fact":
         q, a = rng.choice(part(FACTS))

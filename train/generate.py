@@ -96,7 +96,11 @@ def pools(cfg: DataConfig) -> dict[str, Pool]:
         raise ConfigError(f"held_out={cfg.held_out} leaves {len(held)} tools for test_unseen: raise it or set test=0")  # fmt: skip
     if cfg.stage1 + cfg.stage2 + cfg.stage3 + cfg.test and len(train) < 10:
         raise ConfigError(f"held_out={cfg.held_out} leaves {len(train)} tools for training: lower it")  # fmt: skip
-    return {"train": Pool(train), "test_seen": Pool(train), "test_unseen": Pool(held, held_out=True)}
+    return {
+        "train": Pool(train),
+        "test_seen": Pool(train),
+        "test_unseen": Pool(held, held_out=True),
+    }
 
 
 def make_example(cfg: DataConfig, split: str, stage: int, index: int, pool: Pool,

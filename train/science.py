@@ -120,7 +120,9 @@ STYLES = ["snake", "camel", "dotted", "prefixed"]
 
 def _number(rng: Random, kind: str) -> tuple[object, str]:
     if kind == "pos":
-        v = rng.choice([rng.randint(1, 100), round(rng.uniform(0.5, 50), 1), round(rng.uniform(0.1, 9.9), 2)])
+        v = rng.choice(
+            [rng.randint(1, 100), round(rng.uniform(0.5, 50), 1), round(rng.uniform(0.1, 9.9), 2)]
+        )
         return v, say_int(rng, v, 0.1) if isinstance(v, int) else str(v)
     if kind == "money":
         v = rng.choice([rng.randrange(100, 5000, 50), rng.randrange(1000, 500000, 1000), round(rng.uniform(5, 300), 2)])  # fmt: skip
@@ -147,7 +149,9 @@ def _number(rng: Random, kind: str) -> tuple[object, str]:
     n = rng.randint(3, 8)
     xs = [rng.choice([rng.randint(1, 100), round(rng.uniform(0, 100), 1)]) for _ in range(n)]
     xs = [int(x) if float(x).is_integer() else x for x in xs]
-    text = rng.choice([", ".join(map(str, xs[:-1])) + f" and {xs[-1]}", ", ".join(map(str, xs)), str(xs)])
+    text = rng.choice(
+        [", ".join(map(str, xs[:-1])) + f" and {xs[-1]}", ", ".join(map(str, xs)), str(xs)]
+    )
     return xs, text
 
 
@@ -168,7 +172,11 @@ def make_tool(rng: Random, formula: Formula) -> UtilityTool:
     camel = style == "camel" and rng.random() < 0.7
     props, roles = {}, {}
     for pname, kind, desc in formula.params:
-        shown = pname.split("_")[0] + "".join(w.title() for w in pname.split("_")[1:]) if camel else pname
+        shown = (
+            pname.split("_")[0] + "".join(w.title() for w in pname.split("_")[1:])
+            if camel
+            else pname
+        )
         props[shown] = {**_SCHEMAS[kind], "description": desc}
         roles[pname] = shown
     how = rng.choice(["plain", "plain", "args", "returns"])
@@ -202,7 +210,9 @@ def build_science(ctx: Context) -> Draft:
     formula = rng.choice(FORMULAS)
     gold = make_tool(rng, formula)
     same = [f for f in FORMULAS if f.domain == formula.domain and f is not formula]
-    shown = [gold] + [make_tool(rng, f) for f in rng.sample(same, min(len(same), rng.randint(0, 4)))]
+    shown = [gold] + [
+        make_tool(rng, f) for f in rng.sample(same, min(len(same), rng.randint(0, 4)))
+    ]
     if len({t.name for t in shown}) < len(shown):
         raise Skip("two tools share a name")
     rng.shuffle(shown)

@@ -71,7 +71,11 @@ TIME_DESCS = ["Time of day, 24-hour 'HH:MM'", "Time to convert in 24-hour format
 EXPR_DESCS = ["Arithmetic, e.g. '(17.5 * 3) / 4', '2**10', 'sqrt(2) * pi'",
               "Math expression to evaluate, such as '2 + 2'",
               "Expression using + - * / ** ( ) and sqrt(), e.g. '{e}'", "The expression, like {e}"]  # fmt: skip
-DATE_DESCS = ["{w} date, 'YYYY-MM-DD'", "{w} date in ISO format (e.g. {d})", "{w} date as YYYY-MM-DD"]
+DATE_DESCS = [
+    "{w} date, 'YYYY-MM-DD'",
+    "{w} date in ISO format (e.g. {d})",
+    "{w} date as YYYY-MM-DD",
+]
 CURRENCY_DESCS = ["ISO 4217 code, e.g. '{c}'", "Three-letter currency code such as {c}",
                   "Currency code (like {c} or {c2})"]  # fmt: skip
 UNIT_DESCS = ["Unit symbol, e.g. '{u}'", "Unit of measure such as {u}", "Unit (for example '{u}')"]
@@ -141,7 +145,9 @@ def make_tool(rng: Random, family: str, style: str) -> UtilityTool:
         t = f"{rng.randint(0, 23):02d}:{rng.choice(['00', '15', '30', '45'])}"
         desc = rng.choice(TIME_DESCS).format(t=t)
         b.examples += [t] if t in desc else []
-        b.add("time", ["time", "time_of_day", "clock_time"], {"type": "string", "description": desc})
+        b.add(
+            "time", ["time", "time_of_day", "clock_time"], {"type": "string", "description": desc}
+        )
         for role, names in [("source", ["source_timezone", "from_tz", "from_zone", "source_tz"]),
                             ("target", ["target_timezone", "to_tz", "to_zone", "target_tz"])]:  # fmt: skip
             desc = zone_desc()
@@ -266,7 +272,10 @@ def draw_request(rng: Random, tool: UtilityTool, today: date | None, held_out: b
         return text, {"time": Value(canon, said), "source": Value(CITY_ZONES[a], a), "target": Value(CITY_ZONES[b], b)}  # fmt: skip
     if fam == "calc":
         expr, result = say_expression(rng)
-        return pick("calc").format(expr=expr.text), {"expression": expr, "_result": Value(result, "")}
+        return pick("calc").format(expr=expr.text), {
+            "expression": expr,
+            "_result": Value(result, ""),
+        }
     if fam == "units":
         quantity = rng.choice(["length", "length", "mass", "volume", "temperature", "speed"])
         long = tool.units == "long"

@@ -3,7 +3,6 @@
 descriptions never copied, exact numbers and lists, parallel counts, crowds of tools,
 stopping after the result, and determinism."""
 
-import json
 import re
 from collections import Counter
 from datetime import date, timedelta
@@ -89,7 +88,9 @@ def _description_examples(record, name):
     """Quoted values in the tool's descriptions (its own and its parameters')."""
     fn = next(t["function"] for t in record["tools"] if t["function"]["name"] == name)
     props = (fn.get("parameters") or {}).get("properties", {})
-    text = " ".join([fn.get("description", "")] + [p.get("description", "") for p in props.values()])
+    text = " ".join(
+        [fn.get("description", "")] + [p.get("description", "") for p in props.values()]
+    )
     return set(re.findall(r"['\"]([^'\"]+)['\"]", text))
 
 
