@@ -6,9 +6,8 @@ beside the machine's fp32 matmul roofline, side by side in one run.
 
 Configurations, from the first CPU runs' (full vocabulary, padded batches of 4, LoRA dropout,
 activations recomputed) to the long run's, one change at a time. Batching: ``padded`` is batches
-of 4 in data order, padded to their longest; ``grouped`` sorts each window of batches by length
-first; ``single`` is one example per step (no padding at all, gradient accumulation makes the
-batch). Every configuration trains on the same examples; tokens count only real ones.
+of 4 in data order, padded to their longest; ``single`` is one example per step (no padding at
+all, gradient accumulation makes the batch). Every configuration trains on the same examples; tokens count only real ones.
 """
 
 from __future__ import annotations
@@ -55,13 +54,6 @@ def sample_features(tok, path: str, n: int, max_len: int, seed: int = 0) -> list
 def batches(feats: list[dict], how: str, size: int = 4) -> list[list[dict]]:
     if how == "single":
         return [[f] for f in feats]
-    if how == "grouped":
-        window = size * 8
-        feats = [
-            f
-            for i in range(0, len(feats), window)
-            for f in sorted(feats[i : i + window], key=lambda f: len(f["input_ids"]))
-        ]
     return [feats[i : i + size] for i in range(0, len(feats), size)]
 
 

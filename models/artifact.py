@@ -138,6 +138,18 @@ def tool_offset(meta: dict, rows: dict | None) -> int:
     return int(rows["indices"].min()) if rows is not None else 0
 
 
+def tool_row_changes(artifact: str | Path) -> tuple[torch.Tensor, torch.Tensor, int] | None:
+    """(local tool ids, each row's change from its initial value, the first tool id of the
+    model it was trained on) of an artifact, or None when it trains no tool rows."""
+    art = Path(artifact)
+    if not (art / ROWS).is_file():
+        return None
+    meta = json.loads((art / META).read_text())
+    rows = load_file(str(art / ROWS))
+    offset = tool_offset(meta, rows)
+    return rows["indices"] - offset, rows["q"].float() * rows["scale"][:, None], offset
+
+
 @torch.no_grad()
 def apply(model, artifact: str | Path, offset: int | None = None):
     """Write the artifact's rows into ``model`` and merge its LoRA weights; returns the merged
@@ -147,14 +159,10 @@ def apply(model, artifact: str | Path, offset: int | None = None):
 
     art = Path(artifact)
     meta = json.loads((art / META).read_text())
-    if (art / ROWS).is_file():
-        rows = load_file(str(art / ROWS))
+    if (changes := tool_row_changes(art)) is not None:
+        local, change, trained = changes
         emb = model.get_input_embeddings().weight
-        change = rows["q"].float() * rows["scale"][:, None]
-        idx = rows["indices"]
-        if offset is not None:
-            idx = idx - tool_offset(meta, rows) + offset
-        emb.index_add_(0, idx, change.to(emb.dtype))
+        emb.index_add_(0, local + (trained if offset is None else offset), change.to(emb.dtype))
     lora = load_file(str(art / LORA))
     if not lora:
         return model

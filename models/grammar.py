@@ -39,6 +39,24 @@ from bslm.models.tools import ToolSpec
 MAX_STACKS = 64  # ambiguity bound: no real schema gets near it
 MAX_NUMBER_CHARS = 24
 MAX_SCHEMA_DEPTH = 32  # $ref chains deeper than this are taken as "any"
+
+_MISSING = object()
+
+
+def json_pointer(root: Any, ref: str, missing: Any = None) -> Any:
+    """The node a local ``$ref`` (``#/a/b/0``) points to in ``root``, or ``missing``."""
+    node = root
+    for part in filter(None, ref[1:].split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return missing
+    return node
+
+
 _NO_PARAMS: dict = {}
 MAX_RANGE_VALUES = 1000  # integer ranges up to this size are spelled out as a fixed set
 
@@ -218,15 +236,9 @@ class Grammar:
             ref = schema["$ref"]
             if depth > MAX_SCHEMA_DEPTH or not ref.startswith("#"):
                 return True
-            node = root
-            for part in filter(None, ref[1:].split("/")):
-                part = part.replace("~1", "/").replace("~0", "~")
-                if isinstance(node, dict) and part in node:
-                    node = node[part]
-                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    node = node[int(part)]
-                else:
-                    return True
+            node = json_pointer(root, ref, _MISSING)
+            if node is _MISSING:
+                return True
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             schema = node if not rest or not isinstance(node, dict) else {**node, **rest}
             depth += 1

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bslm.models.grammar import json_pointer
 from bslm.models.tools import ToolResult, ToolSpec
 
 _NAME_OK = re.compile(r"[\x21-\x7e]+")
@@ -107,19 +108,6 @@ def _walk(value: Any):
             stack += v
 
 
-def _pointer(root: Any, ref: str) -> Any:
-    node = root
-    for part in filter(None, ref[1:].split("/")):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
 def recursive_ref(schema: Any) -> str | None:
     """A local ``$ref`` that leads back to itself (directly or through others), or ``None``."""
     refs: dict[str, set[str]] = {}
@@ -128,7 +116,7 @@ def recursive_ref(schema: Any) -> str | None:
         ref = todo.pop()
         if ref in refs:
             continue
-        target = _pointer(schema, ref)
+        target = json_pointer(schema, ref)
         inner = {
             r for s in _walk(target) if isinstance(r := s.get("$ref"), str) and r.startswith("#")
         }

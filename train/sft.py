@@ -190,7 +190,7 @@ def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
     from peft import get_peft_model_state_dict, set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from bslm.models.artifact import LORA, META, ROWS, tool_offset
+    from bslm.models.artifact import LORA, META, tool_row_changes
 
     meta = json.loads((artifact / META).read_text())
     lora = meta["lora"]
@@ -202,10 +202,8 @@ def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
     if sorted(k for k in state if "lora_" in k) != sorted(packed):
         raise ValueError(f"{artifact}: LoRA weights do not fit the model")
     state.update({k: v.float() for k, v in packed.items()})
-    if (artifact / ROWS).is_file():
-        rows = load_file(artifact / ROWS)
-        local = rows["indices"] - tool_offset(meta, rows)
-        change = rows["q"].float() * rows["scale"][:, None]
+    if (changes := tool_row_changes(artifact)) is not None:
+        local, change, _ = changes
         for k in state:
             if k.endswith("trainable_tokens_delta"):
                 state[k] = state[k].clone()
