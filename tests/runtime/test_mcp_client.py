@@ -279,13 +279,14 @@ async def test_no_second_automatic_restart_without_a_good_call():
 
 
 async def test_hang_times_out_error_and_huge_results():
-    settings = HubSettings(call_timeout=1.0, max_result_chars=1000)
+    # 3 s: long enough that a loaded machine does not time out the calls that answer at once
+    settings = HubSettings(call_timeout=3.0, max_result_chars=1000)
     async with MCPHub(config({"b": broken()}), settings=settings) as hub:
         assert hub.status()[0].state == "ready"  # the call timeout does not bound the start
         t0 = time.monotonic()
         r = await hub.call(ToolCall("hang"))
-        assert error_kind(r) == "timeout" and "within 1 s" in r.text()
-        assert time.monotonic() - t0 < 5
+        assert error_kind(r) == "timeout" and "within 3 s" in r.text()
+        assert time.monotonic() - t0 < 8
         assert (await hub.call(ToolCall("echo", {"text": "still here"}))).text() == "still here"
         r = await hub.call(ToolCall("fail", {"message": "disk full"}))
         assert r.is_error and error_kind(r) is None  # the server's own error result

@@ -111,7 +111,7 @@ def test_chat_in_tmux(tiny_model_dir, tmp_path):
         assert "backend    torch" in screen
         term.type("/tools")
         term.keys("Enter")
-        term.wait_for("read_file (demo)")
+        term.wait_for("read_file  [not approved; allow]")
         term.type("hello there")
         term.keys("Enter")
         term.wait_for("hello there")
