@@ -115,6 +115,9 @@ class TurnResult:
     steps: int = 0
     stopped: bool = False
     decode_seconds: float = 0.0
+    head_seconds: float = 0.0  # the system prompt and tools into the cache (stored or not)
+    prefill_seconds: float = 0.0  # the rest of each prompt
+    tool_seconds: float = 0.0  # waiting for tool results
 
     @property
     def tokens_per_second(self) -> float:
@@ -136,6 +139,12 @@ class TurnResult:
             ],
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "ms": round(self.ms, 1),
+            "timing": {
+                "head_s": round(self.head_seconds, 3),
+                "prefill_s": round(self.prefill_seconds, 3),
+                "decode_s": round(self.decode_seconds, 3),
+                "tools_s": round(self.tool_seconds, 3),
+            },
         }
 
 
@@ -296,6 +305,12 @@ class Agent:
             return self.hub.select_tools(self.conversation())
         return tools
 
+    def head(self, tools: list[ToolSpec]) -> list[int]:
+        """The ids every prompt over ``tools`` starts with: the system prompt and the tools'
+        schemas (what a backend may keep from one request to the next)."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return encode_chat(self.tok, system, tools).ids
+
     def conversation(self) -> list[dict]:
         return ([{"role": "system", "content": self.system}] if self.system else []) + [
             m for m in self.messages
@@ -367,11 +382,13 @@ class Agent:
             if cut:
                 self.emit(Notice("older messages were left out to fit the model's context"))
             self.emit(Step(step, len(prompt), len(tools)))
-            gen = await asyncio.to_thread(self._generate, prompt, grammar)
+            gen, held = await asyncio.to_thread(self._generate, prompt, grammar, self.head(tools))
             res.steps += 1
             res.prompt_tokens += len(prompt)
             res.completion_tokens += len(gen.ids)
             res.decode_seconds += gen.seconds - gen.prefill_seconds
+            res.prefill_seconds += gen.prefill_seconds
+            res.head_seconds += held
             out = parse_output(self.tok.decode(gen.ids))
             if self._stop.is_set():
                 res.stopped = True
@@ -393,9 +410,11 @@ class Agent:
                 break
             if force is not None and any(c.name == force for c in calls):
                 forced_done = True
+            t1 = time.perf_counter()
             for ev, result in await self._run(calls):
                 res.calls.append(ev)
                 self.messages.append(result_message(result))
+            res.tool_seconds += time.perf_counter() - t1
             if self._stop.is_set():
                 res.stopped = True
                 break
@@ -421,16 +440,21 @@ class Agent:
         if len(ids) + self.max_new_tokens > self.backend.n_ctx:
             return 0
         with self._backend_lock:
-            b = self.backend
-            keep = b.shared(ids)
-            b.rewind(keep)
-            if keep < len(ids):
-                b.eval(ids[keep:])
-            return len(ids) - keep
+            head = self.head(tools)
+            evaluated = self.backend.hold(head, head=True) if ids[: len(head)] == head else 0
+            return evaluated + self.backend.hold(ids)
 
-    def _generate(self, prompt: list[int], grammar: Grammar) -> Generation:
+    def _generate(
+        self, prompt: list[int], grammar: Grammar, head: list[int]
+    ) -> tuple[Generation, float]:
+        """The model's turn after ``prompt``, and the seconds spent making the cache hold
+        ``head`` first (loaded from the backend's store when it keeps prompt heads)."""
         with self._backend_lock:
-            return self._generate_locked(prompt, grammar)
+            t0 = time.perf_counter()
+            if prompt[: len(head)] == head and self.backend.shared(head) < len(head):
+                self.backend.hold(head, head=True)
+            held = time.perf_counter() - t0
+            return self._generate_locked(prompt, grammar), held
 
     def _generate_locked(self, prompt: list[int], grammar: Grammar) -> Generation:
         stream = _Stream(self.tok, self.emit)

@@ -83,6 +83,16 @@ class Backend(ABC):
             n += 1
         return n
 
+    def hold(self, ids: list[int], head: bool = False) -> int:
+        """Make the cache hold exactly ``ids``, reusing the cached prefix. ``head``: ``ids`` is
+        a prompt head that recurs across requests (the system prompt and the tools), which a
+        backend that stores heads loads or stores. Returns how many tokens were evaluated."""
+        keep = self.shared(ids)
+        self.rewind(keep)
+        if keep < len(ids):
+            self.eval(ids[keep:])
+        return len(ids) - keep
+
     def prime(self, prompt: list[int]) -> np.ndarray:
         """Logits after ``prompt``, reusing the longest cached prefix (at least the last
         prompt token is always evaluated again, so there are logits to return)."""

@@ -3,10 +3,19 @@
 The dual tokenizer comes from the file's ``bslm.*`` metadata, so the GGUF is all it needs.
 With no path it opens the default model's q8_0 GGUF in the cache, exporting it from the built
 default model first when it is missing or was made from an older build.
+
+The cache keeps only what the model attends to: every position for the global layers, the
+last window (plus a batch) for the sliding ones, so that memory stays small at any context
+(39 MiB of cache at 8k tokens instead of 151 for the default model). A rewind is a cut while the
+sliding layers still hold the window before the new end, as llama.cpp's server decides it;
+further back, the longest stored prompt head (``prompt_store``) is loaded and the rest
+evaluated again. ``hold`` evaluates a prompt head once and stores it on disk for later
+processes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import weakref
 from pathlib import Path
@@ -14,18 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bslm.runtime.backends import Backend, BackendError
+from bslm.runtime.backends.prompt_store import MIN_TOKENS, PromptStore, default_dir, identity
 
 DEFAULT_QUANT = "q8_0"
 DEFAULT_N_CTX = 8192
-# Up to this context every position stays cached, so a rewind (a new conversation over the same
-# tools, a re-encoded turn) is a cut. Beyond it the sliding layers keep only their window:
-# prefill at 16k tokens is ~2.4x faster and the cache much smaller, but such a cache cannot be
-# cut back reliably, so a rewind evaluates the kept prefix again (bench/runtime.py).
-FULL_CACHE_MAX_CTX = 8192
-
-
-def _full_cache(n_ctx: int) -> bool:
-    return n_ctx <= FULL_CACHE_MAX_CTX
 
 
 def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
@@ -41,11 +42,16 @@ FILE_TYPE_F32 = 0  # llama.cpp's LLAMA_FTYPE_ALL_F32
 class LlamaBackend(Backend):
     name = "llama"
 
-    def __init__(self, llm, tokenizer, n_ctx: int, info: dict | None = None):
+    def __init__(
+        self, llm, tokenizer, n_ctx: int, info: dict | None = None, store: PromptStore | None = None
+    ):
         super().__init__(tokenizer, n_ctx, info)
         self.llm = llm
         self._vocab = int(llm.n_vocab())
+        self._n_swa = int(_llama().llama_model_n_swa(llm._model.model))
+        self.store = store  # prompt heads on disk (None: none)
         self.rewinds = 0  # rewinds that evaluated a prefix again
+        self.restored = 0  # prompt heads loaded from the store
         # freed before interpreter shutdown, when llama-cpp-python's own destructor would fail
         self._finalizer = weakref.finalize(self, llm.close)
 
@@ -74,7 +80,7 @@ class LlamaBackend(Backend):
                     n_ctx=n_ctx or DEFAULT_N_CTX,
                     n_threads=os.cpu_count() or 1,
                     logits_all=False,
-                    swa_full=_full_cache(n_ctx or DEFAULT_N_CTX),
+                    swa_full=False,
                     verbose=False,
                     **cache,
                 )
@@ -105,7 +111,8 @@ class LlamaBackend(Backend):
             "sliding_window": _int(meta.get(f"{arch}.attention.sliding_window")),
         }
         n_train = int(llm.n_ctx())
-        return cls(llm, tok, min(n_ctx or n_train, n_train), info)
+        store = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa-fa"))
+        return cls(llm, tok, min(n_ctx or n_train, n_train), info, store)
 
     @classmethod
     def _open_default(cls, n_ctx: int | None):
@@ -150,21 +157,93 @@ class LlamaBackend(Backend):
         return np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float32, copy=True)
 
     def _rewind(self, n: int) -> None:
-        ctx = self.llm._ctx
-        if self.llm.context_params.swa_full and n > 0:
+        if n > 0 and self._can_cut(n):
             # Llama.eval continues from n_tokens; the positions after it go
-            ctx.kv_cache_seq_rm(0, n, -1)
+            self.llm._ctx.kv_cache_seq_rm(0, n, -1)
             self.llm.n_tokens = n
             return
         keep = self.tokens[:n]
-        ctx.kv_cache_clear()
+        self.llm._ctx.kv_cache_clear()
         self.llm.n_tokens = 0
-        if keep:
+        start = self._restore(keep)
+        if start < n:
             self.rewinds += 1
-            self.llm.eval(keep)
+            self.llm.eval(keep[start:])
+
+    def _can_cut(self, n: int) -> bool:
+        """Whether the cache still holds what the positions from ``n`` on attend to (the
+        sliding layers keep only their window)."""
+        lib = _llama()
+        pos_min = lib.llama_memory_seq_pos_min(lib.llama_get_memory(self.llm._ctx.ctx), 0)
+        return pos_min <= max(0, n - max(1, self._n_swa))
+
+    def _restore(self, tokens: list[int]) -> int:
+        """Load the longest stored head of ``tokens`` into the (empty) cache; its length, 0
+        for none."""
+        if self.store is None:
+            return 0
+        n = self.store.longest(tokens)
+        if n == 0:
+            return 0
+        path = self.store.path(tokens[:n])
+        lib = _llama()
+        out = (lib.llama_token * n)()
+        count = ctypes.c_size_t(0)
+        ctx = self.llm._ctx.ctx
+        ok = lib.llama_state_load_file(ctx, str(path).encode(), out, n, ctypes.byref(count))
+        if not ok or count.value != n or list(out) != tokens[:n]:
+            path.unlink(missing_ok=True)  # unreadable, or from another llama.cpp
+            self.llm._ctx.kv_cache_clear()
+            self.llm.n_tokens = 0
+            return 0
+        self.llm.input_ids[:n] = tokens[:n]
+        self.llm.n_tokens = n
+        self.restored += 1
+        self.store.touch(path)
+        return n
+
+    def hold(self, ids: list[int], head: bool = False) -> int:
+        """Make the cache hold ``ids``. A ``head`` is loaded from the store when it was stored,
+        else evaluated and stored. Returns the tokens evaluated."""
+        if not head or self.store is None or len(ids) < MIN_TOKENS:
+            return super().hold(ids)
+        stored = self.store.longest(ids) == len(ids)
+        if stored and len(ids) - self.shared(ids) >= MIN_TOKENS:  # loading costs less
+            self.rewind(0)
+            if self._restore(ids) == len(ids):
+                self.tokens = list(ids)
+                return 0
+            stored = False  # the file could not be loaded, and is gone
+        evaluated = super().hold(ids)
+        if not stored:
+            self._save(ids)
+        return evaluated
+
+    def _save(self, ids: list[int]) -> None:
+        lib = _llama()
+        path = self.store.path(ids)
+        try:
+            tmp = self.store.temporary(path)
+        except OSError:
+            return  # no room for a cache: the head is evaluated each time
+        arr = (lib.llama_token * len(ids))(*ids)
+        try:
+            if lib.llama_state_save_file(self.llm._ctx.ctx, str(tmp).encode(), arr, len(ids)):
+                tmp.replace(path)
+                self.store.prune()
+        except OSError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._finalizer()
+
+
+def _llama():
+    import llama_cpp
+
+    return llama_cpp
 
 
 def is_current(source: str | None) -> bool:

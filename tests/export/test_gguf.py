@@ -1,6 +1,7 @@
 """GGUF export of the tiny model: what stock llama.cpp reads, the bslm metadata, parity."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -130,30 +131,88 @@ def test_backend_rewind_matches_a_fresh_evaluation(gguf_of, tiny):
         assert np.abs(again - fresh).max() < 1e-4
         assert backend.n_past == 40
         # long past the window (32) and past what the sliding-window cache keeps (window +
-        # batch), then rewinds: a few tokens, further, and far back (evaluated again)
-        long = (ids * 20)[:700]
-        for keep in (len(long) - 3, len(long) - 60, len(long) - 650, 5):
+        # batch, 768 cells), then rewinds: a few tokens and further (cuts), far back and to
+        # the start (evaluated again)
+        long = (ids * 40)[:1600]
+        for keep, again in ((len(long) - 3, 0), (len(long) - 60, 0), (600, 1), (5, 1)):
             backend.prime(long)
+            before = backend.rewinds
             backend.rewind(keep)
+            assert backend.rewinds - before == again, keep
             got = backend.eval(long[keep : keep + 4])
             backend.reset()
             want = backend.prime(long[: keep + 4])
             assert np.abs(got - want).max() < 1e-4, keep
     finally:
         backend.close()
-    # a long context keeps only the sliding windows: rewinds evaluate the prefix again
-    backend = open_backend(gguf_of("f32"), n_ctx=16384)
+
+
+def test_a_held_prompt_head_is_stored_and_loaded_by_the_next_process(gguf_of, tiny, tmp_path):
+    from bslm.runtime.backends import open_backend
+    from bslm.runtime.backends.prompt_store import PromptStore, identity
+
+    _, tok = tiny
+    head = tok.encode_text("You are a careful assistant with tools for notes and files. " * 20)
+    tail = tok.encode_text(" Which notes mention the lighthouse?")
+
+    def opened():
+        backend = open_backend(gguf_of("f32"))
+        backend.store = PromptStore(tmp_path / "prompts", identity(gguf_of("f32"), n_ctx=1))
+        return backend
+
+    first = opened()
     try:
-        assert not backend.llm.context_params.swa_full
-        for keep in (len(long) - 3, len(long) - 650):
-            backend.prime(long)
-            backend.rewind(keep)
-            got = backend.eval(long[keep : keep + 4])
-            backend.reset()
-            assert np.abs(got - backend.prime(long[: keep + 4])).max() < 1e-4, keep
-        assert backend.rewinds >= 2
+        assert first.hold(head[:-8]) == len(head) - 8  # not a head: evaluated, not stored
+        assert not (tmp_path / "prompts").exists()
+        assert first.hold(head, head=True) == 8  # evaluated, then stored
+        assert first.hold(head, head=True) == 0  # already in the cache
+        want = first.prime(head + tail)
     finally:
-        backend.close()
+        first.close()
+    [stored] = (tmp_path / "prompts").glob("*.state")
+    assert stored.name.startswith(f"{len(head)}-")
+
+    second = opened()
+    try:
+        assert second.hold(head, head=True) == 0 and second.restored == 1  # loaded, not evaluated
+        assert second.n_past == len(head)
+        got = second.prime(head + tail)
+        assert np.abs(got - want).max() < 1e-4
+        # a rewind far behind the sliding window goes back to the stored head
+        long = head + tail * 60
+        second.prime(long)
+        second.rewind(len(head) + 2)
+        assert second.restored == 2 and second.rewinds == 1
+        got = second.eval(long[len(head) + 2 : len(head) + 6])
+        second.reset()
+        assert np.abs(got - second.prime(long[: len(head) + 6])).max() < 1e-4
+    finally:
+        second.close()
+
+    stored.write_bytes(b"not a llama.cpp state")  # a broken file is dropped, not trusted
+    third = opened()
+    try:
+        assert third.hold(head, head=True) == len(head) and third.restored == 0
+        assert np.abs(third.prime(head + tail) - want).max() < 1e-4
+    finally:
+        third.close()
+    assert stored.is_file() and stored.stat().st_size > 100  # stored again
+
+
+def test_the_prompt_store_keeps_the_most_recent_heads(tmp_path):
+    from bslm.runtime.backends.prompt_store import PromptStore
+
+    store = PromptStore(tmp_path, "model", max_files=2)
+    heads = [list(range(i, i + 100)) for i in range(3)]
+    for i, h in enumerate(heads):
+        p = store.path(h)
+        p.write_bytes(b"x" * 10)
+        os.utime(p, (1000 + i, 1000 + i))
+    assert store.longest(heads[0] + [7, 8]) == 100
+    assert store.longest(heads[0][:50]) == 0  # shorter than any stored head
+    assert PromptStore(tmp_path, "other model").longest(heads[0]) == 0
+    store.prune()
+    assert store.longest(heads[0]) == 0 and store.longest(heads[2]) == 100
 
 
 def test_q8_0_with_an_f16_embedding(tiny_dir, tmp_path, gguf_of):

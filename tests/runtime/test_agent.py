@@ -102,8 +102,10 @@ def test_a_call_then_an_answer(tok, demo_hub):
                                                            {"expression": "6*7"}, False)  # fmt: skip
     assert c.result == "42" and c.ms >= 0
     out = res.to_json()
-    assert set(out) == {"answer", "tool_calls", "tokens", "ms"}
+    assert set(out) == {"answer", "tool_calls", "tokens", "ms", "timing"}
     assert out["tokens"]["completion"] == res.completion_tokens > 0
+    assert set(out["timing"]) == {"head_s", "prefill_s", "decode_s", "tools_s"}
+    assert sum(out["timing"].values()) <= out["ms"] / 1000 + 0.01
     json.dumps(out)
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Step" and kinds[-1] == "Answer"
@@ -283,3 +285,33 @@ def test_warm_evaluates_the_prefix_once(tok, demo_hub):
             assert agent.idle(1)
 
     run(go())
+
+
+class Holding(Scripted):
+    """Notes what the agent asks the cache to hold, and as what."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.held: list[tuple[list[int], bool]] = []
+
+    def hold(self, ids, head=False):
+        self.held.append((list(ids), head))
+        return super().hold(ids, head)
+
+
+def test_the_system_prompt_and_tools_are_held_as_the_prompt_head(tok, demo_hub):
+    async def go():
+        async with demo_hub() as hub:
+            backend = Holding(tok, [turn(tok, *call("calculate", expression="2*3")),
+                                    turn(tok, Text("6"))])  # fmt: skip
+            agent = Agent(backend, hub, system="Be brief.")
+            head = agent.head(agent.tools())
+            res = await agent.send("What is 2*3?")
+            return backend, head, res
+
+    backend, head, res = run(go())
+    assert res.answer == "6" and len(head) > 100
+    # once, before the first prompt, as a head; the second step already shares it
+    assert backend.held == [(head, True)]
+    assert all(p[: len(head)] == head for p in backend.prompts)
+    assert res.head_seconds > 0 and res.prefill_seconds > 0
