@@ -30,8 +30,8 @@ def timed(backend, primed: list[float]):
     """The backend, noting when each prefill ends (the first token's logits are ready)."""
     prime = backend.prime
 
-    def timed_prime(prompt):
-        logits = prime(prompt)
+    def timed_prime(prompt, copy=True):
+        logits = prime(prompt, copy)
         primed.append(time.perf_counter())
         return logits
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 SPECIAL_ROLES = ("bos", "eos", "unk", "pad", "mask", "sep", "cls")
@@ -31,10 +32,12 @@ class TextTokenizer:
 
         if "tokenizer.json" not in files:
             raise ValueError("a text tokenizer needs its tokenizer.json")
-        self.files = dict(files)
+        # kept as UTF-8 (a vocabulary's JSON as a str may take four bytes a character)
+        self._files = {name: text.encode("utf-8") for name, text in files.items()}
         self._tok = Tokenizer.from_str(files["tokenizer.json"])
-        self._plain = Tokenizer.from_str(files["tokenizer.json"])
-        self._plain.encode_special_tokens = True  # control-token text stays plain text
+        # one tokenizer for both ways of encoding (control-token text split or not): the
+        # switch and the encoding happen under this lock
+        self._lock = threading.Lock()
         cfg = json.loads(files.get("tokenizer_config.json") or "{}")
         smap = json.loads(files.get("special_tokens_map.json") or "{}")
         for role in SPECIAL_ROLES:
@@ -54,20 +57,28 @@ class TextTokenizer:
         names = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
         return cls({n: (d / n).read_text("utf-8") for n in names if (d / n).is_file()})
 
+    @property
+    def files(self) -> dict[str, str]:
+        return {name: data.decode("utf-8") for name, data in self._files.items()}
+
+    def _encode(self, text: str, add_special_tokens: bool, split_special_tokens: bool) -> list[int]:
+        with self._lock:
+            self._tok.encode_special_tokens = split_special_tokens
+            return self._tok.encode(text, add_special_tokens=add_special_tokens).ids
+
     def _adds_bos(self) -> bool:
-        probe = self._tok.encode("a", add_special_tokens=True).ids
+        probe = self._encode("a", True, False)
         return bool(probe) and probe[0] == self.bos_token_id
 
     def __len__(self) -> int:
         return self._tok.get_vocab_size(with_added_tokens=True)
 
     def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
-        return {"input_ids": self._tok.encode(text, add_special_tokens=add_special_tokens).ids}
+        return {"input_ids": self._encode(text, add_special_tokens, False)}
 
     def encode(self, text: str, add_special_tokens: bool = False,
                split_special_tokens: bool = True) -> list[int]:  # fmt: skip
-        enc = self._plain if split_special_tokens else self._tok
-        return enc.encode(text, add_special_tokens=add_special_tokens).ids
+        return self._encode(text, add_special_tokens, split_special_tokens)
 
     def decode(self, ids, skip_special_tokens: bool = False,
                clean_up_tokenization_spaces: bool = False) -> str:  # fmt: skip
@@ -85,5 +96,5 @@ class TextTokenizer:
     def save_pretrained(self, directory: str | os.PathLike) -> None:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        for name, text in self.files.items():
-            (d / name).write_text(text, encoding="utf-8")
+        for name, data in self._files.items():
+            (d / name).write_bytes(data)

@@ -57,7 +57,7 @@ def generate(
     eot = backend.tokenizer.eot_id
     out = Generation(prompt_tokens=len(prompt))
     t0 = time.perf_counter()
-    logits = backend.prime(prompt)
+    logits = backend.prime(prompt, copy=False)
     out.prefill_seconds = time.perf_counter() - t0
     matcher = Matcher(grammar) if grammar is not None and mode != "off" else None
     chooser = Chooser(grammar, mode, bias, temperature, seed) if grammar is not None else None
@@ -82,6 +82,6 @@ def generate(
         if t == eot:
             out.ended = True
             break
-        logits = backend.eval([t])
+        logits = backend.eval([t], copy=False)
     out.seconds = time.perf_counter() - t0
     return out

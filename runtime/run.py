@@ -1,7 +1,9 @@
 """``bslm run "PROMPT"``: one request through the agent loop, with the configured MCP servers.
 
 Streams the answer on stdout and the tool calls on stderr; with ``--json``, stdout is exactly
-one JSON object (``TurnResult.to_json``). Calls the policy says to ask about are asked on the
+one JSON object (``TurnResult.to_json``, with the time the model and the servers took to be
+ready, counted from the start of the run, beside the agent's own timing). The model loads
+while the servers start. Calls the policy says to ask about are asked on the
 terminal when there is one, and declined when there is not (``--approve all`` to allow them;
 a tool that changed since it was approved is still declined: ``bslm tools --accept SERVER``).
 The question shows the server, the tool's description with what looks like instructions to the
@@ -12,8 +14,10 @@ pinned in the user data directory and every call goes to the audit log there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+import time
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -121,20 +125,31 @@ async def run_async(opts: RunOptions) -> dict:
     from bslm.runtime.mcp_config import resolve_config
     from bslm.runtime.pinning import Pins
 
+    t0 = time.perf_counter()
     config = resolve_config(opts.mcp_config)
     policy = Policy(config, override=opts.approve)
-    backend = await asyncio.to_thread(open_backend, opts.model, opts.backend, opts.n_ctx)
     approve = ask_on_terminal if sys.stdin.isatty() and sys.stderr.isatty() else None
     printer = Printer(show_text=not opts.json) if not opts.quiet else None
+    timing: dict[str, float] = {}
+
+    def open_model():
+        backend = open_backend(opts.model, opts.backend, opts.n_ctx)
+        timing["model_s"] = time.perf_counter() - t0
+        return backend
 
     def notice(message: str) -> None:
         if printer is not None:
             printer(Notice(message))
 
+    # the model loads while the servers start
+    opening = asyncio.ensure_future(asyncio.to_thread(open_model))
     hub = MCPHub(config, policy=policy, approve=approve, pins=Pins.default(),
                  audit=AuditLog.default(on_error=notice), on_notice=notice)  # fmt: skip
+    backend = None
     try:
         async with hub:
+            timing["servers_s"] = time.perf_counter() - t0
+            backend = await opening
             for st in hub.status():
                 if st.state != "ready" and printer is not None:
                     printer(Notice(f"MCP server {st.name}: {st.state} ({st.error})"))
@@ -149,8 +164,14 @@ async def run_async(opts: RunOptions) -> dict:
             )
             result = await agent.send(opts.prompt)
     finally:
-        backend.close()
-    return result.to_json()
+        if backend is None:
+            with contextlib.suppress(Exception):  # the error that stopped the run goes on
+                backend = await opening
+        if backend is not None:
+            backend.close()
+    report = result.to_json()
+    report["timing"] = {k: round(v, 3) for k, v in timing.items()} | report["timing"]
+    return report
 
 
 def run(opts: RunOptions) -> int:

@@ -31,6 +31,8 @@ class Backend(ABC):
     """One model with one KV cache (batch 1)."""
 
     name: str = "?"
+    # ``_eval`` returns a view of the backend's own buffer, overwritten by the next evaluation
+    views: bool = False
 
     def __init__(self, tokenizer: DualTokenizer, n_ctx: int, info: dict | None = None):
         self.tokenizer = tokenizer
@@ -56,14 +58,16 @@ class Backend(ABC):
     def _rewind(self, n: int) -> None:
         """Keep only the first ``n`` cached positions."""
 
-    def eval(self, ids: list[int]) -> np.ndarray:
+    def eval(self, ids: list[int], copy: bool = True) -> np.ndarray:
+        """Logits after ``ids``. ``copy=False``: they may be a read-only view that the next
+        evaluation overwrites (no copy of the vocabulary per token, for a decoding loop)."""
         if not ids:
             raise ValueError("nothing to evaluate")
         if self.n_past + len(ids) > self.n_ctx:
             raise BackendError(f"context full: {self.n_past + len(ids)} tokens > {self.n_ctx}")
         logits = self._eval(list(ids))
         self.tokens.extend(ids)
-        return logits
+        return logits.copy() if copy and self.views else logits
 
     def rewind(self, n: int) -> None:
         n = max(0, min(n, self.n_past))
@@ -93,12 +97,12 @@ class Backend(ABC):
             self.eval(ids[keep:])
         return len(ids) - keep
 
-    def prime(self, prompt: list[int]) -> np.ndarray:
+    def prime(self, prompt: list[int], copy: bool = True) -> np.ndarray:
         """Logits after ``prompt``, reusing the longest cached prefix (at least the last
         prompt token is always evaluated again, so there are logits to return)."""
         keep = self.shared(prompt[:-1])
         self.rewind(keep)
-        return self.eval(prompt[keep:])
+        return self.eval(prompt[keep:], copy)
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

@@ -41,6 +41,7 @@ FILE_TYPE_F32 = 0  # llama.cpp's LLAMA_FTYPE_ALL_F32
 
 class LlamaBackend(Backend):
     name = "llama"
+    views = True
 
     def __init__(
         self, llm, tokenizer, n_ctx: int, info: dict | None = None, store: PromptStore | None = None
@@ -50,6 +51,7 @@ class LlamaBackend(Backend):
         self._vocab = int(llm.n_vocab())
         self._n_swa = int(_llama().llama_model_n_swa(llm._model.model))
         self.store = store  # prompt heads on disk (None: none)
+        self._address, self._view = None, None
         self.rewinds = 0  # rewinds that evaluated a prefix again
         self.restored = 0  # prompt heads loaded from the store
         # freed before interpreter shutdown, when llama-cpp-python's own destructor would fail
@@ -154,7 +156,12 @@ class LlamaBackend(Backend):
         except RuntimeError as e:
             raise BackendError(f"llama.cpp failed to evaluate: {e}") from e
         ptr = llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self._vocab,)).astype(np.float32, copy=True)
+        address = ctypes.addressof(ptr.contents)
+        if address != self._address:  # llama.cpp's output buffer, the same from token to token
+            self._address = address
+            self._view = np.ctypeslib.as_array(ptr, shape=(self._vocab,))
+            self._view.flags.writeable = False
+        return self._view
 
     def _rewind(self, n: int) -> None:
         if n > 0 and self._can_cut(n):

@@ -199,6 +199,25 @@ def test_a_held_prompt_head_is_stored_and_loaded_by_the_next_process(gguf_of, ti
     assert stored.is_file() and stored.stat().st_size > 100  # stored again
 
 
+def test_decoding_reads_the_logits_in_place_and_eval_returns_a_copy(gguf_of, tiny):
+    from bslm.runtime.backends import open_backend
+
+    _, tok = tiny
+    ids = tok.encode_text("Three short steps to the lamp room.")
+    backend = open_backend(gguf_of("f32"))
+    try:
+        kept = backend.prime(ids)
+        view = backend.eval([ids[0]], copy=False)
+        assert not view.flags.writeable and not np.shares_memory(kept, view)
+        first = view.copy()
+        again = backend.eval([ids[1]], copy=False)
+        assert np.shares_memory(view, again)  # one buffer, overwritten token by token
+        assert not np.array_equal(first, again) and np.array_equal(view, again)
+        assert np.array_equal(first, backend.prime(ids + [ids[0]]))  # copies stay as they were
+    finally:
+        backend.close()
+
+
 def test_the_prompt_store_keeps_the_most_recent_heads(tmp_path):
     from bslm.runtime.backends.prompt_store import PromptStore
 

@@ -36,11 +36,11 @@ class Scripted(Backend):
     def n_vocab(self):
         return len(self.tokenizer)
 
-    def prime(self, prompt):
+    def prime(self, prompt, copy=True):
         self.prompts.append(list(prompt))
         self.turn += 1
         self.pos = 0
-        return super().prime(prompt)
+        return super().prime(prompt, copy)
 
     def _logits(self):
         script = self.turns[self.turn] if self.turn < len(self.turns) else []

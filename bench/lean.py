@@ -1,0 +1,180 @@
+"""What a user waits for, on the default model (llama.cpp, its q8_0 GGUF), side by side in one
+run, as tables. Pause other work while it measures.
+
+    python bench/lean.py                      # bslm run, bslm chat, token choice
+    python bench/lean.py --only run --n 3
+
+- run: ``bslm run "What time is it in Tokyo right now?" --json`` as a new process, first with
+  no stored prompt head (the system prompt and the tools are evaluated, then stored), then
+  with it; wall time, the run's own breakdown (model and servers ready, counted from the run's
+  start, while they load side by side; the stored head loaded or evaluated; the rest of the
+  prompts; decoding; tool calls), what is left for the process start (interpreter, imports),
+  and the process's peak RSS. The stored heads go to a temporary cache (the default model's
+  files are linked into it), so the user's own cache is left alone.
+- chat: ``bslm chat`` in a real terminal (tmux), from the start of the process to the ready
+  input box (the model loaded, the servers started, "ready" in the status line).
+- choice: time to choose a token (the argmax and the grammar's mask) per token, with the mask
+  off and hard, over held-out tool-use requests (bench/runtime.py's decode section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PROMPT = "What time is it in Tokyo right now?"
+
+
+def table(title: str, head: list[str], rows: list[list]) -> None:
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |", flush=True)
+
+
+def scratch_cache() -> Path:
+    """A cache folder whose models are the user's (linked), with its own prompt store."""
+    from bslm.models.bases import cache_dir
+
+    real = cache_dir()
+    tmp = Path(tempfile.mkdtemp(prefix="bslm-lean-"))
+    (tmp / "models").symlink_to(real / "models", target_is_directory=True)
+    return tmp
+
+
+def timed_process(cmd: list[str], env: dict) -> tuple[float, int, str, str]:
+    """(wall seconds, peak RSS in MiB, stdout, stderr) of a process run to its end."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed: {stderr[-400:]}")
+    return wall, usage.ru_maxrss // 1024, stdout, stderr
+
+
+def bench_run(n: int) -> None:
+    cache = scratch_cache()
+    env = dict(os.environ, BSLM_CACHE=str(cache), BSLM_DATA=str(cache / "data"))
+    cmd = [sys.executable, "-m", "bslm.runtime.cli", "run", PROMPT, "--json", "--approve", "all"]
+    rows = []
+    try:
+        for i in range(n):
+            wall, rss, out, _ = timed_process(cmd, env)
+            report = json.loads(out)
+            t = report["timing"]
+            agent = report["ms"] / 1000
+            ready = max(t["model_s"], t["servers_s"])
+            calls = ", ".join(c["name"] for c in report["tool_calls"]) or "none"
+            rows.append([
+                "first (head evaluated, stored)" if i == 0 else "again (head loaded)",
+                f"{wall:.2f}",
+                f"{wall - ready - agent:.2f}",
+                f"{t['model_s']:.2f}",
+                f"{t['servers_s']:.2f}",
+                f"{t['head_s']:.2f}",
+                f"{t['prefill_s']:.2f}",
+                f"{t['decode_s']:.2f}",
+                f"{t['tools_s']:.2f}",
+                report["tokens"]["prompt"],
+                report["tokens"]["completion"],
+                rss,
+                calls,
+            ])  # fmt: skip
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    table(
+        f"`bslm run {PROMPT!r} --json`, a new process each time",
+        ["run", "wall s", "process start s", "model ready s", "servers ready s", "head s",
+         "prefill s", "decode s", "tools s", "prompt tokens", "tokens out", "peak RSS MiB",
+         "calls"],
+        rows,
+    )  # fmt: skip
+
+
+def bench_chat(n: int) -> None:
+    if shutil.which("tmux") is None:
+        print("\n(chat: tmux is not installed; skipped)")
+        return
+    cache = scratch_cache()
+    env = {"BSLM_CACHE": str(cache), "BSLM_DATA": str(cache / "data"), "HF_HUB_OFFLINE": "1",
+           "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "")}  # fmt: skip
+    assignments = [f"{k}={v}" for k, v in env.items()]
+    rows = []
+    try:
+        for i in range(n):
+            name = f"bslm-lean-{os.getpid()}-{i}"
+            t0 = time.perf_counter()
+            subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "36",
+                            "env", *assignments, sys.executable, "-m", "bslm.runtime.cli",
+                            "chat"], check=True)  # fmt: skip
+            ready = None
+            try:
+                while time.perf_counter() - t0 < 120:
+                    screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+                                            capture_output=True, text=True).stdout  # fmt: skip
+                    if "ready · Enter sends" in screen:
+                        ready = time.perf_counter() - t0
+                        break
+                    time.sleep(0.02)
+            finally:
+                subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+            rows.append(["first" if i == 0 else "again",
+                         f"{ready:.2f}" if ready is not None else "not ready in 120 s"])  # fmt: skip
+            time.sleep(0.5)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    table("`bslm chat`: process start to the ready input box (tmux)", ["start", "seconds"], rows)
+
+
+def bench_choice(n: int, tokens: int) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "runtime_bench", Path(__file__).with_name("runtime.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from bslm.runtime.backends import open_backend
+
+    backend = open_backend(None, "llama")
+    try:
+        mod.bench_decode(backend, mod.requests(n), tokens)
+    finally:
+        backend.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default="run,chat,choice")
+    ap.add_argument("--n", type=int, default=3, help="processes per row group")
+    ap.add_argument("--requests", type=int, default=12, help="requests for the choice section")
+    ap.add_argument("--tokens", type=int, default=64)
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    print(f"{os.cpu_count()} CPU cores; default model GGUF (q8_0)")
+    if "run" in only:
+        bench_run(args.n)
+    if "chat" in only:
+        bench_chat(args.n)
+    if "choice" in only:
+        bench_choice(args.requests, args.tokens)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
