@@ -269,7 +269,8 @@ def is_current(source: str | None) -> bool:
     if not isinstance(build, dict) or build.get("artifact") != shipped_digest():
         return False
     built = default_model_dir()
-    return not built.exists() or build_record(built) == source
+    # the build, not where the cache lives: a moved or linked cache stays current
+    return not built.exists() or json.loads(build_record(built)).get("build") == build
 
 
 def _int(value) -> int | None:

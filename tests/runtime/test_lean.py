@@ -69,3 +69,11 @@ def test_the_default_gguf_is_current_only_for_the_shipped_artifact(tiny_dir, tmp
     (tiny_dir / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": "0" * 16}))
     assert not is_current(build_record(tiny_dir))
     assert not is_current("not json") and not is_current(None)
+    # a built default model decides by its build, wherever the cache lives (moved, linked)
+    built = tmp_path / "cache" / "models" / "default"
+    built.mkdir(parents=True)
+    (built / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": shipped_digest()}))
+    moved = build_record(built).replace(str(built), "/elsewhere/models/default")
+    assert is_current(moved)
+    (built / BUILD_FILE).write_text(json.dumps({"base": "other", "artifact": shipped_digest()}))
+    assert not is_current(moved)
