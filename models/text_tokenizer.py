@@ -64,13 +64,15 @@ class TextTokenizer:
     def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
         return {"input_ids": self._tok.encode(text, add_special_tokens=add_special_tokens).ids}
 
-    def encode(self, text: str, add_special_tokens: bool = False,
-               split_special_tokens: bool = True) -> list[int]:  # fmt: skip
+    def encode(
+        self, text: str, add_special_tokens: bool = False, split_special_tokens: bool = True
+    ) -> list[int]:
         enc = self._plain if split_special_tokens else self._tok
         return enc.encode(text, add_special_tokens=add_special_tokens).ids
 
-    def decode(self, ids, skip_special_tokens: bool = False,
-               clean_up_tokenization_spaces: bool = False) -> str:  # fmt: skip
+    def decode(
+        self, ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool = False
+    ) -> str:
         if clean_up_tokenization_spaces:
             raise ValueError("bslm never cleans up tokenization spaces")
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)

@@ -88,8 +88,9 @@ class Encoding:
 class DualTokenizer:
     """Items (``language.Item``) <-> token ids, over two disjoint id ranges."""
 
-    def __init__(self, base, vocab: ToolVocab | None = None, offset: int | None = None,
-                 base_name: str = ""):  # fmt: skip
+    def __init__(
+        self, base, vocab: ToolVocab | None = None, offset: int | None = None, base_name: str = ""
+    ):
         self.base = base
         self.tool = vocab or ToolVocab(default_pieces())
         self.offset = max(len(base), offset or 0)

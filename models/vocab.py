@@ -169,9 +169,10 @@ def prune_tokenizer(tokenizer, keep: list[int] | tuple[int, ...]):
         vocab = {p: new_id[i] for p, i in model["vocab"].items() if i in new_id}
         model["vocab"] = vocab
         model["merges"] = [
-            [a, b] for a, b in _merge_pairs(model["merges"]) if a in vocab and b in vocab
-            and a + b in vocab
-        ]  # fmt: skip
+            [a, b]
+            for a, b in _merge_pairs(model["merges"])
+            if a in vocab and b in vocab and a + b in vocab
+        ]
         spec["added_tokens"] = [
             dict(t, id=new_id[t["id"]]) for t in spec.get("added_tokens", []) if t["id"] in new_id
         ]

@@ -461,11 +461,15 @@ class Agent:
             self.emit(CallEvent(c.id, c.name, dict(c.arguments), server))
         out = []
         for c, (r, ms) in zip(calls, await self._execute(calls), strict=True):
-            ev = CallEvent(c.id, c.name, dict(c.arguments), self._server(c.name), r.text(),
-                           r.is_error, ms)  # fmt: skip
+            ev = CallEvent(
+                c.id, c.name, dict(c.arguments), self._server(c.name), r.text(), r.is_error, ms
+            )
             self.emit(ev)
-            r = r if r.name else ToolResult(r.content, r.structured, r.is_error, c.name,
-                                            c.id, r.extra)  # fmt: skip
+            r = (
+                r
+                if r.name
+                else ToolResult(r.content, r.structured, r.is_error, c.name, c.id, r.extra)
+            )
             out.append((ev, r))
         return out
 

@@ -245,9 +245,11 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="model directory (default: the default model)"
     )
     p.add_argument(
-        "--vocab", default=None, metavar="SIZE",
+        "--vocab",
+        default=None,
+        metavar="SIZE",
         help="text vocabulary: full, or a pruned size such as 32k (default: the model's own)",
-    )  # fmt: skip
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--force", action="store_true", help="replace an existing model")
     g.add_argument("--if-missing", action="store_true", help="do nothing when the model exists")
@@ -299,21 +301,39 @@ def parser() -> argparse.ArgumentParser:
         "env:<calls|math|logic|store|code>",
     )
     p.add_argument(
-        "--model", type=Path, default=None,
+        "--model",
+        type=Path,
+        default=None,
         help="bslm model dir, GGUF file or ONNX dir (default: the default model)",
-    )  # fmt: skip
+    )
     p.add_argument("--data", type=Path, default=Path("data"), help="generated data directory")
     p.add_argument("--limit", type=int, default=0, help="items per suite at most")
-    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
-                   help="constrained decoding (default: hard, as the runtime decodes)")  # fmt: skip
+    p.add_argument(
+        "--mask",
+        choices=("hard", "soft", "off"),
+        default="hard",
+        help="constrained decoding (default: hard, as the runtime decodes)",
+    )
     p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--backend", choices=("torch", "llama", "onnx"), default="torch",
-                   help="torch (model directory; default), llama (GGUF; without --model the "
-                   "default model's), onnx (exported directory)")  # fmt: skip
-    p.add_argument("--distractors", type=int, default=0,
-                   help="catalog tools added to each request's own (our suites)")  # fmt: skip
-    p.add_argument("--retrieval", choices=("none", "bm25", "embedding", "hybrid"),
-                   default="none", help="narrow each request's tools to the top-k")  # fmt: skip
+    p.add_argument(
+        "--backend",
+        choices=("torch", "llama", "onnx"),
+        default="torch",
+        help="torch (model directory; default), llama (GGUF; without --model the "
+        "default model's), onnx (exported directory)",
+    )
+    p.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="catalog tools added to each request's own (our suites)",
+    )
+    p.add_argument(
+        "--retrieval",
+        choices=("none", "bm25", "embedding", "hybrid"),
+        default="none",
+        help="narrow each request's tools to the top-k",
+    )
     p.add_argument("--top-k", type=int, default=10, help="tools kept by --retrieval")
     p.add_argument("--name", default=None, help="the model's name in the report")
     p.add_argument(
@@ -330,19 +350,35 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="answer one request with the model and the MCP tools")
     p.add_argument("prompt", help="the request")
     p.add_argument(
-        "--model", default=None,
+        "--model",
+        default=None,
         help="GGUF file, ONNX directory or bslm model directory (default: the default model)",
-    )  # fmt: skip
-    p.add_argument("--backend", choices=("llama", "onnx", "torch"), default=None,
-                   help="default: llama for the default model, else from what --model is")  # fmt: skip
-    p.add_argument("--mcp-config", default=None,
-                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
-                   "else the demo server)")  # fmt: skip
+    )
+    p.add_argument(
+        "--backend",
+        choices=("llama", "onnx", "torch"),
+        default=None,
+        help="default: llama for the default model, else from what --model is",
+    )
+    p.add_argument(
+        "--mcp-config",
+        default=None,
+        help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+        "else the demo server)",
+    )
     p.add_argument("--system", default=None, help="the system prompt")
-    p.add_argument("--approve", choices=("ask", "all", "none"), default=None,
-                   help="override the approval policy: ask, all (allow), none (deny)")  # fmt: skip
-    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
-                   help="constrained decoding of tool calls (default: hard)")  # fmt: skip
+    p.add_argument(
+        "--approve",
+        choices=("ask", "all", "none"),
+        default=None,
+        help="override the approval policy: ask, all (allow), none (deny)",
+    )
+    p.add_argument(
+        "--mask",
+        choices=("hard", "soft", "off"),
+        default="hard",
+        help="constrained decoding of tool calls (default: hard)",
+    )
     p.add_argument("--max-steps", type=int, default=6, help="model turns that call tools, at most")
     p.add_argument("--max-new-tokens", type=int, default=384, help="tokens per model turn")
     p.add_argument("--ctx", type=int, default=None, help="context length (default: the model's)")
@@ -352,11 +388,19 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "tools", help="list every MCP server's tools and descriptions, to audit them"
     )
-    p.add_argument("--mcp-config", default=None,
-                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
-                   "else the demo server)")  # fmt: skip
-    p.add_argument("--accept", nargs="+", metavar="SERVER", default=None,
-                   help="accept these servers' tool lists as they are now ('all': every server)")  # fmt: skip
+    p.add_argument(
+        "--mcp-config",
+        default=None,
+        help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+        "else the demo server)",
+    )
+    p.add_argument(
+        "--accept",
+        nargs="+",
+        metavar="SERVER",
+        default=None,
+        help="accept these servers' tool lists as they are now ('all': every server)",
+    )
     p.set_defaults(run=_tools)
 
     from bslm.export.cli import add_parser as add_export_parser
@@ -364,20 +408,44 @@ def parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
 
     p = sub.add_parser("chat", help="the terminal agent: chat with the model and the MCP tools")
-    p.add_argument("--model", default=None,
-                   help="GGUF file, ONNX directory or bslm model directory (default: the default model)")  # fmt: skip
-    p.add_argument("--backend", choices=("llama", "onnx", "torch"), default=None,
-                   help="default: llama for the default model, else from what --model is")  # fmt: skip
-    p.add_argument("--mcp-config", default=None,
-                   help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
-                   "else the demo server)")  # fmt: skip
-    p.add_argument("--mask", choices=("hard", "soft", "off"), default="hard",
-                   help="constrained decoding of tool calls (default: hard)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        default=None,
+        help="GGUF file, ONNX directory or bslm model directory (default: the default model)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("llama", "onnx", "torch"),
+        default=None,
+        help="default: llama for the default model, else from what --model is",
+    )
+    p.add_argument(
+        "--mcp-config",
+        default=None,
+        help="mcpServers JSON (default: $BSLM_MCP_CONFIG, ~/.config/bslm/mcp.json, "
+        "else the demo server)",
+    )
+    p.add_argument(
+        "--mask",
+        choices=("hard", "soft", "off"),
+        default="hard",
+        help="constrained decoding of tool calls (default: hard)",
+    )
     p.add_argument("--system", default=None, help="the system prompt")
-    p.add_argument("--approve", choices=("ask", "all", "none"), default=None,
-                   help="override the approval policy: ask, all (allow), none (deny)")  # fmt: skip
-    p.add_argument("--resume", nargs="?", const="latest", default=None, metavar="ID",
-                   help="reopen the latest conversation, or conversation ID")  # fmt: skip
+    p.add_argument(
+        "--approve",
+        choices=("ask", "all", "none"),
+        default=None,
+        help="override the approval policy: ask, all (allow), none (deny)",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="ID",
+        help="reopen the latest conversation, or conversation ID",
+    )
     p.add_argument("--list", action="store_true", help="list the saved conversations and exit")
     p.add_argument("--max-steps", type=int, default=6, help="model turns that call tools, at most")
     p.add_argument("--max-new-tokens", type=int, default=384, help="tokens per model turn")

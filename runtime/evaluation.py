@@ -48,8 +48,7 @@ class DecodingPredictor:
         specs = [as_spec(t) for t in tools or []]
         prompt = encode_chat(self.tok, messages, specs, add_generation_prompt=True).ids
         grammar = self.grammar(messages, specs) if self.mask != "off" else None
-        gen = generate(self.backend, prompt, grammar, self.mask,
-                       max_new_tokens=self.max_new_tokens)  # fmt: skip
+        gen = generate(self.backend, prompt, grammar, self.mask, max_new_tokens=self.max_new_tokens)
         self.seconds += gen.seconds
         self.tokens += len(gen.ids)
         return parse_output(self.tok.decode(gen.ids))

@@ -62,8 +62,16 @@ from bslm.runtime.mcp_connection import Connection, HubSettings, ServerStatus, S
 from bslm.runtime.pinning import Pins
 from bslm.runtime.retrieval import DEFAULT_K, ToolSelector
 
-__all__ = ["HubSettings", "MCPHub", "ServerStatus", "State", "error_kind", "error_result",
-           "truncate_result", "validation_error"]  # fmt: skip
+__all__ = [
+    "HubSettings",
+    "MCPHub",
+    "ServerStatus",
+    "State",
+    "error_kind",
+    "error_result",
+    "truncate_result",
+    "validation_error",
+]
 
 log = logging.getLogger(__name__)
 ErrorKind = Literal[
@@ -387,14 +395,20 @@ class MCPHub:
         where = self._names.get(call.name)
         if where is None:
             return error_result(self._unknown(call.name), "unknown_tool", call), (
-                "deny", "runtime", "unknown tool")  # fmt: skip
+                "deny",
+                "runtime",
+                "unknown tool",
+            )
         server, tool = where
         spec = self._specs[call.name]
         problem = validation_error(spec.parameters, call.arguments)
         if problem is not None:
             message = f"invalid arguments for {call.name}: {problem}"
             return error_result(message, "invalid_arguments", call), (
-                "deny", "runtime", "invalid arguments")  # fmt: skip
+                "deny",
+                "runtime",
+                "invalid arguments",
+            )
         s = self._servers[server]
         raw = self._raw_spec(s, tool) or spec  # under the server's own name, as pinned
         verdict, change = self.guard.verdict(s.config, raw, tool, from_results)
@@ -425,7 +439,10 @@ class MCPHub:
                 self.policy.always_allow(server, tool)
             elif answer is not True:
                 return error_result(f"the user declined to run {call.name}", "declined", call), (
-                    "deny", "user", verdict.reason)  # fmt: skip
+                    "deny",
+                    "user",
+                    verdict.reason,
+                )
             decided = ("allow", "user", verdict.reason)
         self.guard.approved(s.config, s.specs, raw, decided[1] == "user")
         return _Approved(call, server, tool), decided

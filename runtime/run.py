@@ -65,12 +65,18 @@ class Printer:
             where = escape(f"{ev.server}/") if ev.server else ""
             if not ev.finished:
                 self._newline()
-                self.err.print(f"[cyan]→ {where}{escape(ev.name)}[/] {escape(_short(ev.arguments))}", markup=True,
-                               highlight=False)  # fmt: skip
+                self.err.print(
+                    f"[cyan]→ {where}{escape(ev.name)}[/] {escape(_short(ev.arguments))}",
+                    markup=True,
+                    highlight=False,
+                )
             else:
                 style = "red" if ev.is_error else "green"
-                self.err.print(f"[{style}]← {escape(ev.name)}[/] ({ev.ms:.0f} ms) {escape(_short(ev.result))}",
-                               markup=True, highlight=False)  # fmt: skip
+                self.err.print(
+                    f"[{style}]← {escape(ev.name)}[/] ({ev.ms:.0f} ms) {escape(_short(ev.result))}",
+                    markup=True,
+                    highlight=False,
+                )
         elif isinstance(ev, Notice):
             self._newline()
             self.err.print(f"[yellow]{escape(printable(ev.message))}[/]", markup=True)
@@ -131,8 +137,14 @@ async def run_async(opts: RunOptions) -> dict:
         if printer is not None:
             printer(Notice(message))
 
-    hub = MCPHub(config, policy=policy, approve=approve, pins=Pins.default(),
-                 audit=AuditLog.default(on_error=notice), on_notice=notice)  # fmt: skip
+    hub = MCPHub(
+        config,
+        policy=policy,
+        approve=approve,
+        pins=Pins.default(),
+        audit=AuditLog.default(on_error=notice),
+        on_notice=notice,
+    )
     try:
         async with hub:
             for st in hub.status():

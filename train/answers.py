@@ -18,101 +18,181 @@ from .values import humanize, say_list
 
 TEXTS: dict[str, dict[str, list[str]]] = {
     "English": {
-        "result": ["Here's what I found: {facts}.", "Done. {facts}.", "Sure! {facts}.", "All set: {facts}.",
-                   "{facts}.", "Here you go: {facts}. Let me know if you need anything else."],
+        "result": [
+            "Here's what I found: {facts}.",
+            "Done. {facts}.",
+            "Sure! {facts}.",
+            "All set: {facts}.",
+            "{facts}.",
+            "Here you go: {facts}. Let me know if you need anything else.",
+        ],
         "result_short": ["{facts}.", "Here you go: {facts}.", "Done: {facts}."],
-        "list": ["I found {n}: {items}.", "Here are the results: {items}.", "There are {n} results: {items}."],
+        "list": [
+            "I found {n}: {items}.",
+            "Here are the results: {items}.",
+            "There are {n} results: {items}.",
+        ],
         "list_one": ["I found one result: {items}.", "There is one: {items}."],
         "list_short": ["I found {n}: {items}.", "Results: {items}."],
-        "ask": ["What {noun} should I use?", "Sure, which {noun} would you like?",
-                "I can do that, but I need the {noun} first. What is it?", "Could you tell me the {noun}?",
-                "Happy to help! What's the {noun}?"],
-        "none": ["I'm sorry, but none of my tools can do that.", "I can't do that with the tools I have.",
-                 "That's not something my tools support, sorry.",
-                 "Unfortunately I have no tool for that, so I can't help with it here."],
-        "forbidden": ["I'm not allowed to use {tool} here, so I can't do that.",
-                      "Sorry, I can't do that: the tool it needs, {tool}, is off limits for me."],
-        "error": ["Sorry, that didn't work: the tool reported an error ({error}).",
-                  "I couldn't complete it because the tool returned an error: {error}"],
-        "fact": ["the {label} is {value}"], "and": ["and"],
+        "ask": [
+            "What {noun} should I use?",
+            "Sure, which {noun} would you like?",
+            "I can do that, but I need the {noun} first. What is it?",
+            "Could you tell me the {noun}?",
+            "Happy to help! What's the {noun}?",
+        ],
+        "none": [
+            "I'm sorry, but none of my tools can do that.",
+            "I can't do that with the tools I have.",
+            "That's not something my tools support, sorry.",
+            "Unfortunately I have no tool for that, so I can't help with it here.",
+        ],
+        "forbidden": [
+            "I'm not allowed to use {tool} here, so I can't do that.",
+            "Sorry, I can't do that: the tool it needs, {tool}, is off limits for me.",
+        ],
+        "error": [
+            "Sorry, that didn't work: the tool reported an error ({error}).",
+            "I couldn't complete it because the tool returned an error: {error}",
+        ],
+        "fact": ["the {label} is {value}"],
+        "and": ["and"],
     },
     "French": {
-        "result": ["Voici ce que j'ai trouvé pour vous : {facts}.", "C'est fait ! Voici le résultat : {facts}.",
-                   "Voici les informations que vous avez demandées : {facts}."],
+        "result": [
+            "Voici ce que j'ai trouvé pour vous : {facts}.",
+            "C'est fait ! Voici le résultat : {facts}.",
+            "Voici les informations que vous avez demandées : {facts}.",
+        ],
         "result_short": ["Voici le résultat pour vous : {facts}."],
-        "list": ["J'ai trouvé {n} résultats pour vous : {items}.", "Voici les résultats que j'ai trouvés : {items}."],
+        "list": [
+            "J'ai trouvé {n} résultats pour vous : {items}.",
+            "Voici les résultats que j'ai trouvés : {items}.",
+        ],
         "list_short": ["J'ai trouvé pour vous : {items}."],
         "list_one": ["J'ai trouvé un seul résultat pour vous : {items}."],
-        "ask": ["Quelle valeur est-ce que je dois utiliser pour « {noun} » ?",
-                "Il me manque une information pour le faire : {noun}. Pouvez-vous me la donner ?"],
-        "none": ["Désolé, je ne peux pas faire cela : aucun de mes outils ne le permet.",
-                 "Je ne peux pas le faire avec les outils dont je dispose."],
+        "ask": [
+            "Quelle valeur est-ce que je dois utiliser pour « {noun} » ?",
+            "Il me manque une information pour le faire : {noun}. Pouvez-vous me la donner ?",
+        ],
+        "none": [
+            "Désolé, je ne peux pas faire cela : aucun de mes outils ne le permet.",
+            "Je ne peux pas le faire avec les outils dont je dispose.",
+        ],
         "forbidden": ["Je n'ai pas le droit d'utiliser {tool} ici, donc je ne peux pas le faire."],
-        "error": ["Désolé, je n'ai pas pu le faire : l'outil a renvoyé une erreur ({error}).",
-                  "Je ne peux pas terminer cette demande, car l'outil a signalé une erreur : {error}"],
-        "fact": ["{label} : {value}"], "and": ["et"],
+        "error": [
+            "Désolé, je n'ai pas pu le faire : l'outil a renvoyé une erreur ({error}).",
+            "Je ne peux pas terminer cette demande, car l'outil a signalé une erreur : {error}",
+        ],
+        "fact": ["{label} : {value}"],
+        "and": ["et"],
     },
     "Spanish": {
-        "result": ["Esto es lo que he encontrado para usted: {facts}.", "¡Listo! Aquí está el resultado: {facts}.",
-                   "Aquí está la información que usted pidió: {facts}."],
+        "result": [
+            "Esto es lo que he encontrado para usted: {facts}.",
+            "¡Listo! Aquí está el resultado: {facts}.",
+            "Aquí está la información que usted pidió: {facts}.",
+        ],
         "result_short": ["Aquí está el resultado: {facts}."],
-        "list": ["He encontrado {n} resultados para usted, aquí están: {items}.", "Aquí están los resultados para usted: {items}."],
+        "list": [
+            "He encontrado {n} resultados para usted, aquí están: {items}.",
+            "Aquí están los resultados para usted: {items}.",
+        ],
         "list_short": ["Aquí están los resultados para usted: {items}."],
         "list_one": ["Aquí está el único resultado para usted: {items}."],
-        "ask": ["¿Cuál es el valor que debo usar para el campo «{noun}»?",
-                "Me falta un dato para hacerlo: {noun}. ¿Me lo puede indicar, por favor?"],
-        "none": ["Lo siento, pero no puedo hacer eso con las herramientas que tengo.",
-                 "No puedo hacerlo: ninguna de mis herramientas permite hacer eso por usted."],
+        "ask": [
+            "¿Cuál es el valor que debo usar para el campo «{noun}»?",
+            "Me falta un dato para hacerlo: {noun}. ¿Me lo puede indicar, por favor?",
+        ],
+        "none": [
+            "Lo siento, pero no puedo hacer eso con las herramientas que tengo.",
+            "No puedo hacerlo: ninguna de mis herramientas permite hacer eso por usted.",
+        ],
         "forbidden": ["No tengo permiso para usar {tool} aquí, así que no puedo hacerlo."],
-        "error": ["Lo siento, pero no pude hacerlo para usted: la herramienta devolvió un error ({error}).",
-                  "Lo siento, pero la herramienta dio un error y no he podido terminar: {error}"],
-        "fact": ["{label}: {value}"], "and": ["y"],
+        "error": [
+            "Lo siento, pero no pude hacerlo para usted: la herramienta devolvió un error ({error}).",
+            "Lo siento, pero la herramienta dio un error y no he podido terminar: {error}",
+        ],
+        "fact": ["{label}: {value}"],
+        "and": ["y"],
     },
     "German": {
-        "result": ["Hier ist das Ergebnis für dich: {facts}.", "Erledigt! Das habe ich gefunden: {facts}.",
-                   "Hier sind die Informationen, die du wolltest: {facts}."],
+        "result": [
+            "Hier ist das Ergebnis für dich: {facts}.",
+            "Erledigt! Das habe ich gefunden: {facts}.",
+            "Hier sind die Informationen, die du wolltest: {facts}.",
+        ],
         "result_short": ["Hier ist das Ergebnis für dich: {facts}."],
-        "list": ["Ich habe {n} Ergebnisse für dich gefunden: {items}.", "Hier sind die Ergebnisse, die ich gefunden habe: {items}."],
+        "list": [
+            "Ich habe {n} Ergebnisse für dich gefunden: {items}.",
+            "Hier sind die Ergebnisse, die ich gefunden habe: {items}.",
+        ],
         "list_short": ["Das sind die Ergebnisse für dich: {items}."],
         "list_one": ["Ich habe nur ein Ergebnis für dich gefunden: {items}."],
-        "ask": ["Welchen Wert soll ich bitte für „{noun}“ verwenden?",
-                "Mir fehlt noch eine Angabe, um das zu erledigen: {noun}. Kannst du sie mir bitte nennen?"],
-        "none": ["Leider kann ich das mit meinen Werkzeugen nicht erledigen.",
-                 "Das ist mit den Werkzeugen, die ich habe, nicht möglich."],
+        "ask": [
+            "Welchen Wert soll ich bitte für „{noun}“ verwenden?",
+            "Mir fehlt noch eine Angabe, um das zu erledigen: {noun}. Kannst du sie mir bitte nennen?",
+        ],
+        "none": [
+            "Leider kann ich das mit meinen Werkzeugen nicht erledigen.",
+            "Das ist mit den Werkzeugen, die ich habe, nicht möglich.",
+        ],
         "forbidden": ["Ich darf {tool} hier nicht verwenden, daher kann ich das nicht erledigen."],
-        "error": ["Das hat leider nicht geklappt, das Werkzeug meldete einen Fehler ({error}).",
-                  "Ich kann das nicht abschließen, denn das Werkzeug hat einen Fehler gemeldet: {error}"],
-        "fact": ["{label}: {value}"], "and": ["und"],
+        "error": [
+            "Das hat leider nicht geklappt, das Werkzeug meldete einen Fehler ({error}).",
+            "Ich kann das nicht abschließen, denn das Werkzeug hat einen Fehler gemeldet: {error}",
+        ],
+        "fact": ["{label}: {value}"],
+        "and": ["und"],
     },
-}  # fmt: skip
+}
 ENGLISH_DONE = {
-    "create": ["Done: I created the {noun}{label} (ID {id}).", "The {noun}{label} has been created with the ID {id}."],
-    "update": ["I updated the {fields} of {noun} {id}.", "Done: {noun} {id} now has the new {fields}."],
+    "create": [
+        "Done: I created the {noun}{label} (ID {id}).",
+        "The {noun}{label} has been created with the ID {id}.",
+    ],
+    "update": [
+        "I updated the {fields} of {noun} {id}.",
+        "Done: {noun} {id} now has the new {fields}.",
+    ],
     "delete": ["The {noun} {id} has been deleted.", "Done, I deleted {noun} {id}."],
     "archive": ["The {noun} {id} is archived now.", "I archived {noun} {id}."],
     "share": ["I shared the {noun} {id}.", "The {noun} {id} is shared now."],
-}  # fmt: skip
+}
 SMALL_TALK = [
-    ("hi", "Hello! How can I help you today?"), ("thanks, that's all", "You're welcome! Have a great day."),
+    ("hi", "Hello! How can I help you today?"),
+    ("thanks, that's all", "You're welcome! Have a great day."),
     ("What's the capital of Australia?", "The capital of Australia is Canberra."),
     ("Who wrote Pride and Prejudice?", "Jane Austen wrote Pride and Prejudice, published in 1813."),
     ("How many days are there in a leap year?", "A leap year has 366 days."),
     ("Tell me a joke.", "Why don't scientists trust atoms? Because they make up everything."),
     ("What does CPU stand for?", "CPU stands for central processing unit."),
     ("How many continents are there?", "There are seven continents."),
-    ("What is the boiling point of water at sea level?", "Water boils at 100 °C (212 °F) at sea level."),
-    ("Can you recommend a good habit for better sleep?", "Try going to bed at the same time every night and keeping screens out of the bedroom."),
+    (
+        "What is the boiling point of water at sea level?",
+        "Water boils at 100 °C (212 °F) at sea level.",
+    ),
+    (
+        "Can you recommend a good habit for better sleep?",
+        "Try going to bed at the same time every night and keeping screens out of the bedroom.",
+    ),
     ("Who painted the Mona Lisa?", "Leonardo da Vinci painted the Mona Lisa."),
     ("What's the largest ocean?", "The Pacific Ocean is the largest ocean on Earth."),
     ("Give me a synonym for happy.", "A synonym for happy is cheerful."),
     ("How are you?", "I'm doing well, thanks for asking! What can I do for you?"),
     ("What language is spoken in Brazil?", "Portuguese is the official language of Brazil."),
-    ("Explain what a haiku is in one line.", "A haiku is a short Japanese poem of three lines with 5, 7 and 5 syllables."),
+    (
+        "Explain what a haiku is in one line.",
+        "A haiku is a short Japanese poem of three lines with 5, 7 and 5 syllables.",
+    ),
     ("What's the chemical symbol for gold?", "The chemical symbol for gold is Au."),
     ("good morning!", "Good morning! What can I help you with?"),
     ("Which planet is closest to the sun?", "Mercury is the planet closest to the Sun."),
-    ("What year did the first person walk on the moon?", "Neil Armstrong walked on the Moon in 1969."),
-]  # fmt: skip
+    (
+        "What year did the first person walk on the moon?",
+        "Neil Armstrong walked on the Moon in 1969.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -202,8 +282,14 @@ def shape(style: Style, text: str, data: dict | None = None, lines: list[str] | 
     return text
 
 
-def say_result(style: Style, rng: Random, results: list[Any], op: str = "action", noun: str = "",
-               label: str | None = None) -> str:  # fmt: skip
+def say_result(
+    style: Style,
+    rng: Random,
+    results: list[Any],
+    op: str = "action",
+    noun: str = "",
+    label: str | None = None,
+) -> str:
     """The answer after one or more successful results (the last ones of the turn)."""
     lang, short = style.language, style.short
     brief = short or len(results) > 1

@@ -16,14 +16,31 @@ from pathlib import Path
 from bslm.models.tools import ToolSpec
 
 # The Python categories scored by the AST checker or by relevance alone.
-CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance",
-              "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple",
-              "live_irrelevance", "live_relevance")  # fmt: skip
+CATEGORIES = (
+    "simple_python",
+    "multiple",
+    "parallel",
+    "parallel_multiple",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
 # BFCL's non-live score is the unweighted mean of these four.
 NON_LIVE = ("simple_python", "multiple", "parallel", "parallel_multiple")
 
-_TYPE_MAP = {"dict": "object", "float": "number", "tuple": "array", "list": "array", "int": "integer",
-             "str": "string", "bool": "boolean"}  # fmt: skip
+_TYPE_MAP = {
+    "dict": "object",
+    "float": "number",
+    "tuple": "array",
+    "list": "array",
+    "int": "integer",
+    "str": "string",
+    "bool": "boolean",
+}
 
 
 def data_dir() -> Path:

@@ -28,8 +28,21 @@ from .values import Value, say_enum
 
 STYLES = ("snake", "camel", "dotted", "kebab")
 OP_INTENTS = {
-    "get": ["get the {e}", "look up the {e}", "show me the {e}", "pull up the {e}", "fetch the {e}", "open the {e}"],
-    "list": ["list my {p}", "show all my {p}", "give me a list of my {p}", "show me my {p}", "list the {p}"],
+    "get": [
+        "get the {e}",
+        "look up the {e}",
+        "show me the {e}",
+        "pull up the {e}",
+        "fetch the {e}",
+        "open the {e}",
+    ],
+    "list": [
+        "list my {p}",
+        "show all my {p}",
+        "give me a list of my {p}",
+        "show me my {p}",
+        "list the {p}",
+    ],
     "create": ["create {a} {e}", "add a new {e}", "make {a} {e}", "set up {a} {e}", "add {a} {e}"],
     "update": ["update the {e}", "change the {e}", "edit the {e}", "modify the {e}"],
     "delete": ["delete the {e}", "remove the {e}", "get rid of the {e}", "erase the {e}"],
@@ -37,21 +50,34 @@ OP_INTENTS = {
     "export": ["export my {p}", "download my {p}", "give me an export of my {p}"],
     "share": ["share the {e}", "give access to the {e}", "open up the {e}"],
     "archive": ["archive the {e}", "move the {e} to the archive", "put away the {e}"],
-}  # fmt: skip
+}
 OP_DESCRIPTIONS = {
     "get": ["Get a {e} by its ID.", "Retrieve the details of one {e}.", "Fetch a single {e}."],
-    "list": ["List {p}.", "List {p}, most recent first.", "Return the user's {p}, optionally filtered."],
+    "list": [
+        "List {p}.",
+        "List {p}, most recent first.",
+        "Return the user's {p}, optionally filtered.",
+    ],
     "create": ["Create a new {e}.", "Add {a} {e}.", "Create {a} {e} and return its ID."],
-    "update": ["Update an existing {e}; fields left out stay unchanged.", "Change fields of {a} {e}."],
+    "update": [
+        "Update an existing {e}; fields left out stay unchanged.",
+        "Change fields of {a} {e}.",
+    ],
     "delete": ["Delete {a} {e}.", "Permanently remove {a} {e}."],
     "search": ["Search {p} by keywords.", "Full-text search over {p}."],
     "export": ["Export {p} to a file.", "Download {p} as a file."],
     "share": ["Share {a} {e} with other people by email.", "Give other people access to {a} {e}."],
     "archive": ["Archive {a} {e}; it can be restored later.", "Move {a} {e} to the archive."],
-}  # fmt: skip
+}
 UNIT_GROUPS = (("km", "miles"), ("kg", "lb"), ("liters", "gallons"))
-FACTORS = {("km", "miles"): 0.621371, ("miles", "km"): 1.609344, ("kg", "lb"): 2.204623,
-           ("lb", "kg"): 0.453592, ("liters", "gallons"): 0.264172, ("gallons", "liters"): 3.785412}  # fmt: skip
+FACTORS = {
+    ("km", "miles"): 0.621371,
+    ("miles", "km"): 1.609344,
+    ("kg", "lb"): 2.204623,
+    ("lb", "kg"): 0.453592,
+    ("liters", "gallons"): 0.264172,
+    ("gallons", "liters"): 3.785412,
+}
 TRANSLATIONS = {
     ("Thanks for your help today", "fr"): "Merci pour votre aide aujourd'hui",
     ("Thanks for your help today", "es"): "Gracias por tu ayuda hoy",
@@ -182,8 +208,9 @@ class CatalogTool:
             return Value(option, say_enum(rng, option))
         return sample_kind(f.kind, rng, today)
 
-    def sample_args(self, rng: Random, today: date | None, optional: float = 0.35,
-                    omit: tuple[str, ...] = ()) -> dict[str, Value]:  # fmt: skip
+    def sample_args(
+        self, rng: Random, today: date | None, optional: float = 0.35, omit: tuple[str, ...] = ()
+    ) -> dict[str, Value]:
         """Values for every required parameter (except ``omit``) and some optional ones, in
         schema order; an update sets at least one field."""
         chosen = [p for p in self.params if p.required and p.name not in omit]
@@ -202,8 +229,13 @@ class CatalogTool:
             a, b = rng.sample(rng.choice(UNIT_GROUPS), 2)
             args[by_field["unit_from"].name] = Value(a, a)
             args[by_field["unit_to"].name] = Value(b, b)
-        for x, y in (("origin", "destination"), ("from_currency", "to_currency"),
-                     ("source", "target"), ("from_address", "to_address"), ("min", "max")):  # fmt: skip
+        for x, y in (
+            ("origin", "destination"),
+            ("from_currency", "to_currency"),
+            ("source", "target"),
+            ("from_address", "to_address"),
+            ("min", "max"),
+        ):
             if x in by_field and y in by_field:
                 px, py = by_field[x], by_field[y]
                 for _ in range(20):
@@ -225,16 +257,24 @@ class CatalogTool:
 
     def _entity_result(self, rng: Random, args: dict, today: date | None) -> Any:
         noun = self.group
-        ident = next((args[p.name] for p in self.params if p.field.kind == f"id:{noun}" and p.name in args), None)  # fmt: skip
+        ident = next(
+            (args[p.name] for p in self.params if p.field.kind == f"id:{noun}" and p.name in args),
+            None,
+        )
         ident = ident or make_id(rng, noun)
         label = self.label.name if self.label else "name"
         if self.op in ("list", "search"):
             items = []
-            limit = next((args[p.name] for p in self.params if p.field.name == "limit" and p.name in args), 4)  # fmt: skip
+            limit = next(
+                (args[p.name] for p in self.params if p.field.name == "limit" and p.name in args), 4
+            )
             for _ in range(rng.randint(1, min(4, limit))):
                 v = self.sample_value(self.label, rng, today).value if self.label else noun
                 items.append({"id": make_id(rng, noun), label: v})
-            query = next((args[p.name] for p in self.params if p.field.name == "query" and p.name in args), None)  # fmt: skip
+            query = next(
+                (args[p.name] for p in self.params if p.field.name == "query" and p.name in args),
+                None,
+            )
             if query is not None and self.label and self.label.field.kind not in ("flag",):
                 items[rng.randrange(len(items))][label] = query
             return items if rng.random() < 0.5 else {"items": items, "total": len(items)}
@@ -251,7 +291,12 @@ class CatalogTool:
         if self.op == "update":
             return {"id": ident, "updated": [k for k in args if args[k] != ident]}
         if self.op == "export":
-            fmt = next(iter(v for k, v in args.items() if isinstance(v, str) and v in ("json", "csv", "pdf")), "csv")  # fmt: skip
+            fmt = next(
+                iter(
+                    v for k, v in args.items() if isinstance(v, str) and v in ("json", "csv", "pdf")
+                ),
+                "csv",
+            )
             return {
                 "file": f"exports/{noun.replace(' ', '_')}s.{fmt}",
                 "rows": rng.randrange(3, 400),
@@ -383,15 +428,23 @@ def _entity_tools(domain: str, style: str, entity: tuple, rng: Random) -> list[C
     noun, plural, field_keys, ops = entity
     fields = field_keys.split()
     id_key = f"{noun.replace(' ', '_')}_id"
-    enum_filter = next((k.rstrip("?") + "?" for k in fields if get_field(k.rstrip("?")).options), None)  # fmt: skip
+    enum_filter = next(
+        (k.rstrip("?") + "?" for k in fields if get_field(k.rstrip("?")).options), None
+    )
     keys = {
-        "get": [id_key], "delete": [id_key], "archive": [id_key],
-        "list": ["limit?"] + ([enum_filter] if enum_filter else []) + ["order?"]
+        "get": [id_key],
+        "delete": [id_key],
+        "archive": [id_key],
+        "list": ["limit?"]
+        + ([enum_filter] if enum_filter else [])
+        + ["order?"]
         + (["include_archived?"] if "archive" in ops.split() else []),
         "search": ["query", "limit?"] + ([enum_filter] if enum_filter else []),
-        "create": fields, "update": [id_key] + [k.rstrip("?") + "?" for k in fields],
-        "export": ["format", "after?"], "share": [id_key, "to#share", "permission?", "notify?"],
-    }  # fmt: skip
+        "create": fields,
+        "update": [id_key] + [k.rstrip("?") + "?" for k in fields],
+        "export": ["format", "after?"],
+        "share": [id_key, "to#share", "permission?", "notify?"],
+    }
     fmt = {"e": noun, "p": plural, "a": article(noun)}
     label = _params(fields[:1], style, noun)[0]
     label = Param(label.name, label.field, True)
@@ -416,8 +469,15 @@ def _action_tool(domain: str, style: str, action: tuple) -> CatalogTool:
     base, desc, intents, param_keys, result = action
     params = _params(param_keys.split(), style, "item")
     name = style_name(base.split("_"), style, domain)
-    return CatalogTool(_spec(name, desc, params, "item"), domain, "action", base,
-                       tuple(intents.split("|")), params, result)  # fmt: skip
+    return CatalogTool(
+        _spec(name, desc, params, "item"),
+        domain,
+        "action",
+        base,
+        tuple(intents.split("|")),
+        params,
+        result,
+    )
 
 
 @cache

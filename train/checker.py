@@ -31,8 +31,16 @@ from typing import Any
 from bslm.models.tools import ToolCall
 
 # BFCL's Python type names -> the Python type a value must have (``any`` is checked as str).
-PYTHON_TYPES: dict[str, type] = {"string": str, "integer": int, "float": float, "boolean": bool,
-                                 "array": list, "tuple": list, "dict": dict, "any": str}  # fmt: skip
+PYTHON_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "float": float,
+    "boolean": bool,
+    "array": list,
+    "tuple": list,
+    "dict": dict,
+    "any": str,
+}
 NESTED_TYPES = ("array", "tuple")
 _STANDARDIZE = re.compile(r"[ \,\.\/\-\_\*\^]")
 _UNSUPPORTED = ("java", "javascript", "multi_turn", "memory", "web_search", "format_sensitivity")
@@ -74,8 +82,14 @@ def category_kind(category: str) -> str:
     return "simple"
 
 
-def check(category: str, calls: list[ToolCall], functions: list[dict],
-          possible_answer: list[dict], *, underscore_dots: bool = False) -> CheckResult:  # fmt: skip
+def check(
+    category: str,
+    calls: list[ToolCall],
+    functions: list[dict],
+    possible_answer: list[dict],
+    *,
+    underscore_dots: bool = False,
+) -> CheckResult:
     """Score one BFCL item: ``calls`` are what the model wrote, ``functions`` the item's BFCL
     schemas, ``possible_answer`` its ground truth (a list of ``{name: {param: [values]}}``;
     empty for the relevance categories). Raises ValueError only for a category it does not

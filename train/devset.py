@@ -183,9 +183,16 @@ def build_item(item: dict, sets: dict[str, list[ToolSpec]], systems: dict[str, s
     system = system_text(item, systems)
     if system is not None:
         messages.insert(0, {"role": "system", "content": system})
-    record = {"id": iid, "stage": stage, "kind": item["kind"], "split": "dev",
-              "domain": item["tools"], "tools": [shown(s) for s in specs],
-              "messages": messages, "rules": []}  # fmt: skip
+    record = {
+        "id": iid,
+        "stage": stage,
+        "kind": item["kind"],
+        "split": "dev",
+        "domain": item["tools"],
+        "tools": [shown(s) for s in specs],
+        "messages": messages,
+        "rules": [],
+    }
     check_record(record)
     return record
 
@@ -213,8 +220,10 @@ def composition(records: list[dict]) -> str:
     kinds = [k for k in KINDS if any(r["kind"] == k for r in records)]
     lines = ["| tools | " + " | ".join(kinds) + " | all |", "|---" * (len(kinds) + 2) + "|"]
     for d in domains + ["all"]:
-        row = [sum(v for (dd, k), v in counts.items() if k == kind and d in (dd, "all"))
-               for kind in kinds]  # fmt: skip
+        row = [
+            sum(v for (dd, k), v in counts.items() if k == kind and d in (dd, "all"))
+            for kind in kinds
+        ]
         lines.append(f"| {d} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
     return "\n".join(lines)
 

@@ -9,6 +9,8 @@ result is ``name:kind`` pairs (``@pool`` for result-only words, ``=param`` to ec
 ``name:[...]`` or a whole spec in brackets for a list of such objects).
 """
 
+# fmt: off
+# (tables: one row per line, wider than the line length)
 ENTITIES: dict[str, list[tuple]] = {
     "calendar": [
         ("event", "events", "title start duration? location? attendees? recurrence? reminder? all_day?", "get list create update delete search export share"),
@@ -86,7 +88,7 @@ ENTITIES: dict[str, list[tuple]] = {
              ("vet appointment", "vet appointments", "when reason? location?", "list create delete")],
     "banking": [("payee", "payees", "name email? account?", "get list create update delete"),
                 ("scheduled payment", "scheduled payments", "amount name date recurrence?", "get list create update delete")],
-}  # fmt: skip
+}
 
 
 ACTIONS: dict[str, list[tuple]] = {
@@ -269,7 +271,7 @@ ACTIONS: dict[str, list[tuple]] = {
         ("buy_tickets", "Buy tickets for an event.", "buy {quantity} tickets for event {event_id}|get {quantity} tickets for {event_id}|book {quantity} seats for event {event_id}", "event_id#show quantity", "order_id:id:ticket_order total:amount"),
     ],
     "pets": [("find_vet", "Find a vet near a city.", "find a vet|look for a vet|search for a vet", "city", "[name:company rating:rating]")],
-}  # fmt: skip
+}
 
 
 # Words results are made of (``@pool`` in a result spec).
@@ -291,4 +293,5 @@ RESULT_POOLS: dict[str, list] = {
     "rate": [0.92, 1.08, 149.3, 0.79, 1.36], "lang": ["fr", "es", "de", "it", "en"],
     "export": ["exports/table.csv", "exports/dump.json", "exports/table.csv.gz", "exports/backup.json.gz"],
     "street": ["12 Oak Lane", "48 Market Street", "7 Harbor Way", "230 Elm Avenue"],
-}  # fmt: skip
+}
+# fmt: on

@@ -32,17 +32,36 @@ PAIRS = "pairs.jsonl"
 
 @dataclass(frozen=True)
 class DPOConfig:
-    model: str = field(default="default", metadata={"help": "starting model (and reference): default, a bslm model or adapter dir, a base name, tiny"})  # fmt: skip
-    envs: tuple[str, ...] = field(default=("calls", "math", "logic", "store", "code"), metadata={"help": "environments whose train tasks are sampled"})  # fmt: skip
+    model: str = field(
+        default="default",
+        metadata={
+            "help": "starting model (and reference): default, a bslm model or adapter dir, a base name, tiny"
+        },
+    )
+    envs: tuple[str, ...] = field(
+        default=("calls", "math", "logic", "store", "code"),
+        metadata={"help": "environments whose train tasks are sampled"},
+    )
     tasks: int = field(default=32, metadata={"help": "training tasks per environment"})
     samples: int = field(default=4, metadata={"help": "chains sampled per task"})
-    max_pairs: int = field(default=4, metadata={"help": "pairs kept per task at most (-1: all combinations)"})  # fmt: skip
-    guidance: bool = field(default=True, metadata={"help": "when no chain of a task is correct, sample again after its first reference turns (one more each time)"})  # fmt: skip
+    max_pairs: int = field(
+        default=4, metadata={"help": "pairs kept per task at most (-1: all combinations)"}
+    )
+    guidance: bool = field(
+        default=True,
+        metadata={
+            "help": "when no chain of a task is correct, sample again after its first reference turns (one more each time)"
+        },
+    )
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
-    mask: str = field(default="hard", metadata={"help": "sampling under the tool grammar: hard, soft or off"})  # fmt: skip
+    mask: str = field(
+        default="hard", metadata={"help": "sampling under the tool grammar: hard, soft or off"}
+    )
     max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
-    max_tokens: int = field(default=384, metadata={"help": "completion tokens per chain at most"})  # fmt: skip
-    seed: int = field(default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"})  # fmt: skip
+    max_tokens: int = field(default=384, metadata={"help": "completion tokens per chain at most"})
+    seed: int = field(
+        default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"}
+    )
     out: str = field(default="runs/dpo", metadata={"help": "output directory"})
     beta: float = field(default=0.1, metadata={"help": "DPO beta"})
     lr: float = field(default=5e-5, metadata={"help": "learning rate"})
@@ -55,7 +74,9 @@ class DPOConfig:
     logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
     save_steps: int = field(default=20, metadata={"help": "checkpoint every N steps"})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
-    use_cpu: bool = field(default=False, metadata={"help": "force the CPU even when a GPU is there"})  # fmt: skip
+    use_cpu: bool = field(
+        default=False, metadata={"help": "force the CPU even when a GPU is there"}
+    )
 
 
 def is_correct(episode: Episode) -> bool:
@@ -71,8 +92,15 @@ def pairs_for(chains: list[dict], max_pairs: int = -1) -> list[dict]:
     combos = sorted(product(good, bad), key=lambda gb: gb[1]["score"])
     if max_pairs >= 0:
         combos = combos[:max_pairs]
-    return [{"chosen_ids": g["ids"], "chosen_mask": g["mask"], "rejected_ids": b["ids"],
-             "rejected_mask": b["mask"]} for g, b in combos]  # fmt: skip
+    return [
+        {
+            "chosen_ids": g["ids"],
+            "chosen_mask": g["mask"],
+            "rejected_ids": b["ids"],
+            "rejected_mask": b["mask"],
+        }
+        for g, b in combos
+    ]
 
 
 def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
@@ -96,18 +124,36 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
             for prefix in levels:
                 chains = []
                 for _ in range(cfg.samples):
-                    ep, s = play(model, tok, envs[task.env], task, mode=cfg.mask,
-                                 temperature=cfg.temperature, prefix=prefix,
-                                 max_turn_tokens=cfg.max_turn_tokens, max_tokens=cfg.max_tokens,
-                                 rng=rng)  # fmt: skip
-                    chains.append({"ids": s.completion_ids, "mask": s.env_mask,
-                                   "score": ep.score, "prompt": s.prompt_ids})  # fmt: skip
+                    ep, s = play(
+                        model,
+                        tok,
+                        envs[task.env],
+                        task,
+                        mode=cfg.mask,
+                        temperature=cfg.temperature,
+                        prefix=prefix,
+                        max_turn_tokens=cfg.max_turn_tokens,
+                        max_tokens=cfg.max_tokens,
+                        rng=rng,
+                    )
+                    chains.append(
+                        {
+                            "ids": s.completion_ids,
+                            "mask": s.env_mask,
+                            "score": ep.score,
+                            "prompt": s.prompt_ids,
+                        }
+                    )
                 if any(c["score"] >= 1.0 for c in chains):
                     break  # chains of this prompt can be compared; no more help needed
             # the chains of one level share their prompt (the task, then ``prefix`` turns)
-            row = {"task": task.id, "prefix": prefix, "prompt_ids": chains[0]["prompt"],
-                   "scores": [c["score"] for c in chains],
-                   "pairs": pairs_for(chains, cfg.max_pairs)}  # fmt: skip
+            row = {
+                "task": task.id,
+                "prefix": prefix,
+                "prompt_ids": chains[0]["prompt"],
+                "scores": [c["score"] for c in chains],
+                "pairs": pairs_for(chains, cfg.max_pairs),
+            }
             f.write(json.dumps(row) + "\n")
             f.flush()
             done[task.id] = row
@@ -123,8 +169,11 @@ def _collator_class():
 
         def torch_call(self, examples):
             batch = super().torch_call(examples)
-            masks = [[0] * len(e["prompt_ids"]) + e[f"{side}_mask"]
-                     for side in ("chosen", "rejected") for e in examples]  # fmt: skip
+            masks = [
+                [0] * len(e["prompt_ids"]) + e[f"{side}_mask"]
+                for side in ("chosen", "rejected")
+                for e in examples
+            ]
             cm = batch["completion_mask"]
             for i, m in enumerate(masks):
                 m = m[: cm.shape[1]]
@@ -162,16 +211,23 @@ def train(cfg: DPOConfig) -> Path:
             return dataset  # already token ids, with the environment's tokens marked
 
     args = TRLConfig(
-        **trainer_args(cfg, out), beta=cfg.beta, num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
-        gradient_checkpointing=not cfg.use_cpu, max_length=None,
-    )  # fmt: skip
+        **trainer_args(cfg, out),
+        beta=cfg.beta,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_checkpointing=not cfg.use_cpu,
+        max_length=None,
+    )
     pad = tok.base.pad_token_id if tok.base.pad_token_id is not None else tok.eot_id
     trainer = ChainDPOTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(pairs),
-        processing_class=tok.base, data_collator=_collator_class()(pad_token_id=pad),
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(pairs),
+        processing_class=tok.base,
+        data_collator=_collator_class()(pad_token_id=pad),
         callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
-    )  # fmt: skip
+    )
     final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "loss")
     plot_training(rows, out / "loss.png")
     print(f"final adapter: {final}")

@@ -21,9 +21,15 @@ from .rules import LANGUAGES, PREFIXES, Rule, compatible
 from .values import Value
 
 # Domains close enough that one's tools might serve the other's requests.
-FAMILIES = [{"messaging", "email", "social", "contacts"}, {"calendar", "notes", "events"},
-            {"recipes", "shopping", "health", "pets"}, {"banking", "finance", "real_estate"},
-            {"files", "code", "databases", "cloud"}, {"news", "web"}, {"travel", "maps", "rides", "weather"}]  # fmt: skip
+FAMILIES = [
+    {"messaging", "email", "social", "contacts"},
+    {"calendar", "notes", "events"},
+    {"recipes", "shopping", "health", "pets"},
+    {"banking", "finance", "real_estate"},
+    {"files", "code", "databases", "cloud"},
+    {"news", "web"},
+    {"travel", "maps", "rides", "weather"},
+]
 FINDER_OPS, ACTOR_OPS = ("search", "list"), ("get", "update", "delete", "share", "archive")
 
 
@@ -42,10 +48,20 @@ class Pool:
             self.by_domain.setdefault(t.domain, []).append(t)
         self.actions = [t for t in self.tools if t.op == "action"]
         ops = {(t.domain, t.group, t.op): t for t in self.tools if t.op != "action"}
-        self.entity_chains = [(ops[(d, g, f)], ops[(d, g, a)]) for (d, g, f) in ops if f in FINDER_OPS
-                              for a in ACTOR_OPS if (d, g, a) in ops]  # fmt: skip
-        self.entity_chains += [(ops[(d, g, "create")], ops[(d, g, a)]) for (d, g, o) in ops
-                               if o == "create" for a in ("share", "update") if (d, g, a) in ops]  # fmt: skip
+        self.entity_chains = [
+            (ops[(d, g, f)], ops[(d, g, a)])
+            for (d, g, f) in ops
+            if f in FINDER_OPS
+            for a in ACTOR_OPS
+            if (d, g, a) in ops
+        ]
+        self.entity_chains += [
+            (ops[(d, g, "create")], ops[(d, g, a)])
+            for (d, g, o) in ops
+            if o == "create"
+            for a in ("share", "update")
+            if (d, g, a) in ops
+        ]
         self.list_chains = []  # (producer, consumer, id parameter of the consumer)
         for prod in self.actions:
             kinds = _list_id_kinds(prod)
@@ -118,8 +134,9 @@ class Context:
         except ValueError as e:
             raise Skip(str(e)) from None
 
-    def rules(self, text: bool, called: list[CatalogTool], shown: list[CatalogTool],
-              n: int | None = None) -> list[Rule]:  # fmt: skip
+    def rules(
+        self, text: bool, called: list[CatalogTool], shown: list[CatalogTool], n: int | None = None
+    ) -> list[Rule]:
         """0-2 compatible rules the gold turns will obey."""
         rng = self.rng
         n = rng.choices([0, 1, 2], [0.45, 0.35, 0.2])[0] if n is None else n
@@ -136,10 +153,13 @@ class Context:
         for k in rng.sample(kinds, len(kinds)):
             if len(chosen) < n and compatible([*chosen, k]):
                 chosen.append(k)
-        params = {"language": lambda: {"language": rng.choice(LANGUAGES)},
-                  "max_words": lambda: {"n": 0}, "prefix": lambda: {"prefix": rng.choice(PREFIXES)},
-                  "must_use": lambda: {"tool": rng.choice(called).name},
-                  "must_not_use": lambda: {"tool": rng.choice(unused).name}}  # fmt: skip
+        params = {
+            "language": lambda: {"language": rng.choice(LANGUAGES)},
+            "max_words": lambda: {"n": 0},
+            "prefix": lambda: {"prefix": rng.choice(PREFIXES)},
+            "must_use": lambda: {"tool": rng.choice(called).name},
+            "must_not_use": lambda: {"tool": rng.choice(unused).name},
+        }
         return [Rule(k, params[k]() if k in params else {}) for k in chosen]
 
     def think(self, p: float | None = None) -> bool:
@@ -189,6 +209,8 @@ def result_msg(rng: Random, tool: CatalogTool, result, is_error: bool = False) -
 
 def finish_rules(rng: Random, rules: list[Rule], messages: list[dict]) -> list[Rule]:
     """Fill in the word limit from the gold texts (the longest, rounded up)."""
-    words = max([len((m.get("content") or "").split()) for m in messages if m["role"] == "assistant"] + [1])  # fmt: skip
+    words = max(
+        [len((m.get("content") or "").split()) for m in messages if m["role"] == "assistant"] + [1]
+    )
     limit = -(-words // 5) * 5 + rng.choice([0, 0, 5, 10])
     return [Rule(r.kind, {"n": limit}) if r.kind == "max_words" else r for r in rules]

@@ -408,8 +408,11 @@ def evaluate(
     name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
     report = {"model": name, "mask": cfg.mask, "suites": {}}
     if many is not None:
-        report["tools"] = {"distractors": cfg.distractors, "retrieval": cfg.retrieval,
-                           "top_k": cfg.top_k}  # fmt: skip
+        report["tools"] = {
+            "distractors": cfg.distractors,
+            "retrieval": cfg.retrieval,
+            "top_k": cfg.top_k,
+        }
     for suite in cfg.suites:
         t0 = time.perf_counter()
         if suite.startswith("bfcl:"):

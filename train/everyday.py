@@ -19,11 +19,23 @@ from .drafts import Context, Draft, Skip, calls, finish_rules, plain, say, user
 from .utilities import FAMILIES, UtilityTool, call_args, draw_request, fake_result, server
 from .values import Value
 
-ABILITIES = {"now": "telling the time anywhere", "convert_time": "converting times between zones",
-             "calc": "calculations", "units": "unit conversions", "days": "counting days between dates",
-             "currency": "currency conversion"}  # fmt: skip
-JOINS = ["{a} Also, {b}", "{a} And {b}", "{a}, and {b}", "{a}; {b}", "{a} Plus: {b}", "{a}\n{b}",
-         "{a} Then {b}"]  # fmt: skip
+ABILITIES = {
+    "now": "telling the time anywhere",
+    "convert_time": "converting times between zones",
+    "calc": "calculations",
+    "units": "unit conversions",
+    "days": "counting days between dates",
+    "currency": "currency conversion",
+}
+JOINS = [
+    "{a} Also, {b}",
+    "{a} And {b}",
+    "{a}, and {b}",
+    "{a}; {b}",
+    "{a} Plus: {b}",
+    "{a}\n{b}",
+    "{a} Then {b}",
+]
 
 
 def _lower_first(text: str) -> str:
@@ -53,8 +65,13 @@ def _why(ctx: Context, tool: UtilityTool, args: dict[str, Value], p: float) -> s
     if not ctx.think(p):
         return None
     notes = prompts.conversions(args)
-    head = ctx.rng.choice([f"{tool.name} fits this request.", f"This needs {tool.name}.",
-                           f"The user wants {ABILITIES[tool.family]}: {tool.name}."])  # fmt: skip
+    head = ctx.rng.choice(
+        [
+            f"{tool.name} fits this request.",
+            f"This needs {tool.name}.",
+            f"The user wants {ABILITIES[tool.family]}: {tool.name}.",
+        ]
+    )
     return head + (" " + "; ".join(notes) + "." if notes else "")
 
 
@@ -93,7 +110,12 @@ def build_similar(ctx: Context) -> Draft:
     args = call_args(gold, by_role)
     shown = list(utils.values()) + _extra(ctx, utils, rng.randint(0, 4))
     rng.shuffle(shown)
-    return Draft("similar", "utilities", shown, [user(text), calls([(gold, args)], _why(ctx, gold, args, 0.2))])  # fmt: skip
+    return Draft(
+        "similar",
+        "utilities",
+        shown,
+        [user(text), calls([(gold, args)], _why(ctx, gold, args, 0.2))],
+    )
 
 
 def build_crowd(ctx: Context) -> Draft:
@@ -119,13 +141,21 @@ def build_crowd(ctx: Context) -> Draft:
 def build_knowledge(ctx: Context) -> Draft:
     rng = ctx.rng
     fam = rng.choice(FAMILIES)
-    utils = server(rng, (fam,) + ((rng.choice([f for f in FAMILIES if f != fam]),) if rng.random() < 0.4 else ()))  # fmt: skip
+    utils = server(
+        rng,
+        (fam,) + ((rng.choice([f for f in FAMILIES if f != fam]),) if rng.random() < 0.4 else ()),
+    )
     gold = utils[fam]
     text, by_role = _request(ctx, gold)
     args = call_args(gold, by_role)
     shown = list(utils.values())
     rng.shuffle(shown)
-    return Draft("knowledge", "utilities", shown, [user(text), calls([(gold, args)], _why(ctx, gold, args, 0.35))])  # fmt: skip
+    return Draft(
+        "knowledge",
+        "utilities",
+        shown,
+        [user(text), calls([(gold, args)], _why(ctx, gold, args, 0.35))],
+    )
 
 
 # --- stage 3 ---------------------------------------------------------------------------------
@@ -137,7 +167,7 @@ def say_result(tool: UtilityTool, by_role: dict[str, Value], result: dict) -> st
     if fam == "now":
         return f"It's {result['datetime'][11:16]} on {result['weekday']} in {by_role['zone'].text}."
     if fam == "convert_time":
-        return f"{by_role['time'].text} in {by_role['source'].text} is {result['target_time']} in {by_role['target'].text}."  # fmt: skip
+        return f"{by_role['time'].text} in {by_role['source'].text} is {result['target_time']} in {by_role['target'].text}."
     if fam == "calc":
         return f"{by_role['expression'].text} = {result['result']}."
     if fam == "units":
@@ -153,9 +183,12 @@ def _exchange(ctx: Context, utils: dict[str, UtilityTool], style: Style) -> list
     text, by_role = _request(ctx, gold)
     args = call_args(gold, by_role)
     result = fake_result(rng, gold, by_role, ctx.today)
-    return [user(text), calls([(gold, args)], _why(ctx, gold, args, ctx.reasoning)),
-            {"role": "tool", "name": gold.name, "content": _json(result)},
-            say(answers.shape(style, _capital(say_result(gold, by_role, result))))]  # fmt: skip
+    return [
+        user(text),
+        calls([(gold, args)], _why(ctx, gold, args, ctx.reasoning)),
+        {"role": "tool", "name": gold.name, "content": _json(result)},
+        say(answers.shape(style, _capital(say_result(gold, by_role, result)))),
+    ]
 
 
 def _json(result: dict) -> str:
@@ -179,7 +212,11 @@ def build_stop(ctx: Context) -> Draft:
     if rng.random() < 0.35:
         messages += _exchange(ctx, utils, style)
     if rng.random() < 0.7:
-        _, q, a = chitchat.draw(rng, ctx.pb.held_out, kind=rng.choice(["thanks", "thanks", "fact", "joke", "how_are_you"]))  # fmt: skip
+        _, q, a = chitchat.draw(
+            rng,
+            ctx.pb.held_out,
+            kind=rng.choice(["thanks", "thanks", "fact", "joke", "how_are_you"]),
+        )
         messages += [user(q), say(answers.shape(style, a))]
     return Draft("stop", "utilities", shown, messages, finish_rules(rng, rules, messages))
 
@@ -189,7 +226,11 @@ def build_multi(ctx: Context) -> Draft:
     utils = _utility_shown(ctx)
     n = rng.choice([2, 2, 3, 3, 4])
     same = rng.random() < 0.4
-    pool = [rng.choice(list(utils.values()))] * n if same else [rng.choice(list(utils.values())) for _ in range(n)]  # fmt: skip
+    pool = (
+        [rng.choice(list(utils.values()))] * n
+        if same
+        else [rng.choice(list(utils.values())) for _ in range(n)]
+    )
     pairs, texts, said = [], [], set()
     for tool in pool:
         text, by_role = _request(ctx, tool)
@@ -210,8 +251,12 @@ def build_multi(ctx: Context) -> Draft:
     names = [t.name for t, _, _ in pairs]
     why = None
     if ctx.think():
-        why = rng.choice([f"{n} independent requests, so {n} calls at once: {', '.join(names)}.",
-                          f"The user asks {n} separate things; I'll make all {n} calls together."])  # fmt: skip
+        why = rng.choice(
+            [
+                f"{n} independent requests, so {n} calls at once: {', '.join(names)}.",
+                f"The user asks {n} separate things; I'll make all {n} calls together.",
+            ]
+        )
     messages = [user(joined), calls([(t, a) for t, a, _ in pairs], why)]
     lines = []
     for tool, _, by_role in pairs:
@@ -229,7 +274,9 @@ def build_smalltalk(ctx: Context) -> Draft:
     rng.shuffle(shown)
     rules = [r for r in _english_rules(ctx, [], shown) if r.kind != "must_not_use"]
     style = Style.of(rules)
-    _, q, a = chitchat.draw(rng, ctx.pb.held_out, _abilities(utils, ctx), rng.choice(["greeting", "who", "how_are_you"]))  # fmt: skip
+    _, q, a = chitchat.draw(
+        rng, ctx.pb.held_out, _abilities(utils, ctx), rng.choice(["greeting", "who", "how_are_you"])
+    )
     messages = [user(q), say(answers.shape(style, a))]
     messages += _exchange(ctx, utils, style)
     _, q, a = chitchat.draw(rng, ctx.pb.held_out, _abilities(utils, ctx))
@@ -237,6 +284,12 @@ def build_smalltalk(ctx: Context) -> Draft:
     return Draft("smalltalk", "utilities", shown, messages, finish_rules(rng, rules, messages))
 
 
-BUILDERS = {"chat": build_chat, "similar": build_similar, "crowd": build_crowd,
-            "knowledge": build_knowledge, "stop": build_stop, "multi": build_multi,
-            "smalltalk": build_smalltalk}  # fmt: skip
+BUILDERS = {
+    "chat": build_chat,
+    "similar": build_similar,
+    "crowd": build_crowd,
+    "knowledge": build_knowledge,
+    "stop": build_stop,
+    "multi": build_multi,
+    "smalltalk": build_smalltalk,
+}

@@ -29,22 +29,66 @@ from .values import Value
 STAGE_KINDS: dict[int, dict[str, float]] = {
     1: {"select": 0.5, "none": 0.12, "chat": 0.13, "similar": 0.12, "crowd": 0.13},
     2: {"args": 0.55, "knowledge": 0.27, "science": 0.18},
-    3: {"single": 0.16, "chain": 0.12, "parallel": 0.1, "irrelevant": 0.07, "ask": 0.09,
-        "error": 0.11, "forbidden": 0.06, "stop": 0.1, "multi": 0.1, "smalltalk": 0.09},
-}  # fmt: skip
+    3: {
+        "single": 0.16,
+        "chain": 0.12,
+        "parallel": 0.1,
+        "irrelevant": 0.07,
+        "ask": 0.09,
+        "error": 0.11,
+        "forbidden": 0.06,
+        "stop": 0.1,
+        "multi": 0.1,
+        "smalltalk": 0.09,
+    },
+}
 # Kinds built on the utility and science tools, which training shows: not for test_unseen.
 SEEN_ONLY = frozenset(everyday.BUILDERS) - {"crowd"} | frozenset(science.BUILDERS)
 FALLBACK = {1: "select", 2: "args", 3: "single"}
-READERS = ("get", "search", "find", "check", "list", "compare", "estimate", "track", "read",
-           "fetch", "detect", "define", "calculate", "convert", "compute", "describe", "count")  # fmt: skip
-FIXABLE = ("city", "person", "title", "product", "artist", "song", "team", "dish", "company",
-           "device", "topic")  # fmt: skip
-TRANSIENT = ["Error 503: service temporarily unavailable, please retry.",
-             "Timeout: the upstream service did not respond in time. Try again.",
-             "Rate limit exceeded; retry in a moment.", "Internal error (code 500). Please try again."]  # fmt: skip
-FATAL = ["Permission denied: your account cannot perform this action.",
-         "Quota exceeded for this month.", "The service is under maintenance until tomorrow.",
-         "Authentication expired: please sign in again in the app."]  # fmt: skip
+READERS = (
+    "get",
+    "search",
+    "find",
+    "check",
+    "list",
+    "compare",
+    "estimate",
+    "track",
+    "read",
+    "fetch",
+    "detect",
+    "define",
+    "calculate",
+    "convert",
+    "compute",
+    "describe",
+    "count",
+)
+FIXABLE = (
+    "city",
+    "person",
+    "title",
+    "product",
+    "artist",
+    "song",
+    "team",
+    "dish",
+    "company",
+    "device",
+    "topic",
+)
+TRANSIENT = [
+    "Error 503: service temporarily unavailable, please retry.",
+    "Timeout: the upstream service did not respond in time. Try again.",
+    "Rate limit exceeded; retry in a moment.",
+    "Internal error (code 500). Please try again.",
+]
+FATAL = [
+    "Permission denied: your account cannot perform this action.",
+    "Quota exceeded for this month.",
+    "The service is under maintenance until tomorrow.",
+    "Authentication expired: please sign in again in the app.",
+]
 
 
 # --- stage 1 and 2 --------------------------------------------------------------------------------
@@ -56,7 +100,13 @@ def build_select(ctx: Context) -> Draft:
     args = ctx.args(gold, 0.25)
     rules = ctx.rules(False, [gold], shown, n=1 if ctx.think(0.15) else 0)
     why = prompts.reason_call(ctx.rng, gold, args) if ctx.think(0.15) else None
-    return Draft("select", gold.domain, shown, [user(ctx.request(gold, args)), calls([(gold, args)], why)], rules)  # fmt: skip
+    return Draft(
+        "select",
+        gold.domain,
+        shown,
+        [user(ctx.request(gold, args)), calls([(gold, args)], why)],
+        rules,
+    )
 
 
 def _decline(ctx: Context, kind: str, n_tools: tuple[int, int]) -> Draft:
@@ -88,7 +138,13 @@ def build_args(ctx: Context) -> Draft:
     args = ctx.args(gold, 0.6)
     why = prompts.reason_call(ctx.rng, gold, args) if ctx.think(0.3) else None
     rules = ctx.rules(False, [gold], shown, n=1 if ctx.think(0.1) else 0)
-    return Draft("args", gold.domain, shown, [user(ctx.request(gold, args)), calls([(gold, args)], why)], rules)  # fmt: skip
+    return Draft(
+        "args",
+        gold.domain,
+        shown,
+        [user(ctx.request(gold, args)), calls([(gold, args)], why)],
+        rules,
+    )
 
 
 # --- stage 3 ---------------------------------------------------------------------------------------
@@ -102,8 +158,12 @@ def _exchange(ctx: Context, tool: CatalogTool, style: Style, args=None) -> list[
     why = prompts.reason_call(rng, tool, args) if ctx.think() else None
     label = tool.label.name if tool.label else None
     text = answers.say_result(style, rng, [result], tool.op, tool.group, label)
-    return [user(ctx.request(tool, args)), calls([(tool, args)], why), result_msg(rng, tool, result),
-            say(text)]  # fmt: skip
+    return [
+        user(ctx.request(tool, args)),
+        calls([(tool, args)], why),
+        result_msg(rng, tool, result),
+        say(text),
+    ]
 
 
 def _history(ctx: Context, shown: list[CatalogTool], rules: list[Rule]) -> list[dict]:
@@ -146,7 +206,9 @@ def build_parallel(ctx: Context) -> Draft:
     style = Style.of(rules)
     try:
         if varied and rng.random() < 0.6:  # "the weather in Paris and Rome": one request
-            said = " and ".join([", ".join(a[varied].text for _, a in pairs[:-1]), pairs[-1][1][varied].text])  # fmt: skip
+            said = " and ".join(
+                [", ".join(a[varied].text for _, a in pairs[:-1]), pairs[-1][1][varied].text]
+            )
             text = ctx.pb.core(rng, first, {**pairs[0][1], varied: Value(None, said)})
         else:
             cores = [ctx.pb.core(rng, t, a) for t, a in pairs]
@@ -174,8 +236,15 @@ def _looks_up(tool: CatalogTool) -> bool:
 def _vary(ctx: Context, tool: CatalogTool, args: dict[str, Value], n: int) -> tuple[str, list]:
     """``n`` more calls that differ from ``args`` in one required argument (not an ID, flag or
     choice; each call its own value); returns that argument's name and the calls' arguments."""
-    free = [p for p in tool.params if p.required and p.name in args and not p.field.options
-            and not p.field.kind.startswith("id:") and p.field.kind not in ("flag", "message")]  # fmt: skip
+    free = [
+        p
+        for p in tool.params
+        if p.required
+        and p.name in args
+        and not p.field.options
+        and not p.field.kind.startswith("id:")
+        and p.field.kind not in ("flag", "message")
+    ]
     if not free:
         raise Skip(f"{tool.name} has nothing to vary")
     p = ctx.rng.choice(free)
@@ -198,7 +267,11 @@ def build_chain(ctx: Context) -> Draft:
         raise Skip("no chain in this pool")
     chosen = rng.choice(options)
     first, second = chosen[0], chosen[1]
-    id_param = chosen[2] if not entity else next(p for p in second.params if p.field.kind == f"id:{second.group}")  # fmt: skip
+    id_param = (
+        chosen[2]
+        if not entity
+        else next(p for p in second.params if p.field.kind == f"id:{second.group}")
+    )
     args_a = ctx.args(first, 0.2)
     result_a = first.fake_result(rng, plain(args_a), ctx.today)
     ident, how, label = _pick(ctx, first, args_a, result_a)
@@ -303,8 +376,11 @@ def build_ask(ctx: Context) -> Draft:
     ]
     if go_on:
         result = gold.fake_result(rng, plain(args), ctx.today)
-        messages += [user(ctx.pb.ask_reply(rng, args[p.name])), calls([(gold, args)]),
-                     result_msg(rng, gold, result)]  # fmt: skip
+        messages += [
+            user(ctx.pb.ask_reply(rng, args[p.name])),
+            calls([(gold, args)]),
+            result_msg(rng, gold, result),
+        ]
         label = gold.label.name if gold.label else None
         messages.append(say(answers.say_result(style, rng, [result], gold.op, gold.group, label)))
     return Draft("ask", gold.domain, shown, messages, finish_rules(rng, rules, messages))
@@ -334,8 +410,10 @@ def build_error(ctx: Context) -> Draft:
         if bad == good or len(good) < 4:
             raise Skip("no typo")
         first = {**args, p.name: Value(bad, bad)}
-        errors = [f"Unknown {p.field.noun} '{bad}'. Did you mean '{good}'?",
-                  f"'{bad}' was not found. Did you mean '{good}'?"]  # fmt: skip
+        errors = [
+            f"Unknown {p.field.noun} '{bad}'. Did you mean '{good}'?",
+            f"'{bad}' was not found. Did you mean '{good}'?",
+        ]
         if p.field.noun != "name":
             errors.append(f"No {p.field.noun} named '{bad}' found. Did you mean '{good}'?")
         error = rng.choice(errors)
@@ -357,8 +435,11 @@ def build_error(ctx: Context) -> Draft:
         )
         result = gold.fake_result(rng, plain(args), ctx.today)
         label = gold.label.name if gold.label else None
-        messages += [calls([(gold, args)], retry), result_msg(rng, gold, result),
-                     say(answers.say_result(style, rng, [result], gold.op, gold.group, label))]  # fmt: skip
+        messages += [
+            calls([(gold, args)], retry),
+            result_msg(rng, gold, result),
+            say(answers.say_result(style, rng, [result], gold.op, gold.group, label)),
+        ]
     return Draft("error", gold.domain, shown, messages, finish_rules(rng, rules, messages))
 
 
@@ -369,7 +450,9 @@ def build_forbidden(ctx: Context) -> Draft:
     gold = ctx.tool()
     shown = ctx.candidates([gold], rng.randint(1, 6))
     others = ctx.rules(True, [], [t for t in shown if t is not gold], n=rng.choice([0, 0, 1]))
-    rules = [Rule("must_not_use", {"tool": gold.name})] + [r for r in others if r.kind not in ("must_use", "must_not_use")]  # fmt: skip
+    rules = [Rule("must_not_use", {"tool": gold.name})] + [
+        r for r in others if r.kind not in ("must_use", "must_not_use")
+    ]
     style = Style.of(rules)
     why = prompts.reason_forbidden(rng, gold.name) if ctx.think() else None
     text = answers.say(style, rng, "forbidden", tool=gold.name)
@@ -377,6 +460,17 @@ def build_forbidden(ctx: Context) -> Draft:
     return Draft("forbidden", gold.domain, shown, messages, finish_rules(rng, rules, messages))
 
 
-BUILDERS = {**everyday.BUILDERS, **science.BUILDERS, "select": build_select, "none": build_none, "args": build_args, "single": build_single,
-            "chain": build_chain, "parallel": build_parallel, "irrelevant": build_irrelevant,
-            "ask": build_ask, "error": build_error, "forbidden": build_forbidden}  # fmt: skip
+BUILDERS = {
+    **everyday.BUILDERS,
+    **science.BUILDERS,
+    "select": build_select,
+    "none": build_none,
+    "args": build_args,
+    "single": build_single,
+    "chain": build_chain,
+    "parallel": build_parallel,
+    "irrelevant": build_irrelevant,
+    "ask": build_ask,
+    "error": build_error,
+    "forbidden": build_forbidden,
+}

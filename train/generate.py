@@ -49,16 +49,34 @@ SPLITS = ("train", "test_seen", "test_unseen")
 @dataclass(frozen=True)
 class DataConfig:
     out: str = field(default="data", metadata={"help": "directory for the JSONL files"})
-    seed: int = field(default=0, metadata={"help": "seed of everything: catalog styles, held-out tools, examples"})  # fmt: skip
-    stage1: int = field(default=7000, metadata={"help": "training examples of stage 1 (tool selection)"})  # fmt: skip
-    stage2: int = field(default=7000, metadata={"help": "training examples of stage 2 (arguments)"})  # fmt: skip
-    stage3: int = field(default=10000, metadata={"help": "training examples of stage 3 (conversations)"})  # fmt: skip
-    test: int = field(default=600, metadata={"help": "examples in each test split, over the three stages"})  # fmt: skip
-    held_out: float = field(default=0.15, metadata={"help": "share of tools held out for test_unseen"})  # fmt: skip
-    reasoning: float = field(default=0.5, metadata={"help": "share of stage-3 turns with reasoning before their calls"})  # fmt: skip
-    typo_rate: float = field(default=0.06, metadata={"help": "share of requests with a typo in their wording"})  # fmt: skip
-    no_date: float = field(default=0.15, metadata={"help": "share of system prompts without the reference date"})  # fmt: skip
-    validate: bool = field(default=True, metadata={"help": "check every record (schemas, round trip, rules)"})  # fmt: skip
+    seed: int = field(
+        default=0, metadata={"help": "seed of everything: catalog styles, held-out tools, examples"}
+    )
+    stage1: int = field(
+        default=7000, metadata={"help": "training examples of stage 1 (tool selection)"}
+    )
+    stage2: int = field(default=7000, metadata={"help": "training examples of stage 2 (arguments)"})
+    stage3: int = field(
+        default=10000, metadata={"help": "training examples of stage 3 (conversations)"}
+    )
+    test: int = field(
+        default=600, metadata={"help": "examples in each test split, over the three stages"}
+    )
+    held_out: float = field(
+        default=0.15, metadata={"help": "share of tools held out for test_unseen"}
+    )
+    reasoning: float = field(
+        default=0.5, metadata={"help": "share of stage-3 turns with reasoning before their calls"}
+    )
+    typo_rate: float = field(
+        default=0.06, metadata={"help": "share of requests with a typo in their wording"}
+    )
+    no_date: float = field(
+        default=0.15, metadata={"help": "share of system prompts without the reference date"}
+    )
+    validate: bool = field(
+        default=True, metadata={"help": "check every record (schemas, round trip, rules)"}
+    )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self):
@@ -93,9 +111,13 @@ def pools(cfg: DataConfig) -> dict[str, Pool]:
     fewer than ten tools."""
     train, held = split_tools(catalog(cfg.seed), cfg.held_out, cfg.seed)
     if cfg.test and len(held) < 10:
-        raise ConfigError(f"held_out={cfg.held_out} leaves {len(held)} tools for test_unseen: raise it or set test=0")  # fmt: skip
+        raise ConfigError(
+            f"held_out={cfg.held_out} leaves {len(held)} tools for test_unseen: raise it or set test=0"
+        )
     if cfg.stage1 + cfg.stage2 + cfg.stage3 + cfg.test and len(train) < 10:
-        raise ConfigError(f"held_out={cfg.held_out} leaves {len(train)} tools for training: lower it")  # fmt: skip
+        raise ConfigError(
+            f"held_out={cfg.held_out} leaves {len(train)} tools for training: lower it"
+        )
     return {
         "train": Pool(train),
         "test_seen": Pool(train),
@@ -103,8 +125,9 @@ def pools(cfg: DataConfig) -> dict[str, Pool]:
     }
 
 
-def make_example(cfg: DataConfig, split: str, stage: int, index: int, pool: Pool,
-                 pb: Phrasebook) -> dict:  # fmt: skip
+def make_example(
+    cfg: DataConfig, split: str, stage: int, index: int, pool: Pool, pb: Phrasebook
+) -> dict:
     """One record. Raises RuntimeError when no builder succeeds (a bug, or a tiny pool)."""
     key = f"{cfg.seed}:{split}:{stage}:{index}"
     rng = Random(key)
@@ -122,10 +145,15 @@ def make_example(cfg: DataConfig, split: str, stage: int, index: int, pool: Pool
             continue
         messages = [{"role": "system", "content": prompts.system_prompt(sub, today, draft.rules)}]
         record = {
-            "id": f"{split}-{stage}-{index:06d}", "stage": stage, "kind": draft.kind,
-            "split": split, "domain": draft.domain, "tools": [t.openai() for t in draft.tools],
-            "messages": messages + draft.messages, "rules": [r.to_dict() for r in draft.rules],
-        }  # fmt: skip
+            "id": f"{split}-{stage}-{index:06d}",
+            "stage": stage,
+            "kind": draft.kind,
+            "split": split,
+            "domain": draft.domain,
+            "tools": [t.openai() for t in draft.tools],
+            "messages": messages + draft.messages,
+            "rules": [r.to_dict() for r in draft.rules],
+        }
         broken = [r for r in draft.rules if not r.check(*answer_and_calls(record["messages"]))]
         if not broken:
             return record
@@ -198,8 +226,11 @@ def check_record(record: dict) -> None:
 def generate(cfg: DataConfig) -> dict[str, list[dict]]:
     """Every record, by split. Raises ValueError when a record fails its checks."""
     by_split = pools(cfg)
-    books = {"train": Phrasebook(False, cfg.typo_rate), "test_seen": Phrasebook(True, cfg.typo_rate),
-             "test_unseen": Phrasebook(False, cfg.typo_rate)}  # fmt: skip
+    books = {
+        "train": Phrasebook(False, cfg.typo_rate),
+        "test_seen": Phrasebook(True, cfg.typo_rate),
+        "test_unseen": Phrasebook(False, cfg.typo_rate),
+    }
     data: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for split, stage, i in tqdm(plan(cfg), desc="generate", disable=not cfg.progress):
         record = make_example(cfg, split, stage, i, by_split[split], books[split])
@@ -254,8 +285,11 @@ def main(cfg: DataConfig) -> int:
     for split, records in data.items():
         write_jsonl(out / f"{split}.jsonl", records)
     _, held = split_tools(catalog(cfg.seed), cfg.held_out, cfg.seed)
-    manifest = {"config": asdict(cfg), "counts": {s: len(r) for s, r in data.items()},
-                "held_out_tools": sorted(t.name for t in held)}  # fmt: skip
+    manifest = {
+        "config": asdict(cfg),
+        "counts": {s: len(r) for s, r in data.items()},
+        "held_out_tools": sorted(t.name for t in held),
+    }
     tmp = out / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out / "manifest.json")

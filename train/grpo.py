@@ -31,35 +31,69 @@ from bslm.train.rewards import weighted
 
 FINAL = "final"
 GUIDANCE = "guidance.json"
-DEFAULT_REWARDS = {"outcome": 1.0, "steps": 0.2, "format": 0.1, "schema": 0.1, "tool_name": 0.2,
-                   "arguments": 0.2, "irrelevance": 0.2}  # fmt: skip
+DEFAULT_REWARDS = {
+    "outcome": 1.0,
+    "steps": 0.2,
+    "format": 0.1,
+    "schema": 0.1,
+    "tool_name": 0.2,
+    "arguments": 0.2,
+    "irrelevance": 0.2,
+}
 
 
 @dataclass(frozen=True)
 class GRPOConfig:
-    model: str = field(default="default", metadata={"help": "starting model: default, a bslm model or adapter dir, a base name, tiny"})  # fmt: skip
-    envs: tuple[str, ...] = field(default=("calls", "math", "logic", "store", "code"), metadata={"help": "environments whose train tasks are played"})  # fmt: skip
+    model: str = field(
+        default="default",
+        metadata={
+            "help": "starting model: default, a bslm model or adapter dir, a base name, tiny"
+        },
+    )
+    envs: tuple[str, ...] = field(
+        default=("calls", "math", "logic", "store", "code"),
+        metadata={"help": "environments whose train tasks are played"},
+    )
     tasks: int = field(default=64, metadata={"help": "training tasks per environment"})
-    seed: int = field(default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"})  # fmt: skip
-    out: str = field(default="runs/grpo", metadata={"help": "output directory (checkpoints, logs, final adapter)"})  # fmt: skip
-    group_size: int = field(default=4, metadata={"help": "rollouts per task in a group (GRPO's G)"})  # fmt: skip
+    seed: int = field(
+        default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"}
+    )
+    out: str = field(
+        default="runs/grpo",
+        metadata={"help": "output directory (checkpoints, logs, final adapter)"},
+    )
+    group_size: int = field(default=4, metadata={"help": "rollouts per task in a group (GRPO's G)"})
     prompts_per_step: int = field(default=2, metadata={"help": "tasks per device step"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     max_steps: int = field(default=40, metadata={"help": "optimizer steps"})
     lr: float = field(default=5e-5, metadata={"help": "learning rate"})
-    beta: float = field(default=0.0, metadata={"help": "KL coefficient against the starting model (0: none)"})  # fmt: skip
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of rollouts"})  # fmt: skip
-    mask: str = field(default="hard", metadata={"help": "rollouts under the tool grammar: hard, soft or off"})  # fmt: skip
+    beta: float = field(
+        default=0.0, metadata={"help": "KL coefficient against the starting model (0: none)"}
+    )
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of rollouts"})
+    mask: str = field(
+        default="hard", metadata={"help": "rollouts under the tool grammar: hard, soft or off"}
+    )
     max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
-    max_tokens: int = field(default=384, metadata={"help": "completion tokens per episode at most (model + results)"})  # fmt: skip
-    rewards: dict = field(default_factory=lambda: dict(DEFAULT_REWARDS), metadata={"help": "reward name -> weight (train/rewards.py REWARDS)"})  # fmt: skip
-    guidance: bool = field(default=True, metadata={"help": "partial-solution prefixes for tasks whose whole group scored zero"})  # fmt: skip
+    max_tokens: int = field(
+        default=384, metadata={"help": "completion tokens per episode at most (model + results)"}
+    )
+    rewards: dict = field(
+        default_factory=lambda: dict(DEFAULT_REWARDS),
+        metadata={"help": "reward name -> weight (train/rewards.py REWARDS)"},
+    )
+    guidance: bool = field(
+        default=True,
+        metadata={"help": "partial-solution prefixes for tasks whose whole group scored zero"},
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
     save_steps: int = field(default=10, metadata={"help": "checkpoint every N steps"})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
-    use_cpu: bool = field(default=False, metadata={"help": "force the CPU even when a GPU is there"})  # fmt: skip
+    use_cpu: bool = field(
+        default=False, metadata={"help": "force the CPU even when a GPU is there"}
+    )
 
 
 class Guidance:
@@ -119,15 +153,37 @@ def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidanc
 
     def rollout(prompts: list[str], trainer) -> dict:
         model = trainer.accelerator.unwrap_model(trainer.model)
-        out: dict[str, list] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask",
-                                                "episode", "errors", "score", "calls", "tools", "rules")}  # fmt: skip
+        out: dict[str, list] = {
+            k: []
+            for k in (
+                "prompt_ids",
+                "completion_ids",
+                "logprobs",
+                "env_mask",
+                "episode",
+                "errors",
+                "score",
+                "calls",
+                "tools",
+                "rules",
+            )
+        }
         scores: dict[str, list[float]] = {}
         for prompt in prompts:
             task = tasks[prompt]
             prefix = guidance.prefix(task) if guidance is not None else 0
-            ep, s = play(model, tok, envs[task.env], task, mode=cfg.mask, temperature=cfg.temperature,
-                         prefix=prefix, max_turn_tokens=cfg.max_turn_tokens,
-                         max_tokens=cfg.max_tokens, rng=rng)  # fmt: skip
+            ep, s = play(
+                model,
+                tok,
+                envs[task.env],
+                task,
+                mode=cfg.mask,
+                temperature=cfg.temperature,
+                prefix=prefix,
+                max_turn_tokens=cfg.max_turn_tokens,
+                max_tokens=cfg.max_tokens,
+                rng=rng,
+            )
             if not s.completion_ids:  # the token budget was spent by the prefix alone
                 s.completion_ids, s.env_mask, s.logprobs = [tok.eot_id], [1], [0.0]
             out["prompt_ids"].append(s.prompt_ids)

@@ -118,10 +118,22 @@ def _assistant(content: str, calls: list[dict]) -> dict:
 # --- Python type names (xLAM) -> JSON Schema ---------------------------------------------------
 
 _TOKEN = re.compile(r"\s*(?:(\.\.\.)|([A-Za-z_][\w.]*)|('[^']*'|\"[^\"]*\"|-?\d+(?:\.\d+)?)|(.))")
-_SCALARS = {"str": "string", "string": "string", "text": "string", "int": "integer",
-            "integer": "integer", "float": "number", "number": "number", "double": "number",
-            "decimal": "number", "bool": "boolean", "boolean": "boolean", "none": "null",
-            "nonetype": "null", "null": "null"}  # fmt: skip
+_SCALARS = {
+    "str": "string",
+    "string": "string",
+    "text": "string",
+    "int": "integer",
+    "integer": "integer",
+    "float": "number",
+    "number": "number",
+    "double": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "boolean": "boolean",
+    "none": "null",
+    "nonetype": "null",
+    "null": "null",
+}
 _ARRAYS = {"list", "array", "tuple", "set", "frozenset", "sequence", "iterable"}
 _OBJECTS = {"dict", "object", "mapping", "json"}
 _OPTIONAL = re.compile(r",\s*optional\b", re.IGNORECASE)
@@ -283,13 +295,18 @@ def from_openai(raw: dict) -> tuple[list[dict], list[dict]]:
                 name = names[len(results)]
             if not isinstance(name, str):
                 raise ValueError(f"{where}: a tool result that answers no known call")
-            results.append((cid, {"role": "tool", "name": name,
-                                  "content": _text(msg.get("content"), where)}))  # fmt: skip
+            results.append(
+                (cid, {"role": "tool", "name": name, "content": _text(msg.get("content"), where)})
+            )
             continue
         flush()
         if role in ("system", "developer", "user"):
-            messages.append({"role": "user" if role == "user" else "system",
-                             "content": _text(msg.get("content"), where)})  # fmt: skip
+            messages.append(
+                {
+                    "role": "user" if role == "user" else "system",
+                    "content": _text(msg.get("content"), where),
+                }
+            )
         elif role == "assistant":
             raw_calls = msg.get("tool_calls") or []
             if not isinstance(raw_calls, list):
@@ -313,8 +330,10 @@ def from_openai(raw: dict) -> tuple[list[dict], list[dict]]:
 def from_xlam(raw: dict) -> tuple[list[dict], list[dict]]:
     """xLAM / APIGen record -> (messages, tools). Raises ValueError when malformed."""
     query = _json_field(raw, "query", str)
-    tools = [_tool(t, f"tool {i}", python_types=True)
-             for i, t in enumerate(_json_field(raw, "tools", list))]  # fmt: skip
+    tools = [
+        _tool(t, f"tool {i}", python_types=True)
+        for i, t in enumerate(_json_field(raw, "tools", list))
+    ]
     answers = _json_field(raw, "answers", list)
     if not answers:
         raise ValueError("'answers' is empty: there is no call to learn")
@@ -322,9 +341,16 @@ def from_xlam(raw: dict) -> tuple[list[dict], list[dict]]:
     return [{"role": "user", "content": query}, _assistant("", calls)], tools
 
 
-_SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant",
-                   "assistant": "assistant", "function_call": "call", "observation": "tool",
-                   "tool": "tool"}  # fmt: skip
+_SHAREGPT_ROLES = {
+    "system": "system",
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "function_call": "call",
+    "observation": "tool",
+    "tool": "tool",
+}
 
 
 def from_sharegpt(raw: dict) -> tuple[list[dict], list[dict]]:

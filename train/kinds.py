@@ -58,59 +58,114 @@ def _pool(text: str) -> list[str]:
     return [s.strip() for s in text.split("|") if s.strip()]
 
 
-CITIES = _pool("Paris|London|Tokyo|New York|Berlin|Madrid|Rome|Lisbon|Toronto|Sydney|Nairobi|Cairo|"
-               "Mumbai|Seoul|Mexico City|Buenos Aires|Oslo|Dublin|Vienna|Prague|Chicago|Seattle|"
-               "Austin|Boston|Lagos|Istanbul|Bangkok|Singapore|Amsterdam|Zurich|Montreal|Denver|"
-               "Cape Town|Lima|Hanoi|Warsaw|Athens|Helsinki|Kyoto|Vancouver")  # fmt: skip
-FIRST = _pool("Anna|Ben|Carlos|Dana|Elif|Farah|George|Hana|Ivan|Julia|Kenji|Laura|Mateo|Nadia|"
-              "Omar|Priya|Quinn|Rosa|Sam|Tariq|Uma|Victor|Wei|Ximena|Yusuf|Zoe|Liam|Mei|Noah|Ines")  # fmt: skip
-LAST = _pool("Smith|Garcia|Chen|Müller|Okafor|Rossi|Kowalski|Nguyen|Dubois|Silva|Khan|Tanaka|"
-             "Johansson|Novak|Haddad|Brown|Kim|Petrov|Santos|Walsh")  # fmt: skip
-COMPANIES = _pool("Acme Corp|Globex|Initech|Umbrella Labs|Stark Industries|Wayne Enterprises|"
-                  "Hooli|Vandelay Imports|Northwind|Contoso|Blue Harbor|Pied Piper")  # fmt: skip
-TITLES = _pool("Team standup|Budget review|Design sync|Quarterly planning|Dentist appointment|"
-               "Lunch with Sam|Yoga class|Project kickoff|1:1 with manager|Parent-teacher meeting|"
-               "Sprint retro|Client call|Book club|Car service|Birthday party")  # fmt: skip
-TOPICS = _pool("climate policy|electric cars|remote work|machine learning|the housing market|"
-               "space exploration|healthy breakfasts|solar panels|the World Cup|jazz history|"
-               "interest rates|sleep hygiene|urban gardening|cybersecurity|ancient Rome")  # fmt: skip
-PRODUCTS = _pool("wireless headphones|running shoes|coffee grinder|standing desk|yoga mat|"
-                 "backpack|phone charger|desk lamp|water bottle|mechanical keyboard|air fryer|"
-                 "winter jacket|e-reader|blender|camping tent")  # fmt: skip
-SONGS = _pool("Bohemian Rhapsody|Blinding Lights|Hey Jude|Dancing Queen|Clair de Lune|Hotel "
-              "California|Rolling in the Deep|Take Five|Imagine|Shape of You")  # fmt: skip
-ARTISTS = _pool("Queen|The Weeknd|The Beatles|ABBA|Debussy|Adele|Dave Brubeck|Miles Davis|"
-                "Taylor Swift|Fela Kuti|Björk|Radiohead")  # fmt: skip
-DISHES = _pool("lasagna|chicken curry|pad thai|mushroom risotto|beef tacos|lentil soup|"
-               "banana bread|caesar salad|ramen|shakshuka|paella|falafel")  # fmt: skip
-FOODS = _pool("apples|pears|milk|eggs|bread|rice|tomatoes|spinach|cheese|coffee|oranges|"
-              "yogurt|onions|garlic|butter|pasta|chicken|lemons")  # fmt: skip
-TEAMS = _pool("Arsenal|Real Madrid|Boston Celtics|Chicago Bulls|Bayern Munich|New York Yankees|"
-              "Toronto Raptors|Juventus|Lakers|Ajax")  # fmt: skip
+CITIES = _pool(
+    "Paris|London|Tokyo|New York|Berlin|Madrid|Rome|Lisbon|Toronto|Sydney|Nairobi|Cairo|"
+    "Mumbai|Seoul|Mexico City|Buenos Aires|Oslo|Dublin|Vienna|Prague|Chicago|Seattle|"
+    "Austin|Boston|Lagos|Istanbul|Bangkok|Singapore|Amsterdam|Zurich|Montreal|Denver|"
+    "Cape Town|Lima|Hanoi|Warsaw|Athens|Helsinki|Kyoto|Vancouver"
+)
+FIRST = _pool(
+    "Anna|Ben|Carlos|Dana|Elif|Farah|George|Hana|Ivan|Julia|Kenji|Laura|Mateo|Nadia|"
+    "Omar|Priya|Quinn|Rosa|Sam|Tariq|Uma|Victor|Wei|Ximena|Yusuf|Zoe|Liam|Mei|Noah|Ines"
+)
+LAST = _pool(
+    "Smith|Garcia|Chen|Müller|Okafor|Rossi|Kowalski|Nguyen|Dubois|Silva|Khan|Tanaka|"
+    "Johansson|Novak|Haddad|Brown|Kim|Petrov|Santos|Walsh"
+)
+COMPANIES = _pool(
+    "Acme Corp|Globex|Initech|Umbrella Labs|Stark Industries|Wayne Enterprises|"
+    "Hooli|Vandelay Imports|Northwind|Contoso|Blue Harbor|Pied Piper"
+)
+TITLES = _pool(
+    "Team standup|Budget review|Design sync|Quarterly planning|Dentist appointment|"
+    "Lunch with Sam|Yoga class|Project kickoff|1:1 with manager|Parent-teacher meeting|"
+    "Sprint retro|Client call|Book club|Car service|Birthday party"
+)
+TOPICS = _pool(
+    "climate policy|electric cars|remote work|machine learning|the housing market|"
+    "space exploration|healthy breakfasts|solar panels|the World Cup|jazz history|"
+    "interest rates|sleep hygiene|urban gardening|cybersecurity|ancient Rome"
+)
+PRODUCTS = _pool(
+    "wireless headphones|running shoes|coffee grinder|standing desk|yoga mat|"
+    "backpack|phone charger|desk lamp|water bottle|mechanical keyboard|air fryer|"
+    "winter jacket|e-reader|blender|camping tent"
+)
+SONGS = _pool(
+    "Bohemian Rhapsody|Blinding Lights|Hey Jude|Dancing Queen|Clair de Lune|Hotel "
+    "California|Rolling in the Deep|Take Five|Imagine|Shape of You"
+)
+ARTISTS = _pool(
+    "Queen|The Weeknd|The Beatles|ABBA|Debussy|Adele|Dave Brubeck|Miles Davis|"
+    "Taylor Swift|Fela Kuti|Björk|Radiohead"
+)
+DISHES = _pool(
+    "lasagna|chicken curry|pad thai|mushroom risotto|beef tacos|lentil soup|"
+    "banana bread|caesar salad|ramen|shakshuka|paella|falafel"
+)
+FOODS = _pool(
+    "apples|pears|milk|eggs|bread|rice|tomatoes|spinach|cheese|coffee|oranges|"
+    "yogurt|onions|garlic|butter|pasta|chicken|lemons"
+)
+TEAMS = _pool(
+    "Arsenal|Real Madrid|Boston Celtics|Chicago Bulls|Bayern Munich|New York Yankees|"
+    "Toronto Raptors|Juventus|Lakers|Ajax"
+)
 AIRPORTS = _pool("JFK|LHR|CDG|HND|FRA|MAD|SFO|LAX|AMS|SIN|DXB|YYZ|BOS|ORD|FCO")
 TICKERS = _pool("AAPL|MSFT|GOOGL|AMZN|TSLA|NVDA|META|NFLX|IBM|SAP")
-LANGUAGES = {"French": "fr", "Spanish": "es", "German": "de", "Italian": "it", "Japanese": "ja",
-             "Portuguese": "pt", "Chinese": "zh", "Arabic": "ar", "Korean": "ko", "Dutch": "nl"}  # fmt: skip
-CURRENCIES = {"USD": ["dollars", "US dollars", "USD"], "EUR": ["euros", "EUR"],
-              "GBP": ["pounds", "British pounds", "GBP"], "JPY": ["yen", "Japanese yen", "JPY"],
-              "CHF": ["Swiss francs", "CHF"], "CAD": ["Canadian dollars", "CAD"]}  # fmt: skip
-DEVICES = _pool("living room lamp|bedroom light|kitchen lights|hallway light|thermostat|"
-                "front door lock|garage door|porch light|office fan|bathroom heater")  # fmt: skip
-FILES = _pool("reports/q3_summary.pdf|notes/todo.txt|src/main.py|photos/beach.jpg|docs/README.md|"
-              "budget_2026.xlsx|invoices/inv_0042.pdf|data/users.csv|slides/pitch.pptx")  # fmt: skip
+LANGUAGES = {
+    "French": "fr",
+    "Spanish": "es",
+    "German": "de",
+    "Italian": "it",
+    "Japanese": "ja",
+    "Portuguese": "pt",
+    "Chinese": "zh",
+    "Arabic": "ar",
+    "Korean": "ko",
+    "Dutch": "nl",
+}
+CURRENCIES = {
+    "USD": ["dollars", "US dollars", "USD"],
+    "EUR": ["euros", "EUR"],
+    "GBP": ["pounds", "British pounds", "GBP"],
+    "JPY": ["yen", "Japanese yen", "JPY"],
+    "CHF": ["Swiss francs", "CHF"],
+    "CAD": ["Canadian dollars", "CAD"],
+}
+DEVICES = _pool(
+    "living room lamp|bedroom light|kitchen lights|hallway light|thermostat|"
+    "front door lock|garage door|porch light|office fan|bathroom heater"
+)
+FILES = _pool(
+    "reports/q3_summary.pdf|notes/todo.txt|src/main.py|photos/beach.jpg|docs/README.md|"
+    "budget_2026.xlsx|invoices/inv_0042.pdf|data/users.csv|slides/pitch.pptx"
+)
 REPOS = _pool("acme/webapp|data-team/etl|mobile/ios-client|infra/terraform|ml/recsys|docs/site")
 BRANCHES = _pool("main|develop|feature/login|fix/timeout|release/2.4|hotfix/payment")
 TABLES = _pool("users|orders|invoices|products|sessions|events|payments|customers")
 WORDS = _pool("urgent|work|personal|travel|finance|family|ideas|health|later|reading|home|school")
-SENTENCES = _pool("Running 10 minutes late, start without me|Can we move the call to Friday?|"
-                  "The report is ready for review|Don't forget to bring the charger|"
-                  "Thanks for your help today|Call the plumber about the leak|"
-                  "Pick up the dry cleaning|Remember to renew the passport|"
-                  "The meeting notes are in the shared folder|Happy birthday, have a great day!")  # fmt: skip
-ITEMS = {"latte": "lattes", "croissant": "croissants", "bagel": "bagels", "muffin": "muffins",
-         "sandwich": "sandwiches", "salad": "salads", "smoothie": "smoothies", "cookie": "cookies"}  # fmt: skip
-STREETS = _pool("Baker Street|Main Street|Rue de Rivoli|Elm Avenue|Oak Lane|Market Street|"
-                "Sunset Boulevard|King's Road|Maple Drive|Harbor Way")  # fmt: skip
+SENTENCES = _pool(
+    "Running 10 minutes late, start without me|Can we move the call to Friday?|"
+    "The report is ready for review|Don't forget to bring the charger|"
+    "Thanks for your help today|Call the plumber about the leak|"
+    "Pick up the dry cleaning|Remember to renew the passport|"
+    "The meeting notes are in the shared folder|Happy birthday, have a great day!"
+)
+ITEMS = {
+    "latte": "lattes",
+    "croissant": "croissants",
+    "bagel": "bagels",
+    "muffin": "muffins",
+    "sandwich": "sandwiches",
+    "salad": "salads",
+    "smoothie": "smoothies",
+    "cookie": "cookies",
+}
+STREETS = _pool(
+    "Baker Street|Main Street|Rue de Rivoli|Elm Avenue|Oak Lane|Market Street|"
+    "Sunset Boulevard|King's Road|Maple Drive|Harbor Way"
+)
 
 
 def _pick(pool: list[str], quoted: float = 0.0) -> Callable[[Random, date | None], Value]:
@@ -122,17 +177,26 @@ def _pick(pool: list[str], quoted: float = 0.0) -> Callable[[Random, date | None
 
 
 for _name, _pool_, _noun, _q in [
-    ("city", CITIES, "city", 0.0), ("company", COMPANIES, "company", 0.0),
-    ("title", TITLES, "title", 0.6), ("topic", TOPICS, "topic", 0.3),
-    ("product", PRODUCTS, "product", 0.2), ("song", SONGS, "song", 0.6),
-    ("artist", ARTISTS, "artist", 0.0), ("dish", DISHES, "dish", 0.0),
-    ("team", TEAMS, "team", 0.0), ("airport", AIRPORTS, "airport code", 0.0),
-    ("ticker", TICKERS, "ticker symbol", 0.0), ("device", DEVICES, "device", 0.3),
-    ("path", FILES, "file path", 0.5), ("repo", REPOS, "repository", 0.2),
-    ("branch", BRANCHES, "branch", 0.3), ("table", TABLES, "table", 0.3),
-    ("word", WORDS, "label", 0.3), ("message", SENTENCES, "message", 0.9),
+    ("city", CITIES, "city", 0.0),
+    ("company", COMPANIES, "company", 0.0),
+    ("title", TITLES, "title", 0.6),
+    ("topic", TOPICS, "topic", 0.3),
+    ("product", PRODUCTS, "product", 0.2),
+    ("song", SONGS, "song", 0.6),
+    ("artist", ARTISTS, "artist", 0.0),
+    ("dish", DISHES, "dish", 0.0),
+    ("team", TEAMS, "team", 0.0),
+    ("airport", AIRPORTS, "airport code", 0.0),
+    ("ticker", TICKERS, "ticker symbol", 0.0),
+    ("device", DEVICES, "device", 0.3),
+    ("path", FILES, "file path", 0.5),
+    ("repo", REPOS, "repository", 0.2),
+    ("branch", BRANCHES, "branch", 0.3),
+    ("table", TABLES, "table", 0.3),
+    ("word", WORDS, "label", 0.3),
+    ("message", SENTENCES, "message", 0.9),
     ("query", TOPICS + PRODUCTS + DISHES, "search terms", 0.5),
-]:  # fmt: skip
+]:
     kind(_name, {"type": "string"}, _noun)(_pick(_pool_, _q))
 
 
@@ -164,13 +228,22 @@ def _handle(rng: Random, today: date | None) -> Value:
 @kind("sql", {"type": "string"}, "SQL query")
 def _sql(rng: Random, today: date | None) -> Value:
     t = rng.choice(TABLES)
-    v = rng.choice([f"SELECT * FROM {t} LIMIT {rng.choice([5, 10, 20])}",
-                    f"SELECT COUNT(*) FROM {t}", f"SELECT id, name FROM {t} ORDER BY id DESC"])  # fmt: skip
+    v = rng.choice(
+        [
+            f"SELECT * FROM {t} LIMIT {rng.choice([5, 10, 20])}",
+            f"SELECT COUNT(*) FROM {t}",
+            f"SELECT id, name FROM {t} ORDER BY id DESC",
+        ]
+    )
     return Value(v, quote(rng, v, 0.5))
 
 
-_OPS = {"+": ["plus", "+"], "-": ["minus", "-"], "*": ["times", "multiplied by", "*", "x"],
-        "/": ["divided by", "/"]}  # fmt: skip
+_OPS = {
+    "+": ["plus", "+"],
+    "-": ["minus", "-"],
+    "*": ["times", "multiplied by", "*", "x"],
+    "/": ["divided by", "/"],
+}
 
 
 @kind("arith", {"type": "string"}, "expression")
@@ -189,8 +262,13 @@ def _equation(rng: Random, today: date | None) -> Value:
 
 @kind("number", {"type": "number"}, "value")
 def _number(rng: Random, today: date | None) -> Value:
-    v = rng.choice([rng.randrange(1, 200), round(rng.uniform(0.5, 100), 1),
-                    rng.randrange(1000, 50000, rng.choice([1, 10, 500]))])  # fmt: skip
+    v = rng.choice(
+        [
+            rng.randrange(1, 200),
+            round(rng.uniform(0.5, 100), 1),
+            rng.randrange(1000, 50000, rng.choice([1, 10, 500])),
+        ]
+    )
     v = int(v) if float(v).is_integer() else v
     return Value(v, say_int(rng, v, 0.3) if isinstance(v, int) else str(v))
 
@@ -255,18 +333,25 @@ def _int_kind(name: str, lo: int, hi: int, noun: str, words: float = 0.35) -> No
         return Value(n, say_int(rng, n, words))
 
 
-for _args in [("count", 1, 12, "number"), ("quantity", 1, 10, "quantity"),
-              ("limit", 1, 50, "limit"), ("rating", 1, 5, "rating"),
-              ("percent", 0, 100, "percentage", 0.2), ("year", 1990, 2026, "year", 0.0),
-              ("page", 1, 20, "page"), ("guests", 1, 12, "number of guests", 0.5),
-              ("level", 0, 100, "level", 0.2)]:  # fmt: skip
+for _args in [
+    ("count", 1, 12, "number"),
+    ("quantity", 1, 10, "quantity"),
+    ("limit", 1, 50, "limit"),
+    ("rating", 1, 5, "rating"),
+    ("percent", 0, 100, "percentage", 0.2),
+    ("year", 1990, 2026, "year", 0.0),
+    ("page", 1, 20, "page"),
+    ("guests", 1, 12, "number of guests", 0.5),
+    ("level", 0, 100, "level", 0.2),
+]:
     _int_kind(*_args)
 
 
 @kind("amount", {"type": "number", "minimum": 0}, "amount")
 def _amount(rng: Random, today: date | None) -> Value:
-    v = rng.choice([rng.randrange(5, 500), round(rng.uniform(1, 300), 2),
-                    rng.randrange(1000, 250000, 250)])  # fmt: skip
+    v = rng.choice(
+        [rng.randrange(5, 500), round(rng.uniform(1, 300), 2), rng.randrange(1000, 250000, 250)]
+    )
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     forms = [
@@ -283,10 +368,15 @@ def _amount(rng: Random, today: date | None) -> Value:
 
 @kind("minutes", {"type": "integer", "minimum": 1}, "duration in minutes")
 def _minutes(rng: Random, today: date | None) -> Value:
-    hours = {30: ["half an hour", "30 minutes"], 60: ["an hour", "one hour", "60 minutes"],
-             90: ["an hour and a half", "1.5 hours", "90 minutes"], 120: ["two hours", "2 hours"],
-             45: ["45 minutes", "forty-five minutes", "three quarters of an hour"],
-             15: ["15 minutes", "a quarter of an hour"], 180: ["3 hours", "three hours"]}  # fmt: skip
+    hours = {
+        30: ["half an hour", "30 minutes"],
+        60: ["an hour", "one hour", "60 minutes"],
+        90: ["an hour and a half", "1.5 hours", "90 minutes"],
+        120: ["two hours", "2 hours"],
+        45: ["45 minutes", "forty-five minutes", "three quarters of an hour"],
+        15: ["15 minutes", "a quarter of an hour"],
+        180: ["3 hours", "three hours"],
+    }
     v = rng.choice(list(hours))
     return Value(v, rng.choice(hours[v]))
 
@@ -313,8 +403,13 @@ def _grams(rng: Random, today: date | None) -> Value:
 
 @kind("ml", {"type": "integer", "minimum": 1}, "volume in milliliters")
 def _ml(rng: Random, today: date | None) -> Value:
-    forms = {250: ["250 ml", "a glass"], 500: ["half a liter", "500 ml", "0.5 l"],
-             330: ["330 ml", "a can"], 1000: ["a liter", "1 l", "1000 ml"], 750: ["750 ml"]}  # fmt: skip
+    forms = {
+        250: ["250 ml", "a glass"],
+        500: ["half a liter", "500 ml", "0.5 l"],
+        330: ["330 ml", "a can"],
+        1000: ["a liter", "1 l", "1000 ml"],
+        750: ["750 ml"],
+    }
     v = rng.choice(list(forms))
     return Value(v, rng.choice(forms[v]))
 
@@ -410,7 +505,10 @@ def _people(rng: Random, today: date | None) -> Value:
 
 @kind("numbers", {"type": "array", "items": {"type": "number"}, "minItems": 1}, "numbers")
 def _numbers(rng: Random, today: date | None) -> Value:
-    items = [rng.choice([rng.randrange(1, 200), round(rng.uniform(0, 100), 1)]) for _ in range(rng.randint(2, 5))]  # fmt: skip
+    items = [
+        rng.choice([rng.randrange(1, 200), round(rng.uniform(0, 100), 1)])
+        for _ in range(rng.randint(2, 5))
+    ]
     items = [int(x) if float(x).is_integer() else x for x in items]
     said = [plain_number(x) for x in items]
     if rng.random() < 0.3:  # as a list is written: "[3, 4, 5]"
@@ -433,9 +531,19 @@ def _s(desc: str, t: str = "string") -> dict:
     return {"type": t, "description": desc}
 
 
-@kind("address", _obj({"street": _s("Street and number."), "city": _s("City."),
-                       "postal_code": _s("Postal code."), "country": _s("Country name.")},
-                      ["street", "city"]), "address")  # fmt: skip
+@kind(
+    "address",
+    _obj(
+        {
+            "street": _s("Street and number."),
+            "city": _s("City."),
+            "postal_code": _s("Postal code."),
+            "country": _s("Country name."),
+        },
+        ["street", "city"],
+    ),
+    "address",
+)
 def _address(rng: Random, today: date | None) -> Value:
     street = f"{rng.randrange(1, 250)} {rng.choice(STREETS)}"
     v = {"street": street, "city": rng.choice(CITIES)}
@@ -449,8 +557,13 @@ def _address(rng: Random, today: date | None) -> Value:
     return Value(v, text)
 
 
-_LINE = _obj({"item": _s("Menu item."), "quantity": {"type": "integer", "minimum": 1, "description": "How many."}},
-             ["item", "quantity"])  # fmt: skip
+_LINE = _obj(
+    {
+        "item": _s("Menu item."),
+        "quantity": {"type": "integer", "minimum": 1, "description": "How many."},
+    },
+    ["item", "quantity"],
+)
 
 
 @kind("line_items", {"type": "array", "items": _LINE, "minItems": 1}, "items")
@@ -468,8 +581,22 @@ def _line_items(rng: Random, today: date | None) -> Value:
 _FREQ = {"type": "string", "description": "How often.", "enum": ["daily", "weekly", "monthly"]}
 
 
-@kind("recurrence", _obj({"frequency": _FREQ, "interval": {"type": "integer", "description": "Repeat every N periods.", "minimum": 1, "default": 1}},
-                         ["frequency"]), "repetition")  # fmt: skip
+@kind(
+    "recurrence",
+    _obj(
+        {
+            "frequency": _FREQ,
+            "interval": {
+                "type": "integer",
+                "description": "Repeat every N periods.",
+                "minimum": 1,
+                "default": 1,
+            },
+        },
+        ["frequency"],
+    ),
+    "repetition",
+)
 def _recurrence(rng: Random, today: date | None) -> Value:
     freq = rng.choice(["daily", "weekly", "monthly"])
     unit = {"daily": "day", "weekly": "week", "monthly": "month"}[freq]
@@ -495,8 +622,11 @@ def _price_range(rng: Random, today: date | None) -> Value:
     return Value({"min": lo, "max": hi}, f"between ${lo} and ${hi}")
 
 
-@kind("coordinates", _obj({"lat": _s("Latitude.", "number"), "lon": _s("Longitude.", "number")}, ["lat", "lon"]),
-      "coordinates")  # fmt: skip
+@kind(
+    "coordinates",
+    _obj({"lat": _s("Latitude.", "number"), "lon": _s("Longitude.", "number")}, ["lat", "lon"]),
+    "coordinates",
+)
 def _coordinates(rng: Random, today: date | None) -> Value:
     lat, lon = round(rng.uniform(-60, 70), 4), round(rng.uniform(-150, 150), 4)
     return Value({"lat": lat, "lon": lon}, f"{lat}, {lon}")

@@ -156,29 +156,71 @@ UNIT_WORDS: dict[str, tuple[str, list[str]]] = {
     "K": ("temperature", ["kelvin"]),
 }
 # The same units as long enum values ("kilometers"), the other vocabulary schemas use.
-UNIT_LONG = {"mm": "millimeters", "cm": "centimeters", "m": "meters", "km": "kilometers",
-             "in": "inches", "ft": "feet", "yd": "yards", "mi": "miles", "mg": "milligrams",
-             "g": "grams", "kg": "kilograms", "oz": "ounces", "lb": "pounds", "ml": "milliliters",
-             "l": "liters", "cup": "cups", "tsp": "teaspoons", "tbsp": "tablespoons",
-             "gal": "gallons", "C": "celsius", "F": "fahrenheit", "K": "kelvin",
-             "km/h": "kilometers_per_hour", "mph": "miles_per_hour", "m/s": "meters_per_second"}  # fmt: skip
+UNIT_LONG = {
+    "mm": "millimeters",
+    "cm": "centimeters",
+    "m": "meters",
+    "km": "kilometers",
+    "in": "inches",
+    "ft": "feet",
+    "yd": "yards",
+    "mi": "miles",
+    "mg": "milligrams",
+    "g": "grams",
+    "kg": "kilograms",
+    "oz": "ounces",
+    "lb": "pounds",
+    "ml": "milliliters",
+    "l": "liters",
+    "cup": "cups",
+    "tsp": "teaspoons",
+    "tbsp": "tablespoons",
+    "gal": "gallons",
+    "C": "celsius",
+    "F": "fahrenheit",
+    "K": "kelvin",
+    "km/h": "kilometers_per_hour",
+    "mph": "miles_per_hour",
+    "m/s": "meters_per_second",
+}
 
 # ISO 4217 code -> what people call the currency.
 CURRENCY_NAMES: dict[str, list[str]] = {
-    "USD": ["US dollars", "dollars", "American dollars", "bucks"], "EUR": ["euros", "euro"],
-    "GBP": ["British pounds", "pounds sterling", "sterling"], "JPY": ["Japanese yen", "yen"],
-    "CHF": ["Swiss francs"], "CAD": ["Canadian dollars"], "AUD": ["Australian dollars"],
-    "NZD": ["New Zealand dollars"], "CNY": ["Chinese yuan", "yuan", "renminbi"],
-    "INR": ["Indian rupees", "rupees"], "KRW": ["South Korean won", "won"],
-    "MXN": ["Mexican pesos"], "BRL": ["Brazilian reais", "reais"], "SEK": ["Swedish kronor"],
-    "NOK": ["Norwegian kroner"], "DKK": ["Danish kroner"], "PLN": ["Polish zloty", "zloty"],
-    "CZK": ["Czech koruna"], "HUF": ["Hungarian forints", "forints"], "TRY": ["Turkish lira"],
-    "ZAR": ["South African rand", "rand"], "SGD": ["Singapore dollars"],
-    "HKD": ["Hong Kong dollars"], "THB": ["Thai baht", "baht"], "AED": ["UAE dirhams", "dirhams"],
-    "ILS": ["Israeli shekels", "shekels"], "EGP": ["Egyptian pounds"], "NGN": ["Nigerian naira", "naira"],
-    "KES": ["Kenyan shillings"], "ARS": ["Argentine pesos"], "CLP": ["Chilean pesos"],
-    "IDR": ["Indonesian rupiah", "rupiah"], "PHP": ["Philippine pesos"], "VND": ["Vietnamese dong", "dong"],
-}  # fmt: skip
+    "USD": ["US dollars", "dollars", "American dollars", "bucks"],
+    "EUR": ["euros", "euro"],
+    "GBP": ["British pounds", "pounds sterling", "sterling"],
+    "JPY": ["Japanese yen", "yen"],
+    "CHF": ["Swiss francs"],
+    "CAD": ["Canadian dollars"],
+    "AUD": ["Australian dollars"],
+    "NZD": ["New Zealand dollars"],
+    "CNY": ["Chinese yuan", "yuan", "renminbi"],
+    "INR": ["Indian rupees", "rupees"],
+    "KRW": ["South Korean won", "won"],
+    "MXN": ["Mexican pesos"],
+    "BRL": ["Brazilian reais", "reais"],
+    "SEK": ["Swedish kronor"],
+    "NOK": ["Norwegian kroner"],
+    "DKK": ["Danish kroner"],
+    "PLN": ["Polish zloty", "zloty"],
+    "CZK": ["Czech koruna"],
+    "HUF": ["Hungarian forints", "forints"],
+    "TRY": ["Turkish lira"],
+    "ZAR": ["South African rand", "rand"],
+    "SGD": ["Singapore dollars"],
+    "HKD": ["Hong Kong dollars"],
+    "THB": ["Thai baht", "baht"],
+    "AED": ["UAE dirhams", "dirhams"],
+    "ILS": ["Israeli shekels", "shekels"],
+    "EGP": ["Egyptian pounds"],
+    "NGN": ["Nigerian naira", "naira"],
+    "KES": ["Kenyan shillings"],
+    "ARS": ["Argentine pesos"],
+    "CLP": ["Chilean pesos"],
+    "IDR": ["Indonesian rupiah", "rupiah"],
+    "PHP": ["Philippine pesos"],
+    "VND": ["Vietnamese dong", "dong"],
+}
 
 
 def say_city_zone(rng: Random, avoid: tuple[str, ...] = ()) -> tuple[str, Value]:
@@ -205,8 +247,20 @@ def say_relative_date(rng: Random, today: date) -> Value:
     """A date said relative to ``today`` ("tomorrow", "next Friday", "in 3 days") and its ISO
     form. "next Friday" is the first Friday after today; "this Friday" is today when today is
     a Friday, else the next one."""
-    how = rng.choice(["tomorrow", "yesterday", "today", "after", "in_days", "in_weeks", "next",
-                      "this", "on", "last"])  # fmt: skip
+    how = rng.choice(
+        [
+            "tomorrow",
+            "yesterday",
+            "today",
+            "after",
+            "in_days",
+            "in_weeks",
+            "next",
+            "this",
+            "on",
+            "last",
+        ]
+    )
     if how in ("tomorrow", "yesterday", "today"):
         d = today + timedelta({"tomorrow": 1, "yesterday": -1, "today": 0}[how])
         return Value(d.isoformat(), how)
@@ -214,11 +268,15 @@ def say_relative_date(rng: Random, today: date) -> Value:
         return Value((today + timedelta(2)).isoformat(), "the day after tomorrow")
     if how == "in_days":
         n = rng.randint(2, 30)
-        return Value((today + timedelta(n)).isoformat(), rng.choice([f"in {n} days", f"{n} days from now"]))  # fmt: skip
+        return Value(
+            (today + timedelta(n)).isoformat(), rng.choice([f"in {n} days", f"{n} days from now"])
+        )
     if how == "in_weeks":
         n = rng.randint(1, 6)
         word = "a week" if n == 1 else f"{n} weeks"
-        return Value((today + timedelta(7 * n)).isoformat(), rng.choice([f"in {word}", f"{word} from today"]))  # fmt: skip
+        return Value(
+            (today + timedelta(7 * n)).isoformat(), rng.choice([f"in {word}", f"{word} from today"])
+        )
     wd = rng.randrange(7)
     ahead = (wd - today.weekday()) % 7
     if how == "next":
@@ -236,8 +294,16 @@ def say_date(rng: Random, today: date | None) -> Value:
     if today is not None and rng.random() < 0.7:
         return say_relative_date(rng, today)
     d = date(2025, 1, 1) + timedelta(rng.randrange(1100))
-    return Value(d.isoformat(), rng.choice([f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
-                                            f"{d.day} {MONTHS[d.month - 1]} {d.year}", d.isoformat()]))  # fmt: skip
+    return Value(
+        d.isoformat(),
+        rng.choice(
+            [
+                f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+                f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+                d.isoformat(),
+            ]
+        ),
+    )
 
 
 def _num(rng: Random, lo: int, hi: int) -> int:
@@ -247,15 +313,41 @@ def _num(rng: Random, lo: int, hi: int) -> int:
 def say_expression(rng: Random) -> tuple[Value, float]:
     """Arithmetic in words and the expression a calculator takes, with its value. The numbers
     keep the order the user said them in."""
-    how = rng.choice(["times", "plus", "minus", "divided", "percent", "power", "sqrt", "mixed",
-                      "percent_off", "average"])  # fmt: skip
+    how = rng.choice(
+        [
+            "times",
+            "plus",
+            "minus",
+            "divided",
+            "percent",
+            "power",
+            "sqrt",
+            "mixed",
+            "percent_off",
+            "average",
+        ]
+    )
     a, b = _num(rng, 2, 999), _num(rng, 2, 99)
     if how == "times":
-        said = rng.choice([f"{a} times {b}", f"{a} multiplied by {b}", f"{a} x {b}", f"{a}*{b}",
-                           f"the product of {a} and {b}"])  # fmt: skip
+        said = rng.choice(
+            [
+                f"{a} times {b}",
+                f"{a} multiplied by {b}",
+                f"{a} x {b}",
+                f"{a}*{b}",
+                f"the product of {a} and {b}",
+            ]
+        )
         return Value(f"{a} * {b}", said), a * b
     if how == "plus":
-        said = rng.choice([f"{a} plus {b}", f"{a} + {b}", f"the sum of {a} and {b}", f"{a} and {b} added together"])  # fmt: skip
+        said = rng.choice(
+            [
+                f"{a} plus {b}",
+                f"{a} + {b}",
+                f"the sum of {a} and {b}",
+                f"{a} and {b} added together",
+            ]
+        )
         return Value(f"{a} + {b}", said), a + b
     if how == "minus":
         said = rng.choice([f"{a} minus {b}", f"{a} - {b}", f"{b} subtracted from {a}"])
@@ -289,13 +381,42 @@ def say_expression(rng: Random) -> tuple[Value, float]:
 
 
 # Size of each unit in its quantity's base unit (metre, kilogram, litre, metre per second).
-UNIT_FACTORS = {"mm": 1e-3, "cm": 1e-2, "m": 1.0, "km": 1e3, "in": 0.0254, "ft": 0.3048,
-                "yd": 0.9144, "mi": 1609.344, "nmi": 1852.0, "mg": 1e-6, "g": 1e-3, "kg": 1.0,
-                "t": 1e3, "oz": 0.028349523125, "lb": 0.45359237, "st": 6.35029318, "ml": 1e-3,
-                "l": 1.0, "tsp": 0.00492892159375, "tbsp": 0.01478676478125, "cup": 0.2365882365,
-                "pt": 0.473176473, "qt": 0.946352946, "gal": 3.785411784, "m/s": 1.0,
-                "km/h": 1 / 3.6, "mph": 0.44704, "kn": 1852 / 3600, "KB": 1e3, "MB": 1e6,
-                "GB": 1e9, "TB": 1e12, "MiB": 1024**2, "GiB": 1024**3}  # fmt: skip
+UNIT_FACTORS = {
+    "mm": 1e-3,
+    "cm": 1e-2,
+    "m": 1.0,
+    "km": 1e3,
+    "in": 0.0254,
+    "ft": 0.3048,
+    "yd": 0.9144,
+    "mi": 1609.344,
+    "nmi": 1852.0,
+    "mg": 1e-6,
+    "g": 1e-3,
+    "kg": 1.0,
+    "t": 1e3,
+    "oz": 0.028349523125,
+    "lb": 0.45359237,
+    "st": 6.35029318,
+    "ml": 1e-3,
+    "l": 1.0,
+    "tsp": 0.00492892159375,
+    "tbsp": 0.01478676478125,
+    "cup": 0.2365882365,
+    "pt": 0.473176473,
+    "qt": 0.946352946,
+    "gal": 3.785411784,
+    "m/s": 1.0,
+    "km/h": 1 / 3.6,
+    "mph": 0.44704,
+    "kn": 1852 / 3600,
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+}
 
 
 def convert_unit(value: float, src: str, dst: str) -> float:

@@ -20,37 +20,80 @@ from .values import Value, say_list
 # (template, user acts): templates where the user does the action ("I need to {core}", "Help
 # me {core}") do not take intents that speak to the assistant ("show me ...").
 WRAPPERS: list[tuple[str, bool]] = [
-    ("{core}", False), ("{core}.", False), ("{core} pls", False), ("{core}, thanks", False),
-    ("quick one: {core}", False), ("{core} asap", False), ("{core} please", False),
-    ("Please {core}.", False), ("Could you {core}?", False), ("Can you {core}?", False),
-    ("Would you {core}, please?", False), ("Could you please {core}?", False),
-    ("I'd like you to {core}.", False), ("Hi! Can you {core}?", False),
-    ("Hello, please {core}. Thank you!", False), ("If you could {core}, that would be great.", False),
-    ("Kindly {core}.", False), ("Help me {core}.", True), ("Go ahead and {core}.", False),
-    ("Hey, {core} for me?", False), ("Would you mind helping me {core}?", True),
-    ("It would help me a lot if you could {core}.", False), ("Hey there, I'd love it if you could {core}.", False),
+    ("{core}", False),
+    ("{core}.", False),
+    ("{core} pls", False),
+    ("{core}, thanks", False),
+    ("quick one: {core}", False),
+    ("{core} asap", False),
+    ("{core} please", False),
+    ("Please {core}.", False),
+    ("Could you {core}?", False),
+    ("Can you {core}?", False),
+    ("Would you {core}, please?", False),
+    ("Could you please {core}?", False),
+    ("I'd like you to {core}.", False),
+    ("Hi! Can you {core}?", False),
+    ("Hello, please {core}. Thank you!", False),
+    ("If you could {core}, that would be great.", False),
+    ("Kindly {core}.", False),
+    ("Help me {core}.", True),
+    ("Go ahead and {core}.", False),
+    ("Hey, {core} for me?", False),
+    ("Would you mind helping me {core}?", True),
+    ("It would help me a lot if you could {core}.", False),
+    ("Hey there, I'd love it if you could {core}.", False),
     ("My manager asked me to {core}. Can you take care of it?", True),
-    ("I need to {core}.", True), ("I want to {core}.", True), ("I'm trying to {core}, can you do it for me?", True),
-    ("Is it possible to {core}?", True), ("I was hoping to {core}. Can you help?", True),
-    ("Let's {core}.", True), ("Time to {core}.", True), ("We should {core}: can you handle that?", True),
-    ("Before I forget, I have to {core}.", True), ("Today I'd like to {core}.", True),
-]  # fmt: skip
+    ("I need to {core}.", True),
+    ("I want to {core}.", True),
+    ("I'm trying to {core}, can you do it for me?", True),
+    ("Is it possible to {core}?", True),
+    ("I was hoping to {core}. Can you help?", True),
+    ("Let's {core}.", True),
+    ("Time to {core}.", True),
+    ("We should {core}: can you handle that?", True),
+    ("Before I forget, I have to {core}.", True),
+    ("Today I'd like to {core}.", True),
+]
 UPDATE_TAILS = [", setting {x}", " and set {x}", " and change {x}", " to change {x}", ": set {x}"]
-ASK_REPLIES = ["{v}", "It's {v}.", "Make it {v}.", "{v}, please.", "Oh right, {v}.", "Use {v}.",
-               "Sorry, {v}.", "{v} would be good."]  # fmt: skip
-PARALLEL_JOINS = ["{a}, and {b}", "{a}. Also, {b}", "{a} and {b}", "{a}; {b} too", "{a}. And {b}",
-                  "{a}, plus {b}"]  # fmt: skip
-CHAIN_JOINS = ["{a}, then {b}", "{a} and then {b}", "First {a}, then {b}", "{a}. After that, {b}",
-               "{a}, and once you have it, {b}"]  # fmt: skip
+ASK_REPLIES = [
+    "{v}",
+    "It's {v}.",
+    "Make it {v}.",
+    "{v}, please.",
+    "Oh right, {v}.",
+    "Use {v}.",
+    "Sorry, {v}.",
+    "{v} would be good.",
+]
+PARALLEL_JOINS = [
+    "{a}, and {b}",
+    "{a}. Also, {b}",
+    "{a} and {b}",
+    "{a}; {b} too",
+    "{a}. And {b}",
+    "{a}, plus {b}",
+]
+CHAIN_JOINS = [
+    "{a}, then {b}",
+    "{a} and then {b}",
+    "First {a}, then {b}",
+    "{a}. After that, {b}",
+    "{a}, and once you have it, {b}",
+]
 PICK_REFS = ["choosing {pick}", "going with {pick}", "picking {pick}", "for {pick}"]
-PICKS = {"first": ["the first one", "the first result", "the top result"],
-         "cheapest": ["the cheapest one", "the least expensive option", "the lowest-priced one"],
-         "match": ["the one called {label}", "the one named {label}"]}  # fmt: skip
+PICKS = {
+    "first": ["the first one", "the first result", "the top result"],
+    "cheapest": ["the cheapest one", "the least expensive option", "the lowest-priced one"],
+    "match": ["the one called {label}", "the one named {label}"],
+}
 PRONOUN_INTENTS = {
     "get": ["look it up", "open it", "pull it up", "tell me more about it"],
-    "update": ["update it", "change it", "edit it"], "delete": ["delete it", "remove it", "get rid of it"],
-    "share": ["share it", "give access to it"], "archive": ["archive it", "put it in the archive"],
-}  # fmt: skip
+    "update": ["update it", "change it", "edit it"],
+    "delete": ["delete it", "remove it", "get rid of it"],
+    "share": ["share it", "give access to it"],
+    "archive": ["archive it", "put it in the archive"],
+}
 _PREPOSITION_END = re.compile(r"\b(of|for|to|about|in|on|with|at|from|into)$")
 _RELATIVE = re.compile(r"(today|tomorrow|yesterday|the day after|in |this |on |a week|next )")
 _TO_ME = re.compile(r"\bme\b")
@@ -76,7 +119,11 @@ def split_phrases(items: list, held_out: bool, key=lambda x: x) -> list:
 def typo(rng: Random, text: str) -> str:
     """One typo in a word of four letters or more: two letters swapped, one dropped or
     doubled."""
-    words = [m for m in re.finditer(r"[A-Za-z]{4,}", text) if "{" not in text[max(0, m.start() - 1) : m.end() + 1]]  # fmt: skip
+    words = [
+        m
+        for m in re.finditer(r"[A-Za-z]{4,}", text)
+        if "{" not in text[max(0, m.start() - 1) : m.end() + 1]
+    ]
     if not words:
         return text
     m = rng.choice(words)
@@ -102,7 +149,7 @@ class Phrasebook:
                 ("parallel", PARALLEL_JOINS),
                 ("chain", CHAIN_JOINS),
                 ("pick_ref", PICK_REFS),
-            ]  # fmt: skip
+            ]
         }
 
     def intents(self, tool: CatalogTool) -> list[str]:
@@ -134,8 +181,9 @@ class Phrasebook:
 
     # --- the core of a request ---
 
-    def mention(self, rng: Random, p: Param, v: Value, first: bool = False,
-                bare: bool = False) -> str:  # fmt: skip
+    def mention(
+        self, rng: Random, p: Param, v: Value, first: bool = False, bare: bool = False
+    ) -> str:
         """How the request names one argument. A bare value ("{}") only comes first, right
         after the intent, where it cannot be read as another parameter's."""
         f = p.field
@@ -143,14 +191,22 @@ class Phrasebook:
             return v.text
         if f.kind in ("date", "past_date", "datetime") and _RELATIVE.match(v.text):
             return v.text
-        generic = not f.kind.startswith("id:") and not f.name.startswith(("from", "to", "min", "max", "source", "target", "base", "past"))  # fmt: skip
+        generic = not f.kind.startswith("id:") and not f.name.startswith(
+            ("from", "to", "min", "max", "source", "target", "base", "past")
+        )
         if generic and rng.random() < 0.1 and len(f.noun) > 4:
             return rng.choice([f"with {f.noun} {v.text}", f"with the {f.noun} {v.text}"])
         templates = [m for m in f.mentions if m != "{}" or first] or list(f.mentions)
         return rng.choice(templates).format(v.text)
 
-    def core(self, rng: Random, tool: CatalogTool, args: dict[str, Value],
-             refs: dict[str, tuple[str, str]] | None = None, intent: str | None = None) -> str:  # fmt: skip
+    def core(
+        self,
+        rng: Random,
+        tool: CatalogTool,
+        args: dict[str, Value],
+        refs: dict[str, tuple[str, str]] | None = None,
+        intent: str | None = None,
+    ) -> str:
         """Intent plus mentions of ``args`` (every one of them, once). ``refs`` stands for
         arguments the model must take from an earlier result: (noun phrase for a slot,
         adverbial for a mention). Raises ValueError when no intent fits the arguments."""
@@ -200,8 +256,11 @@ class Phrasebook:
                 ),
             ]
         )
-        sets = [f"the {names[n].field.noun} to {args[n].text}" for n in fields
-                if names[n].field.kind != "flag"]  # fmt: skip
+        sets = [
+            f"the {names[n].field.noun} to {args[n].text}"
+            for n in fields
+            if names[n].field.kind != "flag"
+        ]
         flags = [args[n].text for n in fields if names[n].field.kind == "flag" and n in args]
         out = head
         if sets:

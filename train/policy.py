@@ -15,8 +15,9 @@ from pathlib import Path
 DEFAULT = "default"
 
 
-def load_policy(source: str, seed: int = 0, lora_r: int = 16, lora_alpha: int = 32,
-                lora_dropout: float = 0.0):  # fmt: skip
+def load_policy(
+    source: str, seed: int = 0, lora_r: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.0
+):
     """(PEFT model, dual tokenizer): ``source`` (``default``, a bslm model or adapter
     directory, a base name, ``tiny``) with a new trainable adapter. Raises what opening the
     model raises (BaseModelError, ValueError) when there is nothing to load."""

@@ -25,11 +25,15 @@ SYSTEM_TEMPLATES = [
     "You are a friendly assistant. Use the tools below to answer questions and complete tasks; never make up tool results.",
     "You are {persona}. Answer the user's requests, using the tools where appropriate.",
     "Tools are available. Use them when the request needs them.",
-]  # fmt: skip
+]
 PERSONAS = ["Nova", "Atlas", "Pixel", "Juniper", "Echo", "Sage", "Orbit", "Milo"]
 COMPANIES = ["Acme Corp", "Northwind", "Contoso", "Blue Harbor", "Globex", "Initech"]
-DATE_LINES = ["Today is {weekday}, {month} {day}, {year}.", "Current date: {iso}.",
-              "The date today is {day} {month} {year} ({weekday}).", "Today's date is {iso} ({weekday})."]  # fmt: skip
+DATE_LINES = [
+    "Today is {weekday}, {month} {day}, {year}.",
+    "Current date: {iso}.",
+    "The date today is {day} {month} {year} ({weekday}).",
+    "Today's date is {iso} ({weekday}).",
+]
 RULE_HEADS = ["Rules:", "Follow these rules:", "Important:", ""]
 
 
@@ -46,7 +50,7 @@ def system_prompt(rng: Random, today: date | None, rules: list[Rule]) -> str:
                 day=today.day,
                 year=today.year,
                 iso=today.isoformat(),
-            )  # fmt: skip
+            )
         )
     if rules:
         head = rng.choice(RULE_HEADS)
@@ -80,7 +84,7 @@ def reason_call(rng: Random, tool: CatalogTool, args: dict[str, Value]) -> str:
             f"This is a job for {tool.name}.",
             f"{tool.name} fits this request.",
             f"I should use {tool.name} here.",
-        ]  # fmt: skip
+        ]
     )
     notes = conversions(args)
     parts = [goal]
@@ -95,45 +99,83 @@ def reason_call(rng: Random, tool: CatalogTool, args: dict[str, Value]) -> str:
 def reason_parallel(rng: Random, tools: list[CatalogTool]) -> str:
     names = list(dict.fromkeys(t.name for t in tools))
     if len(names) == 1:
-        return rng.choice([f"I need {names[0]} {len(tools)} times; the calls are independent, so I'll make them together.",
-                           f"Several independent {names[0]} calls: I'll run them in one go."])  # fmt: skip
-    return rng.choice([f"Two independent tasks: {' and '.join(names)}. I'll call both at once.",
-                       f"These don't depend on each other, so I'll call {' and '.join(names)} together."])  # fmt: skip
+        return rng.choice(
+            [
+                f"I need {names[0]} {len(tools)} times; the calls are independent, so I'll make them together.",
+                f"Several independent {names[0]} calls: I'll run them in one go.",
+            ]
+        )
+    return rng.choice(
+        [
+            f"Two independent tasks: {' and '.join(names)}. I'll call both at once.",
+            f"These don't depend on each other, so I'll call {' and '.join(names)} together.",
+        ]
+    )
 
 
 def reason_chain_first(rng: Random, first: CatalogTool, second: CatalogTool, need: str) -> str:
-    return rng.choice([f"To use {second.name} I first need the {need}, which {first.name} can give me.",
-                       f"First {first.name} to find the {need}, then {second.name}.",
-                       f"I don't know the {need} yet; {first.name} will tell me."])  # fmt: skip
+    return rng.choice(
+        [
+            f"To use {second.name} I first need the {need}, which {first.name} can give me.",
+            f"First {first.name} to find the {need}, then {second.name}.",
+            f"I don't know the {need} yet; {first.name} will tell me.",
+        ]
+    )
 
 
 def reason_chain_next(rng: Random, second: CatalogTool, need: str, value) -> str:
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return rng.choice([f"The {need} is {shown}. Now I can call {second.name}.",
-                       f"Got it: {need} {shown}. Next, {second.name}.",
-                       f"With the {need} ({shown}) I can call {second.name}."])  # fmt: skip
+    return rng.choice(
+        [
+            f"The {need} is {shown}. Now I can call {second.name}.",
+            f"Got it: {need} {shown}. Next, {second.name}.",
+            f"With the {need} ({shown}) I can call {second.name}.",
+        ]
+    )
 
 
 def reason_ask(rng: Random, tool: CatalogTool, noun: str) -> str:
-    return rng.choice([f"{tool.name} needs the {noun}, and the user didn't say it. I'll ask instead of guessing.",
-                       f"The {noun} is required for {tool.name} but missing, so I have to ask.",
-                       f"I can't call {tool.name} without the {noun}."])  # fmt: skip
+    return rng.choice(
+        [
+            f"{tool.name} needs the {noun}, and the user didn't say it. I'll ask instead of guessing.",
+            f"The {noun} is required for {tool.name} but missing, so I have to ask.",
+            f"I can't call {tool.name} without the {noun}.",
+        ]
+    )
 
 
 def reason_none(rng: Random) -> str:
-    return rng.choice(["None of the tools fits this request, so I'll answer without calling one.",
-                       "No tool here does this; I'll reply in text.",
-                       "This doesn't need a tool.", "The tools can't help with this one."])  # fmt: skip
+    return rng.choice(
+        [
+            "None of the tools fits this request, so I'll answer without calling one.",
+            "No tool here does this; I'll reply in text.",
+            "This doesn't need a tool.",
+            "The tools can't help with this one.",
+        ]
+    )
 
 
 def reason_forbidden(rng: Random, tool: str) -> str:
-    return rng.choice([f"{tool} would fit, but the rules forbid calling it, so I'll explain instead.",
-                       f"I'm not allowed to call {tool}; I have to decline."])  # fmt: skip
+    return rng.choice(
+        [
+            f"{tool} would fit, but the rules forbid calling it, so I'll explain instead.",
+            f"I'm not allowed to call {tool}; I have to decline.",
+        ]
+    )
 
 
 def reason_retry(rng: Random, why: str) -> str:
     if why == "transient":
-        return rng.choice(["The service had a temporary failure. I'll try the same call again.",
-                           "That was a transient error; retrying.", "Temporary error, so one more try."])  # fmt: skip
-    return rng.choice([f"The tool suggests {why}; I'll retry with that.",
-                       f"The value was wrong; the tool says {why}. Retrying with it."])  # fmt: skip
+        return rng.choice(
+            [
+                "The service had a temporary failure. I'll try the same call again.",
+                "That was a transient error; retrying.",
+                "Temporary error, so one more try.",
+            ]
+        )
+    return rng.choice(
+        [
+            f"The tool suggests {why}; I'll retry with that.",
+            f"The value was wrong; the tool says {why}. Retrying with it.",
+        ]
+    )

@@ -26,9 +26,17 @@ from bslm.train.envs.base import Environment, Episode, Task, run_episode
 class Sampler:
     """Samples the model turns of one episode (make one per episode)."""
 
-    def __init__(self, model, tok: DualTokenizer, grammar: Grammar | None = None,
-                 mode: str = "hard", temperature: float = 1.0, max_turn_tokens: int = 96,
-                 max_tokens: int = 384, rng: np.random.Generator | None = None):  # fmt: skip
+    def __init__(
+        self,
+        model,
+        tok: DualTokenizer,
+        grammar: Grammar | None = None,
+        mode: str = "hard",
+        temperature: float = 1.0,
+        max_turn_tokens: int = 96,
+        max_tokens: int = 384,
+        rng: np.random.Generator | None = None,
+    ):
         self.model, self.tok, self.grammar, self.mode = model, tok, grammar, mode
         self.temperature, self.max_turn_tokens, self.max_tokens = (
             temperature,
@@ -49,8 +57,9 @@ class Sampler:
             self.prompt_ids = encode_chat(self.tok, messages, tools, add_generation_prompt=True).ids
         else:
             last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-            new = encode_chat(self.tok, messages[last + 1 :], add_generation_prompt=True,
-                              bos=False).ids  # fmt: skip
+            new = encode_chat(
+                self.tok, messages[last + 1 :], add_generation_prompt=True, bos=False
+            ).ids
             self._append(new, mask=0)
         budget = min(self.max_turn_tokens, self.max_tokens - len(self.completion_ids))
         if budget <= 0:
@@ -66,8 +75,9 @@ class Sampler:
     def _logits(self) -> np.ndarray:
         seq = self.prompt_ids + self.completion_ids
         ids = torch.tensor([seq[self._fed :]], dtype=torch.long, device=self.model.device)
-        out = self.model(input_ids=ids, past_key_values=self._past, use_cache=True,
-                         logits_to_keep=1)  # fmt: skip
+        out = self.model(
+            input_ids=ids, past_key_values=self._past, use_cache=True, logits_to_keep=1
+        )
         self._past, self._fed = out.past_key_values, len(seq)
         return out.logits[0, -1].float().cpu().numpy()
 
@@ -104,10 +114,20 @@ def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> 
     return t, float(z[t] - np.log(total))
 
 
-def play(model, tok: DualTokenizer, env: Environment, task: Task, *, mode: str = "hard",
-         temperature: float = 1.0, prefix: int = 0, max_turn_tokens: int = 96,
-         max_tokens: int = 384, rng: np.random.Generator | None = None,
-         grammar: Grammar | None = None) -> tuple[Episode, Sampler]:  # fmt: skip
+def play(
+    model,
+    tok: DualTokenizer,
+    env: Environment,
+    task: Task,
+    *,
+    mode: str = "hard",
+    temperature: float = 1.0,
+    prefix: int = 0,
+    max_turn_tokens: int = 96,
+    max_tokens: int = 384,
+    rng: np.random.Generator | None = None,
+    grammar: Grammar | None = None,
+) -> tuple[Episode, Sampler]:
     """One sampled episode of ``task``, starting after ``prefix`` reference turns; returns the
     episode and its sampler (the tokens)."""
     if grammar is None and mode != "off":

@@ -41,15 +41,42 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SENTENCE_BREAK = re.compile(r"[.!?…](?:\s+)\S|\n\s*\S")
 _BULLET = ("- ", "* ", "• ")
 
-KINDS = ("language", "max_words", "one_sentence", "lowercase", "bullets", "json", "must_use",
-         "must_not_use", "prefix")  # fmt: skip
+KINDS = (
+    "language",
+    "max_words",
+    "one_sentence",
+    "lowercase",
+    "bullets",
+    "json",
+    "must_use",
+    "must_not_use",
+    "prefix",
+)
 # Kinds that constrain the same thing: an example carries at most one of each group.
-GROUPS = {"language": "language", "max_words": "length", "one_sentence": "length",
-          "lowercase": "format", "bullets": "format", "json": "format", "must_use": "tool",
-          "must_not_use": "tool", "prefix": "prefix"}  # fmt: skip
-CONFLICTS = frozenset({("language", "bullets"), ("lowercase", "prefix"), ("language", "json"), ("prefix", "json"),
-                       ("prefix", "bullets"), ("one_sentence", "bullets"), ("max_words", "json"),
-                       ("one_sentence", "json"), ("max_words", "bullets")})  # fmt: skip
+GROUPS = {
+    "language": "language",
+    "max_words": "length",
+    "one_sentence": "length",
+    "lowercase": "format",
+    "bullets": "format",
+    "json": "format",
+    "must_use": "tool",
+    "must_not_use": "tool",
+    "prefix": "prefix",
+}
+CONFLICTS = frozenset(
+    {
+        ("language", "bullets"),
+        ("lowercase", "prefix"),
+        ("language", "json"),
+        ("prefix", "json"),
+        ("prefix", "bullets"),
+        ("one_sentence", "bullets"),
+        ("max_words", "json"),
+        ("one_sentence", "json"),
+        ("max_words", "bullets"),
+    }
+)
 
 
 def language_scores(text: str) -> dict[str, int]:
@@ -93,8 +120,13 @@ class Rule:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown rule kind {self.kind!r} (known: {', '.join(KINDS)})")
-        need = {"language": "language", "max_words": "n", "must_use": "tool",
-                "must_not_use": "tool", "prefix": "prefix"}.get(self.kind)  # fmt: skip
+        need = {
+            "language": "language",
+            "max_words": "n",
+            "must_use": "tool",
+            "must_not_use": "tool",
+            "prefix": "prefix",
+        }.get(self.kind)
         if need and need not in self.params:
             raise ValueError(f"rule {self.kind!r} needs the parameter {need!r}")
 
@@ -110,8 +142,8 @@ class Rule:
             "json": "Your final answer must be a single valid JSON object and nothing else.",
             "must_use": f"Always use the tool {p.get('tool')} when answering.",
             "must_not_use": f"Never call the tool {p.get('tool')}.",
-            "prefix": f"Start every answer with \"{p.get('prefix')}\".",
-        }[self.kind]  # fmt: skip
+            "prefix": f'Start every answer with "{p.get("prefix")}".',
+        }[self.kind]
 
     def check(self, answer: str, calls: list) -> bool:
         """Whether the final answer and the calls made obey the rule."""

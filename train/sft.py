@@ -164,8 +164,9 @@ def prepare_model(cfg: SFTConfig):
     return fresh_model(cfg.model, cfg.seed)
 
 
-def new_adapter(model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05,
-                tool_rows: bool = True):  # fmt: skip
+def new_adapter(
+    model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05, tool_rows: bool = True
+):
     """``model`` with a new LoRA adapter on every linear layer (and the tool-token rows
     trainable, with ``tool_rows``)."""
     from peft import LoraConfig, get_peft_model

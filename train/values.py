@@ -25,8 +25,10 @@ class Value:
 
 # --- numbers in words ------------------------------------------------------------------------
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-         "fifteen sixteen seventeen eighteen nineteen").split()  # fmt: skip
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _SCALES = ((1_000_000, "million"), (1000, "thousand"), (100, "hundred"))
 
@@ -94,23 +96,33 @@ def plain_number(x: float) -> str:
 
 # --- dates and times -------------------------------------------------------------------------
 
-MONTHS = ("January February March April May June July August September October November "
-          "December").split()  # fmt: skip
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 
 
 def say_date(rng: Random, d: date, today: date | None) -> str:
     """A surface for ``d``; relative forms only with a reference date, and forms without a
     year only for dates in the next ten months (so the year is the next occurrence)."""
-    forms = [d.isoformat(), f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
-             f"{d.day} {MONTHS[d.month - 1]} {d.year}", f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}"]  # fmt: skip
+    forms = [
+        d.isoformat(),
+        f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+        f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+        f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}",
+    ]
     if today is not None:
         delta = (d - today).days
         if 0 <= delta < 300:
             m = MONTHS[d.month - 1]
             forms += [f"{m} {d.day}", f"{m} {ordinal(d.day)}", f"the {ordinal(d.day)} of {m}"]
-        relative = {0: ["today"], 1: ["tomorrow"], 2: ["the day after tomorrow"],
-                    -1: ["yesterday"], 7: ["in a week", "a week from today"]}  # fmt: skip
+        relative = {
+            0: ["today"],
+            1: ["tomorrow"],
+            2: ["the day after tomorrow"],
+            -1: ["yesterday"],
+            7: ["in a week", "a week from today"],
+        }
         if delta in relative:
             return rng.choice(relative[delta]) if rng.random() < 0.8 else rng.choice(forms)
         if 3 <= delta <= 6:
@@ -132,8 +144,12 @@ def sample_date(rng: Random, today: date | None, past: bool = False) -> date:
 
 def say_time(rng: Random, h: int, m: int) -> str:
     h12, ampm = (h % 12 or 12), ("am" if h < 12 else "pm")
-    forms = [f"{h:02d}:{m:02d}", f"{h12}:{m:02d} {ampm}", f"{h12}:{m:02d}{ampm}",
-             f"{h12}:{m:02d} {ampm.upper()}"]  # fmt: skip
+    forms = [
+        f"{h:02d}:{m:02d}",
+        f"{h12}:{m:02d} {ampm}",
+        f"{h12}:{m:02d}{ampm}",
+        f"{h12}:{m:02d} {ampm.upper()}",
+    ]
     if m == 0:
         forms += [
             f"{h12}{ampm}",
@@ -184,17 +200,38 @@ def humanize(name: str) -> str:
 ENUM_SURFACES: dict[str, list[str]] = {
     "celsius": ["celsius", "°C", "degrees Celsius", "metric"],
     "fahrenheit": ["fahrenheit", "°F", "degrees Fahrenheit", "imperial"],
-    "metric": ["metric", "metric units", "kilometers"], "imperial": ["imperial", "miles"],
-    "asc": ["ascending", "oldest first"], "desc": ["descending", "newest first"],
-    "urgent": ["urgent", "top priority"], "high": ["high"], "low": ["low"],
-    "driving": ["by car", "driving"], "walking": ["on foot", "walking"],
-    "transit": ["by public transport", "by transit"], "cycling": ["by bike", "cycling"],
-    "json": ["JSON"], "csv": ["CSV"], "pdf": ["PDF"], "nba": ["NBA"], "nfl": ["NFL"],
-    "mlb": ["MLB"], "premier_league": ["Premier League"], "la_liga": ["La Liga"],
-    "US": ["the US", "the United States", "US"], "GB": ["the UK", "Britain", "GB"],
-    "FR": ["France"], "DE": ["Germany"], "JP": ["Japan"], "IN": ["India"], "BR": ["Brazil"],
-    "CA": ["Canada"], "tentative": ["tentatively accept"], "xl": ["XL"], "atm": ["ATM"], "gas_station": ["gas station"],
-}  # fmt: skip
+    "metric": ["metric", "metric units", "kilometers"],
+    "imperial": ["imperial", "miles"],
+    "asc": ["ascending", "oldest first"],
+    "desc": ["descending", "newest first"],
+    "urgent": ["urgent", "top priority"],
+    "high": ["high"],
+    "low": ["low"],
+    "driving": ["by car", "driving"],
+    "walking": ["on foot", "walking"],
+    "transit": ["by public transport", "by transit"],
+    "cycling": ["by bike", "cycling"],
+    "json": ["JSON"],
+    "csv": ["CSV"],
+    "pdf": ["PDF"],
+    "nba": ["NBA"],
+    "nfl": ["NFL"],
+    "mlb": ["MLB"],
+    "premier_league": ["Premier League"],
+    "la_liga": ["La Liga"],
+    "US": ["the US", "the United States", "US"],
+    "GB": ["the UK", "Britain", "GB"],
+    "FR": ["France"],
+    "DE": ["Germany"],
+    "JP": ["Japan"],
+    "IN": ["India"],
+    "BR": ["Brazil"],
+    "CA": ["Canada"],
+    "tentative": ["tentatively accept"],
+    "xl": ["XL"],
+    "atm": ["ATM"],
+    "gas_station": ["gas station"],
+}
 
 
 def say_enum(rng: Random, option: str) -> str:

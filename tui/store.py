@@ -128,8 +128,9 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def create(self, *, model: str | None = None, system: str | None = None,
-               mask: str = "hard") -> int:  # fmt: skip
+    def create(
+        self, *, model: str | None = None, system: str | None = None, mask: str = "hard"
+    ) -> int:
         now = time.time()
         cur = self.db.execute(
             "INSERT INTO conversations (model, system, mask, created, updated) "

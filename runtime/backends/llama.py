@@ -64,9 +64,11 @@ class LlamaBackend(Backend):
             raise BackendError(f"{path} is not a GGUF file")
         # an f32 file keeps its cache in f32 too (llama.cpp's f16 default would cost it the
         # precision it was exported for)
-        cache = {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32} if (
-            _header_file_type(path) == FILE_TYPE_F32
-        ) else {}  # fmt: skip
+        cache = (
+            {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32}
+            if (_header_file_type(path) == FILE_TYPE_F32)
+            else {}
+        )
         try:
             with quiet_native_output():
                 llm = Llama(
@@ -203,10 +205,19 @@ def _header_file_type(path: Path) -> int | None:
 
     from gguf import GGUFValueType
 
-    fixed = {GGUFValueType.UINT8: 1, GGUFValueType.INT8: 1, GGUFValueType.UINT16: 2,
-             GGUFValueType.INT16: 2, GGUFValueType.UINT32: 4, GGUFValueType.INT32: 4,
-             GGUFValueType.FLOAT32: 4, GGUFValueType.BOOL: 1, GGUFValueType.UINT64: 8,
-             GGUFValueType.INT64: 8, GGUFValueType.FLOAT64: 8}  # fmt: skip
+    fixed = {
+        GGUFValueType.UINT8: 1,
+        GGUFValueType.INT8: 1,
+        GGUFValueType.UINT16: 2,
+        GGUFValueType.INT16: 2,
+        GGUFValueType.UINT32: 4,
+        GGUFValueType.INT32: 4,
+        GGUFValueType.FLOAT32: 4,
+        GGUFValueType.BOOL: 1,
+        GGUFValueType.UINT64: 8,
+        GGUFValueType.INT64: 8,
+        GGUFValueType.FLOAT64: 8,
+    }
     try:
         with open(path, "rb") as f:
 

@@ -22,8 +22,16 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
         ],
     }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,), max_steps=(3,),
-                    batch_size=2, use_cpu=True, lr=0.05)  # fmt: skip
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(3,),
+        batch_size=2,
+        use_cpu=True,
+        lr=0.05,
+    )
     final = train(cfg)
     art = pack(final, tmp_path / "art")
     meta = json.loads((art / "artifact.json").read_text())
@@ -52,8 +60,17 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
     }
     data.write_text(json.dumps(rec))
-    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                            max_steps=(2,), batch_size=1, use_cpu=True))  # fmt: skip
+    final = train(
+        SFTConfig(
+            model="tiny",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            stages=(3,),
+            max_steps=(2,),
+            batch_size=1,
+            use_cpu=True,
+        )
+    )
     art = pack(final, tmp_path / "default")
     monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(build, "shipped_artifact", lambda: art)
@@ -79,8 +96,20 @@ def test_the_shipped_default_model_rebuilds_and_answers():
     assert art is not None, "models/default holds no artifact"
     model, tok = build_from_artifact(art)
     assert tok.base_name == json.loads((art / "artifact.json").read_text())["base"]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city.",
-              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]  # fmt: skip
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather of a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
     prompt = encode_chat(
         tok, [{"role": "user", "content": "What's the weather in Paris?"}], tools, True
     ).ids
@@ -96,13 +125,26 @@ def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, mon
     from bslm.train.sft import new_adapter
 
     data = tmp_path / "train.jsonl"
-    rec = {"stage": 3, "tools": [], "messages": [{"role": "user", "content": "hi"},
-                                                   {"role": "assistant", "content": "hello"}]}  # fmt: skip
+    rec = {
+        "stage": 3,
+        "tools": [],
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+    }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
     from bslm.train.sft import SFTConfig, train
 
-    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                            max_steps=(2,), batch_size=2, use_cpu=True, lr=0.05))  # fmt: skip
+    final = train(
+        SFTConfig(
+            model="tiny",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            stages=(3,),
+            max_steps=(2,),
+            batch_size=2,
+            use_cpu=True,
+            lr=0.05,
+        )
+    )
     shipped = pack(final, tmp_path / "shipped")
     monkeypatch.setattr(build, "shipped_artifact", lambda: shipped)
     default, tok = build_from_artifact(shipped)
@@ -136,11 +178,25 @@ def test_training_continues_from_an_artifact(tmp_path):
     from bslm.train.sft import SFTConfig, adapter_from_artifact, train
 
     data = tmp_path / "train.jsonl"
-    rec = {"stage": 3, "tools": [], "messages": [
-        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]}  # fmt: skip
+    rec = {
+        "stage": 3,
+        "tools": [],
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello there"},
+        ],
+    }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                    max_steps=(3,), batch_size=2, use_cpu=True, lr=0.05)  # fmt: skip
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(3,),
+        batch_size=2,
+        use_cpu=True,
+        lr=0.05,
+    )
     art = pack(train(cfg), tmp_path / "art")
     rebuilt, tok = build_from_artifact(art)
     model, tok2 = fresh_model("tiny")

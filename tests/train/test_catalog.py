@@ -65,8 +65,18 @@ def test_every_parameter_kind_appears(tools):
                 elif kind == "object" and s.get("properties"):
                     kind = "nested object"
                 seen.add(kind)
-    expected = {"string", "number", "integer", "boolean", "enum", "array of string",
-                "array of integer", "array of object", "nested object", "optional with default"}  # fmt: skip
+    expected = {
+        "string",
+        "number",
+        "integer",
+        "boolean",
+        "enum",
+        "array of string",
+        "array of integer",
+        "array of object",
+        "nested object",
+        "optional with default",
+    }
     assert expected <= seen
 
 
@@ -136,9 +146,16 @@ def test_held_out_split(tools):
 
 @pytest.mark.parametrize(
     "n,words",
-    [(0, "zero"), (7, "seven"), (25, "twenty-five"), (40, "forty"), (105, "one hundred five"),
-     (1300, "one thousand three hundred"), (2026, "two thousand twenty-six")],
-)  # fmt: skip
+    [
+        (0, "zero"),
+        (7, "seven"),
+        (25, "twenty-five"),
+        (40, "forty"),
+        (105, "one hundred five"),
+        (1300, "one thousand three hundred"),
+        (2026, "two thousand twenty-six"),
+    ],
+)
 def test_number_words(n, words):
     assert number_words(n) == words
     assert parse_number_words(words) == n
@@ -151,9 +168,13 @@ def test_number_words_parse_back(n):
 
 @pytest.mark.parametrize(
     "day,phrases",
-    [(date(2026, 3, 3), {"today"}), (date(2026, 3, 4), {"tomorrow"}),
-     (date(2026, 3, 5), {"the day after tomorrow"}), (date(2026, 3, 6), {"this Friday", "on Friday", "in 3 days", "in three days"})],
-)  # fmt: skip
+    [
+        (date(2026, 3, 3), {"today"}),
+        (date(2026, 3, 4), {"tomorrow"}),
+        (date(2026, 3, 5), {"the day after tomorrow"}),
+        (date(2026, 3, 6), {"this Friday", "on Friday", "in 3 days", "in three days"}),
+    ],
+)
 def test_relative_dates(day, phrases):
     said = {say_date(Random(i), day, TODAY) for i in range(60)}
     assert said & phrases
@@ -166,9 +187,25 @@ def test_dates_without_a_reference_carry_the_year():
 
 
 @pytest.mark.parametrize(
-    "h,m,ok", [(15, 30, {"15:30", "3:30 pm", "3:30pm", "3:30 PM", "half past three in the afternoon"}),
-               (12, 0, {"12:00", "12:00 pm", "12:00pm", "12:00 PM", "12pm", "12 pm", "noon", "twelve o'clock in the afternoon"})],
-)  # fmt: skip
+    "h,m,ok",
+    [
+        (15, 30, {"15:30", "3:30 pm", "3:30pm", "3:30 PM", "half past three in the afternoon"}),
+        (
+            12,
+            0,
+            {
+                "12:00",
+                "12:00 pm",
+                "12:00pm",
+                "12:00 PM",
+                "12pm",
+                "12 pm",
+                "noon",
+                "twelve o'clock in the afternoon",
+            },
+        ),
+    ],
+)
 def test_times(h, m, ok):
     said = {say_time(Random(i), h, m) for i in range(80)}
     assert said <= ok and len(said) > 2
@@ -197,9 +234,16 @@ def test_kinds_sample_valid_values(kind):
 
 @pytest.mark.parametrize(
     "kind,value,text",
-    [("minutes", 90, "an hour and a half"), ("minutes", 120, "two hours"), ("seconds", 300, "five minutes"),
-     ("meters", 2500, "2.5 km"), ("celsius", 25, "77°F"), ("language", "fr", "French"), ("currency", "JPY", "yen")],
-)  # fmt: skip
+    [
+        ("minutes", 90, "an hour and a half"),
+        ("minutes", 120, "two hours"),
+        ("seconds", 300, "five minutes"),
+        ("meters", 2500, "2.5 km"),
+        ("celsius", 25, "77°F"),
+        ("language", "fr", "French"),
+        ("currency", "JPY", "yen"),
+    ],
+)
 def test_kinds_that_convert(kind, value, text):
     seen = {(v.value, v.text) for v in (sample(kind, Random(i), TODAY) for i in range(400))}
     assert (value, text) in seen

@@ -146,15 +146,26 @@ def test_refuses(calls, error_type):
 
 @pytest.mark.parametrize(
     "sizes, error_type",
-    [([1.5, 2.0], None), ([1.5, 2], "type_error:nested"), (["1.5", 2.0], "type_error:nested"),
-     ([2.0, 1.5], "value_error:list/tuple")],
-)  # fmt: skip
+    [
+        ([1.5, 2.0], None),
+        ([1.5, 2], "type_error:nested"),
+        (["1.5", 2.0], "type_error:nested"),
+        ([2.0, 1.5], "value_error:list/tuple"),
+    ],
+)
 def test_array_items_are_typed_one_level_deep(sizes, error_type):
-    schema = {"type": "dict", "required": ["sizes"],
-              "properties": {"sizes": {"type": "array", "items": {"type": "float"}}}}  # fmt: skip
+    schema = {
+        "type": "dict",
+        "required": ["sizes"],
+        "properties": {"sizes": {"type": "array", "items": {"type": "float"}}},
+    }
     fn = {"name": "pack", "parameters": schema}
-    result = check("simple_python", [ToolCall("pack", {"sizes": sizes})], [fn],
-                   [{"pack": {"sizes": [[1.5, 2.0]]}}])  # fmt: skip
+    result = check(
+        "simple_python",
+        [ToolCall("pack", {"sizes": sizes})],
+        [fn],
+        [{"pack": {"sizes": [[1.5, 2.0]]}}],
+    )
     assert (result.ok, result.error_type) == (error_type is None, error_type or "")
 
 
@@ -190,11 +201,20 @@ PARALLEL_ANSWER = [
         ([*area(), weather("rome", days=3), weather("PARIS")], None),
         ([weather("Rome"), *area(), weather("Paris")], None),
         ([weather("Paris"), weather("Rome")], "parallel_function_checker_no_order:wrong_count"),
-        ([weather("Paris"), weather("Paris"), *area()], "parallel_function_checker_no_order:cannot_find_match"),
-        ([weather("Paris"), weather("Rome", days=4), *area()], "parallel_function_checker_no_order:cannot_find_match"),
-        ([weather("Paris"), weather("Rome"), *area(), weather("Oslo")], "parallel_function_checker_no_order:wrong_count"),
+        (
+            [weather("Paris"), weather("Paris"), *area()],
+            "parallel_function_checker_no_order:cannot_find_match",
+        ),
+        (
+            [weather("Paris"), weather("Rome", days=4), *area()],
+            "parallel_function_checker_no_order:cannot_find_match",
+        ),
+        (
+            [weather("Paris"), weather("Rome"), *area(), weather("Oslo")],
+            "parallel_function_checker_no_order:wrong_count",
+        ),
     ],
-)  # fmt: skip
+)
 def test_parallel_in_any_order(calls, error_type):
     for category in ("parallel", "parallel_multiple", "live_parallel"):
         result = check(category, calls, [WEATHER, AREA], PARALLEL_ANSWER)
@@ -224,10 +244,16 @@ def test_relevance_wants_a_call():
 
 @pytest.mark.parametrize(
     "category, kind",
-    [("simple_python", "simple"), ("live_simple", "simple"), ("multiple", "multiple"),
-     ("parallel_multiple", "parallel"), ("live_parallel", "parallel"),
-     ("live_irrelevance", "irrelevance"), ("live_relevance", "relevance")],
-)  # fmt: skip
+    [
+        ("simple_python", "simple"),
+        ("live_simple", "simple"),
+        ("multiple", "multiple"),
+        ("parallel_multiple", "parallel"),
+        ("live_parallel", "parallel"),
+        ("live_irrelevance", "irrelevance"),
+        ("live_relevance", "relevance"),
+    ],
+)
 def test_category_kinds(category, kind):
     assert category_kind(category) == kind
 
@@ -263,8 +289,11 @@ def test_garbage_is_refused_without_raising(calls):
         assert not check(category, calls, [AREA], [AREA_ANSWER]).ok
 
 
-@given(args=st.dictionaries(st.sampled_from([*AREA["parameters"]["properties"], "x"]) | text,
-                            json_values, max_size=6))  # fmt: skip
+@given(
+    args=st.dictionaries(
+        st.sampled_from([*AREA["parameters"]["properties"], "x"]) | text, json_values, max_size=6
+    )
+)
 def test_any_arguments_give_a_verdict(args):
     for category in ("simple_python", "parallel", "live_multiple"):
         result = check(category, [ToolCall("geometry.rect_area", args)], [AREA], [AREA_ANSWER])
@@ -327,8 +356,9 @@ def test_relevance_categories_have_no_answers(category):
 def test_eval_items_are_prompts():
     for category in bfcl.CATEGORIES:
         for item in bfcl.eval_items(category, limit=5):
-            assert item.messages and all(m["role"] in ("system", "user", "assistant")
-                                         for m in item.messages)  # fmt: skip
+            assert item.messages and all(
+                m["role"] in ("system", "user", "assistant") for m in item.messages
+            )
             assert [t.name for t in item.tools] == [f["name"] for f in item.functions]
             assert item.tools[0].parameters["type"] == "object"
     with pytest.raises(ValueError, match="no BFCL category"):
@@ -375,15 +405,29 @@ def _mutate(value, rng: random.Random):
     if type(value) is float:
         return rng.choice([int(value), str(value), value + 0.5, round(value)])
     if type(value) is str:
-        return rng.choice([value.upper(), value.replace(" ", "-") + "^", "x" + value,
-                           value.replace(" ", "\t"), 5, [value]])  # fmt: skip
+        return rng.choice(
+            [
+                value.upper(),
+                value.replace(" ", "-") + "^",
+                "x" + value,
+                value.replace(" ", "\t"),
+                5,
+                [value],
+            ]
+        )
     if type(value) is list:
         return rng.choice(
             [value[::-1], value[:-1], value + value[:1], [str(v) for v in value], "[]"]
         )
     if type(value) is dict:
-        return rng.choice([{**value, "extra": 1}, dict(list(value.items())[:-1]),
-                           {k: _mutate(v, rng) for k, v in value.items()}, [value]])  # fmt: skip
+        return rng.choice(
+            [
+                {**value, "extra": 1},
+                dict(list(value.items())[:-1]),
+                {k: _mutate(v, rng) for k, v in value.items()},
+                [value],
+            ]
+        )
     return None
 
 
@@ -412,8 +456,19 @@ def perturb(calls: list[ToolCall], kind: str, rng: random.Random) -> list[ToolCa
     return calls
 
 
-KINDS = ["mutate", "mutate", "mutate", "junk", "drop_param", "extra_param", "rename",
-         "underscore", "reverse", "drop_call", "dup_call"]  # fmt: skip
+KINDS = [
+    "mutate",
+    "mutate",
+    "mutate",
+    "junk",
+    "drop_param",
+    "extra_param",
+    "rename",
+    "underscore",
+    "reverse",
+    "drop_call",
+    "dup_call",
+]
 
 
 @pytest.mark.slow

@@ -151,18 +151,27 @@ def _any(words) -> str:
 
 WEEKDAY = _any(WEEKDAYS)
 TYPED = {  # what the generator fills each slot with
-    "city": _any(CITY_ZONES), "a": _any(CITY_ZONES), "b": _any(CITY_ZONES),
+    "city": _any(CITY_ZONES),
+    "a": _any(CITY_ZONES),
+    "b": _any(CITY_ZONES),
     "time": r"(?:\d{1,2}(?::\d{2})?\s?(?:am|pm)?|noon|(?:[a-z]+ o'clock|(?:half|quarter) past "
-            r"[a-z]+) in the (?:morning|afternoon|evening))",
-    "expr": r"(?=\D*\d).+", "v": r"(?:[\d.,]+k?|a dozen|[a-z -]+)",
-    "f": _any([w for _, ws in UNIT_WORDS.values() for w in ws] + list(UNIT_LONG.values())
-              + [n for ns in CURRENCY_NAMES.values() for n in ns]),
+    r"[a-z]+) in the (?:morning|afternoon|evening))",
+    "expr": r"(?=\D*\d).+",
+    "v": r"(?:[\d.,]+k?|a dozen|[a-z -]+)",
+    "f": _any(
+        [w for _, ws in UNIT_WORDS.values() for w in ws]
+        + list(UNIT_LONG.values())
+        + [n for ns in CURRENCY_NAMES.values() for n in ns]
+    ),
     "d": rf"(?:today|tomorrow|yesterday|the day after tomorrow|(?:next|this|on|last) {WEEKDAY}|"
-         r"in (?:\d+ days|a week|\d+ weeks)|(?:\d+ days|a week|\d+ weeks) from (?:now|today)|"
-         r"(?=\D*\d).+)",
-    "c": _any(chitchat.CAPITALS), "w": _any(chitchat.DEFINE), "x": _any(chitchat.NAMES),
-    "p": _any(p for p, _ in chitchat.TRANSLATE), "l": _any(lang for _, lang in chitchat.TRANSLATE),
-}  # fmt: skip
+    r"in (?:\d+ days|a week|\d+ weeks)|(?:\d+ days|a week|\d+ weeks) from (?:now|today)|"
+    r"(?=\D*\d).+)",
+    "c": _any(chitchat.CAPITALS),
+    "w": _any(chitchat.DEFINE),
+    "x": _any(chitchat.NAMES),
+    "p": _any(p for p, _ in chitchat.TRANSLATE),
+    "l": _any(lang for _, lang in chitchat.TRANSLATE),
+}
 TYPED |= {"t": TYPED["f"], "d1": TYPED["d"], "d2": TYPED["d"]}
 
 
@@ -175,10 +184,21 @@ def generator_patterns() -> list[re.Pattern]:
     """Every request the generator's everyday phrasebooks can write, as patterns (slots
     filled from its own vocabularies)."""
     out = [_pattern(t, TYPED) for ts in utilities.REQUESTS.values() for t in ts]
-    chat = (chitchat.CAPITAL_QS + chitchat.DEFINE_QS + chitchat.NAME_QS + chitchat.TRANSLATE_QS
-            + chitchat.JOKE_QS + chitchat.GREETINGS + chitchat.WHO + chitchat.THANKS)  # fmt: skip
-    chat += [q for pairs in (chitchat.HOW_ARE_YOU, chitchat.FACTS, chitchat.ADVICE,
-                             chitchat.CREATIVE) for q, _ in pairs]  # fmt: skip
+    chat = (
+        chitchat.CAPITAL_QS
+        + chitchat.DEFINE_QS
+        + chitchat.NAME_QS
+        + chitchat.TRANSLATE_QS
+        + chitchat.JOKE_QS
+        + chitchat.GREETINGS
+        + chitchat.WHO
+        + chitchat.THANKS
+    )
+    chat += [
+        q
+        for pairs in (chitchat.HOW_ARE_YOU, chitchat.FACTS, chitchat.ADVICE, chitchat.CREATIVE)
+        for q, _ in pairs
+    ]
     out += [_pattern(t, TYPED) for t in chat]
     out += [_pattern(t, TYPED | {"t": _any(chitchat.TOPICS)}) for t in chitchat.POEM_QS]
     return out
@@ -186,8 +206,13 @@ def generator_patterns() -> list[re.Pattern]:
 
 def test_requests_are_not_the_generators_phrasings(records):
     patterns = generator_patterns()
-    can_write = ["What time is it in Tokyo?", "convert 5 miles to kilometers", "How are you?",
-                 "How many days until next Friday?", "haiku about the moon please"]  # fmt: skip
+    can_write = [
+        "What time is it in Tokyo?",
+        "convert 5 miles to kilometers",
+        "How are you?",
+        "How many days until next Friday?",
+        "haiku about the moon please",
+    ]
     for text in can_write:  # the check can fire
         assert any(p.fullmatch(_norm(text)) for p in patterns), text
     for text in user_texts(records) - REPORTED:
@@ -196,8 +221,7 @@ def test_requests_are_not_the_generators_phrasings(records):
 
 
 def test_no_request_is_in_a_generated_train_split(records, tmp_path):
-    cfg = DataConfig(out=str(tmp_path), stage1=700, stage2=700, stage3=1000, test=0,
-                     progress=False)  # fmt: skip
+    cfg = DataConfig(out=str(tmp_path), stage1=700, stage2=700, stage3=1000, test=0, progress=False)
     assert main(cfg) == 0
     train = user_texts(read_jsonl(tmp_path / "train.jsonl"))
     assert len(train) > 1000
@@ -211,19 +235,36 @@ SOURCE = {
     "crowd": ["demo/calculate"],
     "extra_tools": [{"name": "ping", "description": "Ping.", "inputSchema": {"type": "object"}}],
     "items": [
-        {"id": "a", "tools": "demo", "kind": "call", "system": "plain", "date": "2026-03-12",
-         "user": "What is 2 plus 2?", "call": {"calculate": {"expression": "2 + 2"}}},
-        {"id": "b", "tools": "crowd", "kind": "stop", "turns": [
-            {"user": "ping"}, {"call": {"ping": {}}}, {"result": {"ping": "pong"}},
-            {"answer": "Pong."}]},
+        {
+            "id": "a",
+            "tools": "demo",
+            "kind": "call",
+            "system": "plain",
+            "date": "2026-03-12",
+            "user": "What is 2 plus 2?",
+            "call": {"calculate": {"expression": "2 + 2"}},
+        },
+        {
+            "id": "b",
+            "tools": "crowd",
+            "kind": "stop",
+            "turns": [
+                {"user": "ping"},
+                {"call": {"ping": {}}},
+                {"result": {"ping": "pong"}},
+                {"answer": "Pong."},
+            ],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def test_build_a_small_source():
     a, b = devset.build(SOURCE)
-    assert a["messages"][0] == {"role": "system",
-                                "content": "Be helpful.\nIt is Thursday 12 March 2026."}  # fmt: skip
+    assert a["messages"][0] == {
+        "role": "system",
+        "content": "Be helpful.\nIt is Thursday 12 March 2026.",
+    }
     assert (a["stage"], a["kind"], a["domain"], b["stage"]) == (2, "call", "demo", 3)
     assert b["messages"][2] == {"role": "tool", "name": "ping", "content": "pong"}
     assert sorted(t["function"]["name"] for t in b["tools"]) == ["calculate", "ping"]
@@ -263,8 +304,10 @@ def oracle(records):
 
     def predict(messages, tools):
         turn = gold[key(messages, tools)]
-        calls = [ToolCall(c["function"]["name"], c["function"]["arguments"])
-                 for c in turn.get("tool_calls") or []]  # fmt: skip
+        calls = [
+            ToolCall(c["function"]["name"], c["function"]["arguments"])
+            for c in turn.get("tool_calls") or []
+        ]
         return ModelOutput(parts=calls or [turn["content"]], ended=True)
 
     return predict
@@ -273,7 +316,9 @@ def oracle(records):
 def test_dev_suite_scores_each_items_last_turn(records):
     report = evaluate(EvalConfig(suites=("dev",)), oracle(records))
     m = report["suites"]["dev"]
-    assert (m["n"], m["records"], m["accuracy"], m["schema_valid"]) == (len(records),) * 2 + (100.0,) * 2  # fmt: skip
+    assert (m["n"], m["records"], m["accuracy"], m["schema_valid"]) == (len(records),) * 2 + (
+        100.0,
+    ) * 2
     assert set(m["by_part"]) == {r["domain"] for r in records} | {r["kind"] for r in records}
 
     def silent(messages, tools):

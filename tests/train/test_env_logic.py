@@ -14,12 +14,17 @@ WORLD = {
     "people": ["Anne", "Bob", "Erin"],
     "properties": ["big", "blue", "kind", "nice", "red", "round", "smart", "young"],
     "facts": {"Anne": ["big", "round"], "Bob": ["red"], "Erin": []},
-    "rules": [[["big", "round"], "kind"], [["kind"], "nice"], [["nice"], "smart"],
-              [["blue"], "smart"], [["red"], "young"]],
+    "rules": [
+        [["big", "round"], "kind"],
+        [["kind"], "nice"],
+        [["nice"], "smart"],
+        [["blue"], "smart"],
+        [["red"], "young"],
+    ],
     "entity": "Anne",
     "predicate": "smart",
     "truth": True,
-}  # fmt: skip
+}
 
 
 def started(truth: bool = True) -> LogicEnv:
@@ -30,19 +35,33 @@ def started(truth: bool = True) -> LogicEnv:
 
 @pytest.mark.parametrize(
     "answer,truth",
-    [("Yes, Anne is smart.", True), ("yes", True), ("YES.", True), ("Yes, and no rule says no.", True),
-     ("No, Anne is not smart.", False), ("no", False), ("Not at all: no.", False),
-     ("Anne is smart, so the answer is yes.", True)],
-)  # fmt: skip
+    [
+        ("Yes, Anne is smart.", True),
+        ("yes", True),
+        ("YES.", True),
+        ("Yes, and no rule says no.", True),
+        ("No, Anne is not smart.", False),
+        ("no", False),
+        ("Not at all: no.", False),
+        ("Anne is smart, so the answer is yes.", True),
+    ],
+)
 def test_score_accepts(answer, truth):
     assert started(truth).score(answer) == 1.0
 
 
 @pytest.mark.parametrize(
     "answer,truth",
-    [("", True), ("Anne is smart.", True), ("No, Anne is not smart.", True), ("Yes.", False),
-     ("Nobody knows; yesterday it was", True), ("No... well, yes", True), ("I cannot tell", False)],
-)  # fmt: skip
+    [
+        ("", True),
+        ("Anne is smart.", True),
+        ("No, Anne is not smart.", True),
+        ("Yes.", False),
+        ("Nobody knows; yesterday it was", True),
+        ("No... well, yes", True),
+        ("I cannot tell", False),
+    ],
+)
 def test_score_refuses(answer, truth):
     assert started(truth).score(answer) == 0.0
 
@@ -52,14 +71,16 @@ def test_score_refuses(answer, truth):
     [
         (ToolCall("facts", {"entity": "Anne"}), "Anne is big. Anne is round."),
         (ToolCall("facts", {"entity": "erin"}), "Nothing is stated about Erin."),
-        (ToolCall("rules", {"predicate": "smart"}),
-         "Everyone who is nice is smart.\nEveryone who is blue is smart."),
+        (
+            ToolCall("rules", {"predicate": "smart"}),
+            "Everyone who is nice is smart.\nEveryone who is blue is smart.",
+        ),
         (ToolCall("rules", {"predicate": "Kind"}), "Everyone who is big and round is kind."),
         (ToolCall("rules", {"predicate": "big"}), "No rule concludes big."),
         (ToolCall("check", {"entity": "Anne", "predicate": "big"}), "true: Anne is big"),
         (ToolCall("check", {"entity": "Anne", "predicate": "kind"}), "unknown: 'Anne is kind'"),
     ],
-)  # fmt: skip
+)
 def test_tools(call, expected):
     result = started().call(call)
     assert not result.is_error and result.text().startswith(expected)
@@ -87,9 +108,11 @@ def test_reference_chains_backwards():
     facts, rules = set(WORLD["facts"]["Anne"]), [tuple(r) for r in WORLD["rules"]]
     assert closure(facts, rules) == {"big", "round", "kind", "nice", "smart"}
     lookups = [[c["arguments"] for c in turn] for turn in reference("Anne", facts, rules, "smart")]
-    assert lookups == [[{"entity": "Anne"}, {"predicate": "smart"}],
-                       [{"predicate": "blue"}, {"predicate": "nice"}],
-                       [{"predicate": "kind"}]]  # fmt: skip
+    assert lookups == [
+        [{"entity": "Anne"}, {"predicate": "smart"}],
+        [{"predicate": "blue"}, {"predicate": "nice"}],
+        [{"predicate": "kind"}],
+    ]
     # Bob is not smart: every rule that could lead there is looked up.
     lookups = reference("Bob", {"red"}, rules, "smart")
     assert [len(turn) for turn in lookups] == [2, 2, 1, 2]

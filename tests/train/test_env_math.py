@@ -18,9 +18,16 @@ def started(result: int = 42) -> MathEnv:
 
 @pytest.mark.parametrize(
     "answer",
-    ["The answer is 42.", "42", "42.0", "So the total is $42.00", "Step 1: 6 * 7 = 42",
-     "The answer is 42 dollars.", "It is 10, no wait, 42"],
-)  # fmt: skip
+    [
+        "The answer is 42.",
+        "42",
+        "42.0",
+        "So the total is $42.00",
+        "Step 1: 6 * 7 = 42",
+        "The answer is 42 dollars.",
+        "It is 10, no wait, 42",
+    ],
+)
 def test_score_accepts(answer):
     assert started().score(answer) == 1.0
 
@@ -90,8 +97,10 @@ def test_bad_calls_are_error_results(call, message):
     assert result.name == call.name
 
 
-@pytest.mark.parametrize("expression,value", [("3 * 4 + 1", "13"), ("45 / 3", "15"),
-                                              ("7 / 2", "3.5"), ("-" * 199 + "1", "-1")])  # fmt: skip
+@pytest.mark.parametrize(
+    "expression,value",
+    [("3 * 4 + 1", "13"), ("45 / 3", "15"), ("7 / 2", "3.5"), ("-" * 199 + "1", "-1")],
+)
 def test_calculate(expression, value):
     result = started().call(ToolCall("calculate", {"expression": expression}))
     assert not result.is_error and result.text() == value

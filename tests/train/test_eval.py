@@ -152,8 +152,10 @@ def test_unknown_suite_and_mask_are_clear(data):
     with pytest.raises(ValueError, match="unknown mask"):
         evaluate(EvalConfig(suites=("seen",), data=str(data), mask="firm"), predict=always_paris)
     with pytest.raises(ValueError, match="--mask off"):
-        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True),
-                 predict=always_paris)  # fmt: skip
+        evaluate(
+            EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True),
+            predict=always_paris,
+        )
 
 
 @pytest.mark.slow
@@ -161,8 +163,21 @@ def test_bfcl_end_to_end_on_the_tiny_model(tmp_path):
     from bslm.runtime.cli import main
 
     out = tmp_path / "r.json"
-    rc = main(["eval", "--suite", "bfcl:simple_python,bfcl:irrelevance", "--model", "tiny", "--limit", "3",
-               "--max-new-tokens", "8", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "--suite",
+            "bfcl:simple_python,bfcl:irrelevance",
+            "--model",
+            "tiny",
+            "--limit",
+            "3",
+            "--max-new-tokens",
+            "8",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     report = json.loads(out.read_text())
     assert set(report["suites"]) == {"bfcl:simple_python", "bfcl:irrelevance"}
@@ -199,8 +214,9 @@ def test_distractors_and_retrieval(data):
     seen.clear()
     from bslm.runtime.evaluation import tool_selector
 
-    cfg = EvalConfig(suites=("seen",), data=str(data), mask="off", distractors=30,
-                     retrieval="bm25", top_k=5)  # fmt: skip
+    cfg = EvalConfig(
+        suites=("seen",), data=str(data), mask="off", distractors=30, retrieval="bm25", top_k=5
+    )
     report = evaluate(cfg, predict=spy, select=tool_selector(cfg.retrieval, cfg.top_k))
     assert all(len(names) == 5 for names in seen)
     assert report["suites"]["seen"]["tools_in_context"] == 5
@@ -244,8 +260,24 @@ def test_cli_evaluates_an_environment_on_the_tiny_model(tmp_path, capsys):
     from bslm.runtime.cli import main
 
     out = tmp_path / "r.json"
-    assert main(["eval", "--suite", "env:logic", "--model", "tiny", "--limit", "1",
-                 "--max-new-tokens", "8", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "eval",
+                "--suite",
+                "env:logic",
+                "--model",
+                "tiny",
+                "--limit",
+                "1",
+                "--max-new-tokens",
+                "8",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     m = json.loads(out.read_text())["suites"]["env:logic"]
     assert m["n"] == 1 and m["turns"] >= 1
     assert main(["eval", "--suite", "env:chess", "--model", "tiny"]) == 2
@@ -274,8 +306,10 @@ def test_bfcl_samples_the_whole_category_and_counts_error_types():
 
 def test_prompted_runs_on_torch_or_llama(data):
     with pytest.raises(ValueError, match="torch or llama"):
-        evaluate(EvalConfig(suites=("seen",), data=str(data), mask="off", prompted=True,
-                            backend="onnx"), predict=always_paris)  # fmt: skip
+        evaluate(
+            EvalConfig(suites=("seen",), data=str(data), mask="off", prompted=True, backend="onnx"),
+            predict=always_paris,
+        )
 
 
 @pytest.mark.slow

@@ -16,7 +16,11 @@ from bslm.train.examples import SEEN_ONLY
 from bslm.train.generate import DataConfig, generate, problems
 
 CFG = DataConfig(stage1=400, stage2=300, stage3=600, test=150, progress=False)
-NEW = {1: {"chat", "similar", "crowd"}, 2: {"knowledge", "science"}, 3: {"stop", "multi", "smalltalk"}}  # fmt: skip
+NEW = {
+    1: {"chat", "similar", "crowd"},
+    2: {"knowledge", "science"},
+    3: {"stop", "multi", "smalltalk"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +162,13 @@ def test_weekday_dates_land_on_that_weekday():
         if m:
             d = date.fromisoformat(v.value)
             assert d.strftime("%A") == m.group(2)
-            assert (d > today) if m.group(1) == "next" else (d < today) if m.group(1) == "last" else (d >= today)  # fmt: skip
+            assert (
+                (d > today)
+                if m.group(1) == "next"
+                else (d < today)
+                if m.group(1) == "last"
+                else (d >= today)
+            )
 
 
 def test_expressions_keep_the_numbers_and_compute_right():
@@ -169,7 +179,12 @@ def test_expressions_keep_the_numbers_and_compute_right():
         assert evaluate(v.value) == pytest.approx(result)
         said = re.findall(r"\d+", v.text)
         assert Counter(said) <= Counter(re.findall(r"\d+", v.value)), v
-    percent = [v for s in range(500) for v, _ in [knowledge.say_expression(Random(s))] if re.search(r"% of \d", v.text)]  # fmt: skip
+    percent = [
+        v
+        for s in range(500)
+        for v, _ in [knowledge.say_expression(Random(s))]
+        if re.search(r"% of \d", v.text)
+    ]
     assert percent
     for v in percent:
         p, x = re.findall(r"\d+", v.text)

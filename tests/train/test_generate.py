@@ -133,8 +133,17 @@ def test_gold_answers_obey_their_rules(records):
     ruled = [r for r in records if r["rules"]]
     assert len(ruled) > len(records) / 5
     kinds = {rule["kind"] for r in ruled for rule in r["rules"]}
-    assert kinds == {"language", "max_words", "one_sentence", "lowercase", "bullets", "json",
-                     "must_use", "must_not_use", "prefix"}  # fmt: skip
+    assert kinds == {
+        "language",
+        "max_words",
+        "one_sentence",
+        "lowercase",
+        "bullets",
+        "json",
+        "must_use",
+        "must_not_use",
+        "prefix",
+    }
     for r in ruled:
         answer, calls = answer_and_calls(r["messages"])
         for rule in map(Rule.from_dict, r["rules"]):

@@ -45,8 +45,10 @@ def test_records_have_the_training_shape(fmt):
             [],
         )
         assert rec["id"].startswith(Path(FILES[fmt]).stem + ":")
-        assert all(t["type"] == "function" and t["function"]["parameters"]["type"] == "object"
-                   for t in rec["tools"])  # fmt: skip
+        assert all(
+            t["type"] == "function" and t["function"]["parameters"]["type"] == "object"
+            for t in rec["tools"]
+        )
         assert any(m["role"] == "assistant" for m in rec["messages"])
     assert len({rec["id"] for rec in got}) == len(got)
 
@@ -56,12 +58,19 @@ def test_openai():
     assert weather["id"] == "openai:weather-1" and weather["domain"] == "openai"
     assert weather["messages"] == [
         {"role": "user", "content": "Is it cold in Oslo right now?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"type": "function", "function": {"name": "get_weather",
-                                              "arguments": {"city": "Oslo", "unit": "c"}}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}},
+                }
+            ],
+        },
         {"role": "tool", "name": "get_weather", "content": "-4 C, light snow"},
         {"role": "assistant", "content": "Yes: -4 °C with light snow."},
-    ]  # fmt: skip
+    ]
     # content parts joined; results put back in call order (their ids answer c1, c2)
     assert files["domain"] == "files"
     system, _, turn, first, second, _ = files["messages"]
@@ -90,11 +99,14 @@ def test_xlam():
         "properties": {
             "country": {"description": "Country name.", "type": "string"},
             "limit": {"description": "How many cities.", "type": "integer", "default": 5},
-            "fields": {"description": "Fields to return.", "type": "array",
-                       "items": {"type": "string"}},
+            "fields": {
+                "description": "Fields to return.",
+                "type": "array",
+                "items": {"type": "string"},
+            },
         },
         "required": ["country"],
-    }  # fmt: skip
+    }
     assert calls(leap["messages"][1]) == [("is_leap_year", {"year": 2024})]
     numbers = avg["tools"][0]["function"]["parameters"]["properties"]["numbers"]
     assert numbers["items"] == {"type": ["integer", "number"]}
@@ -103,10 +115,18 @@ def test_xlam():
 def test_sharegpt():
     reminder, cities = records("sharegpt")
     assert [m["role"] for m in reminder["messages"]] == [
-        "system", "user", "assistant", "tool", "assistant"]  # fmt: skip
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     assert reminder["messages"][0]["content"] == "You are a helpful planner."
     assert reminder["messages"][3] == {
-        "role": "tool", "name": "add_reminder", "content": '{"ok": true, "id": 41}'}  # fmt: skip
+        "role": "tool",
+        "name": "add_reminder",
+        "content": '{"ok": true, "id": 41}',
+    }
     # a gpt turn then a function_call: one model turn with text and two calls, whose
     # observation (a JSON list) answers each call
     turn = cities["messages"][2]
@@ -134,7 +154,10 @@ def test_records_encode_and_decode(tok):
         ("float, default=1.0", {"type": "number"}),
         ("bool", {"type": "boolean"}),
         ("List[str]", {"type": "array", "items": {"type": "string"}}),
-        ("typing.List[List[int]]", {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}),
+        (
+            "typing.List[List[int]]",
+            {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+        ),
         ("Tuple[int, ...]", {"type": "array", "items": {"type": "integer"}}),
         ("tuple", {"type": "array"}),
         ("Set[str]", {"type": "array", "items": {"type": "string"}}),
@@ -152,7 +175,7 @@ def test_records_encode_and_decode(tok):
         ("datetime", {}),
         ("", {}),
     ],
-)  # fmt: skip
+)
 def test_python_type_schema(text, schema):
     assert python_type_schema(text) == schema
 
@@ -163,20 +186,38 @@ def test_python_type_schema_refuses(text):
         python_type_schema(text)
 
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}  # fmt: skip
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
 USER = {"role": "user", "content": "Weather in Oslo?"}
 
 
 def ask(*args: str) -> dict:
     """An OpenAI assistant turn calling get_weather with JSON-string arguments."""
-    return {"role": "assistant", "tool_calls": [
-        {"id": f"c{i}", "type": "function", "function": {"name": "get_weather", "arguments": a}}
-        for i, a in enumerate(args)]}  # fmt: skip
+    return {
+        "role": "assistant",
+        "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": "get_weather", "arguments": a}}
+            for i, a in enumerate(args)
+        ],
+    }
 
 
-XLAM_TOOLS = [{"name": "get_weather", "description": "Weather.",
-               "parameters": {"city": {"type": "str", "description": "City."}}}]  # fmt: skip
+XLAM_TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Weather.",
+        "parameters": {"city": {"type": "str", "description": "City."}},
+    }
+]
 XLAM_ANSWER = [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
 
 
@@ -185,68 +226,167 @@ XLAM_ANSWER = [{"name": "get_weather", "arguments": {"city": "Oslo"}}]
     [
         ("openai", {"tools": [WEATHER]}, "'messages' must be a list"),
         ("openai", {"messages": "hi"}, "'messages' is not valid JSON"),
-        ("openai", {"tools": [WEATHER], "messages": [USER, ask("{city: Oslo}")]},
-         "message 1 call 0: .*arguments are not JSON"),
-        ("openai", {"tools": [WEATHER], "messages": [USER, ask('["Oslo"]')]},
-         "message 1 call 0: .*arguments must be a JSON object"),
-        ("openai", {"tools": [WEATHER], "messages": [USER, {"role": "robot", "content": "x"}]},
-         "message 1: unknown role 'robot'"),
-        ("openai", {"messages": [USER, ask('{"city": "Oslo"}')]},
-         "message 1: calls 'get_weather', which is not among the record's tools \\(none\\)"),
-        ("openai", {"tools": [WEATHER], "messages": [USER, {"role": "tool", "content": "5 C"}]},
-         "message 1: a tool result that answers no known call"),
-        ("openai", {"tools": [WEATHER], "messages": [
-            USER, ask('{"city": "Oslo"}'), {"role": "assistant", "content": "Cold."}]},
-         "message 2: 1 call.* before it got no result"),
-        ("openai", {"tools": [WEATHER], "messages": [
-            USER, ask('{"city": "Oslo"}'), {"role": "tool", "tool_call_id": "c0", "content": "1"},
-            {"role": "tool", "name": "get_weather", "content": "2"}]},
-         "message 3: a tool result that answers no call"),
+        (
+            "openai",
+            {"tools": [WEATHER], "messages": [USER, ask("{city: Oslo}")]},
+            "message 1 call 0: .*arguments are not JSON",
+        ),
+        (
+            "openai",
+            {"tools": [WEATHER], "messages": [USER, ask('["Oslo"]')]},
+            "message 1 call 0: .*arguments must be a JSON object",
+        ),
+        (
+            "openai",
+            {"tools": [WEATHER], "messages": [USER, {"role": "robot", "content": "x"}]},
+            "message 1: unknown role 'robot'",
+        ),
+        (
+            "openai",
+            {"messages": [USER, ask('{"city": "Oslo"}')]},
+            "message 1: calls 'get_weather', which is not among the record's tools \\(none\\)",
+        ),
+        (
+            "openai",
+            {"tools": [WEATHER], "messages": [USER, {"role": "tool", "content": "5 C"}]},
+            "message 1: a tool result that answers no known call",
+        ),
+        (
+            "openai",
+            {
+                "tools": [WEATHER],
+                "messages": [
+                    USER,
+                    ask('{"city": "Oslo"}'),
+                    {"role": "assistant", "content": "Cold."},
+                ],
+            },
+            "message 2: 1 call.* before it got no result",
+        ),
+        (
+            "openai",
+            {
+                "tools": [WEATHER],
+                "messages": [
+                    USER,
+                    ask('{"city": "Oslo"}'),
+                    {"role": "tool", "tool_call_id": "c0", "content": "1"},
+                    {"role": "tool", "name": "get_weather", "content": "2"},
+                ],
+            },
+            "message 3: a tool result that answers no call",
+        ),
         ("openai", {"messages": [USER]}, "no assistant turn"),
-        ("openai", {"messages": [USER, {"role": "assistant", "content": ""}]},
-         "message 1: an assistant turn with neither text nor calls"),
-        ("openai", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
-         "message 0: content part of type 'image_url' is not text"),
-        ("openai", {"tools": [{"type": "function", "function": {"description": "x"}}],
-                    "messages": [USER]}, "tool 0: tool without a name"),
+        (
+            "openai",
+            {"messages": [USER, {"role": "assistant", "content": ""}]},
+            "message 1: an assistant turn with neither text nor calls",
+        ),
+        (
+            "openai",
+            {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "message 0: content part of type 'image_url' is not text",
+        ),
+        (
+            "openai",
+            {"tools": [{"type": "function", "function": {"description": "x"}}], "messages": [USER]},
+            "tool 0: tool without a name",
+        ),
         ("xlam", {"tools": XLAM_TOOLS, "answers": XLAM_ANSWER}, "'query' must be a string"),
-        ("xlam", {"query": "Oslo?", "tools": "[{name: x}]", "answers": XLAM_ANSWER},
-         "'tools' is not valid JSON"),
+        (
+            "xlam",
+            {"query": "Oslo?", "tools": "[{name: x}]", "answers": XLAM_ANSWER},
+            "'tools' is not valid JSON",
+        ),
         ("xlam", {"query": "Oslo?", "tools": XLAM_TOOLS, "answers": "[]"}, "'answers' is empty"),
-        ("xlam", {"query": "Oslo?", "tools": XLAM_TOOLS,
-                  "answers": [{"name": "get_time", "arguments": {}}]},
-         "message 1: calls 'get_time', which is not among the record's tools \\(get_weather\\)"),
-        ("xlam", {"query": "Oslo?", "tools": XLAM_TOOLS, "answers": [{"arguments": {}}]},
-         "answer 0: a call must be an object with a name"),
-        ("xlam", {"query": "Oslo?", "answers": XLAM_ANSWER,
-                  "tools": [{"name": "get_weather", "parameters": {"city": "str"}}]},
-         r"tool 0 \(get_weather\): parameter 'city' must be an object with a type"),
-        ("xlam", {"query": "Oslo?", "answers": XLAM_ANSWER,
-                  "tools": [{"name": "get_weather", "parameters": {"city": {"type": "List[str"}}}]},
-         r"tool 0 \(get_weather\): parameter 'city': unreadable type 'List\[str' \(unclosed \[\)"),
-        ("sharegpt", {"conversations": [{"from": "bot", "value": "hi"}]},
-         "turn 0: unknown speaker 'bot'"),
-        ("sharegpt", {"conversations": [{"from": "human"}]},
-         "turn 0: must be an object with a string 'value'"),
-        ("sharegpt", {"conversations": [{"from": "human", "value": "hi"},
-                                        {"from": "observation", "value": "5 C"}]},
-         "turn 1: observation without a function_call before it"),
-        ("sharegpt", {"tools": [WEATHER], "conversations": [
-            {"from": "human", "value": "hi"}, {"from": "function_call", "value": "get_weather(Oslo)"}]},
-         "turn 1: function_call is not JSON"),
-        ("sharegpt", {"tools": [WEATHER], "conversations": [
-            {"from": "human", "value": "hi"},
-            {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
-            {"from": "gpt", "value": "Cold."}]},
-         "turn 2: 1 call.* before it got no observation"),
+        (
+            "xlam",
+            {
+                "query": "Oslo?",
+                "tools": XLAM_TOOLS,
+                "answers": [{"name": "get_time", "arguments": {}}],
+            },
+            "message 1: calls 'get_time', which is not among the record's tools \\(get_weather\\)",
+        ),
+        (
+            "xlam",
+            {"query": "Oslo?", "tools": XLAM_TOOLS, "answers": [{"arguments": {}}]},
+            "answer 0: a call must be an object with a name",
+        ),
+        (
+            "xlam",
+            {
+                "query": "Oslo?",
+                "answers": XLAM_ANSWER,
+                "tools": [{"name": "get_weather", "parameters": {"city": "str"}}],
+            },
+            r"tool 0 \(get_weather\): parameter 'city' must be an object with a type",
+        ),
+        (
+            "xlam",
+            {
+                "query": "Oslo?",
+                "answers": XLAM_ANSWER,
+                "tools": [{"name": "get_weather", "parameters": {"city": {"type": "List[str"}}}],
+            },
+            r"tool 0 \(get_weather\): parameter 'city': unreadable type 'List\[str' \(unclosed \[\)",
+        ),
+        (
+            "sharegpt",
+            {"conversations": [{"from": "bot", "value": "hi"}]},
+            "turn 0: unknown speaker 'bot'",
+        ),
+        (
+            "sharegpt",
+            {"conversations": [{"from": "human"}]},
+            "turn 0: must be an object with a string 'value'",
+        ),
+        (
+            "sharegpt",
+            {
+                "conversations": [
+                    {"from": "human", "value": "hi"},
+                    {"from": "observation", "value": "5 C"},
+                ]
+            },
+            "turn 1: observation without a function_call before it",
+        ),
+        (
+            "sharegpt",
+            {
+                "tools": [WEATHER],
+                "conversations": [
+                    {"from": "human", "value": "hi"},
+                    {"from": "function_call", "value": "get_weather(Oslo)"},
+                ],
+            },
+            "turn 1: function_call is not JSON",
+        ),
+        (
+            "sharegpt",
+            {
+                "tools": [WEATHER],
+                "conversations": [
+                    {"from": "human", "value": "hi"},
+                    {
+                        "from": "function_call",
+                        "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}',
+                    },
+                    {"from": "gpt", "value": "Cold."},
+                ],
+            },
+            "turn 2: 1 call.* before it got no observation",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_records_are_refused(tmp_path, fmt, record, message):
     good = {
         "openai": {"tools": [WEATHER], "messages": [USER, {"role": "assistant", "content": "Hi"}]},
         "xlam": {"query": "Oslo?", "tools": XLAM_TOOLS, "answers": XLAM_ANSWER},
-        "sharegpt": {"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}]},
-    }[fmt]  # fmt: skip
+        "sharegpt": {
+            "conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}]
+        },
+    }[fmt]
     path = tmp_path / "data.jsonl"
     path.write_text(json.dumps(good) + "\n\n" + json.dumps(record) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=f"^data.jsonl: line 3: {message}") as e:

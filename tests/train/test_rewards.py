@@ -369,9 +369,16 @@ def test_rewards_take_extra_columns_and_batches():
 
 def test_registry_names():
     assert set(REWARDS) == {
-        "format", "tool_name", "arguments", "exact_arguments", "schema", "irrelevance",
-        "rules", "steps", "outcome",
-    }  # fmt: skip
+        "format",
+        "tool_name",
+        "arguments",
+        "exact_arguments",
+        "schema",
+        "irrelevance",
+        "rules",
+        "steps",
+        "outcome",
+    }
 
 
 def test_weighted():

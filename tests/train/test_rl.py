@@ -36,8 +36,17 @@ def test_rollout_tokens_line_up_with_the_episode(tiny, mode):
     model, tok = tiny
     env = make_env("math")
     task = env.tasks("train", 1)[0]
-    ep, s = play(model, tok, env, task, mode=mode, temperature=1.0, max_turn_tokens=12,
-                 max_tokens=64, rng=np.random.default_rng(0))  # fmt: skip
+    ep, s = play(
+        model,
+        tok,
+        env,
+        task,
+        mode=mode,
+        temperature=1.0,
+        max_turn_tokens=12,
+        max_tokens=64,
+        rng=np.random.default_rng(0),
+    )
     assert s.prompt_ids == encode_chat(tok, task.messages, task.tools, True).ids
     assert len(s.completion_ids) == len(s.env_mask) == len(s.logprobs) <= 64 + 64
     model_tokens = [t for t, m in zip(s.completion_ids, s.env_mask, strict=True) if m]
@@ -53,8 +62,17 @@ def test_rollout_under_the_hard_mask_calls_only_offered_tools(tiny):
     env = make_env("calls")
     names = set()
     for task in env.tasks("train", 4):
-        ep, _ = play(model, tok, env, task, mode="hard", temperature=1.5, max_turn_tokens=24,
-                     max_tokens=96, rng=np.random.default_rng(1))  # fmt: skip
+        ep, _ = play(
+            model,
+            tok,
+            env,
+            task,
+            mode="hard",
+            temperature=1.5,
+            max_turn_tokens=24,
+            max_tokens=96,
+            rng=np.random.default_rng(1),
+        )
         offered = {t["function"]["name"] for t in task.tools}
         for out in ep.outputs:
             for c in out.calls:
@@ -67,10 +85,27 @@ def test_rollout_starts_after_a_partial_solution(tiny):
     model, tok = tiny
     env = make_env("math")
     task = next(t for t in env.tasks("train", 10) if len(t.solution) >= 2)
-    _, plain = play(model, tok, env, task, mode="off", max_turn_tokens=4, max_tokens=8,
-                    rng=np.random.default_rng(0))  # fmt: skip
-    _, guided = play(model, tok, env, task, mode="off", prefix=1, max_turn_tokens=4,
-                     max_tokens=8, rng=np.random.default_rng(0))  # fmt: skip
+    _, plain = play(
+        model,
+        tok,
+        env,
+        task,
+        mode="off",
+        max_turn_tokens=4,
+        max_tokens=8,
+        rng=np.random.default_rng(0),
+    )
+    _, guided = play(
+        model,
+        tok,
+        env,
+        task,
+        mode="off",
+        prefix=1,
+        max_turn_tokens=4,
+        max_tokens=8,
+        rng=np.random.default_rng(0),
+    )
     assert len(guided.prompt_ids) > len(plain.prompt_ids)
     assert guided.prompt_ids[: len(plain.prompt_ids) - 1] == plain.prompt_ids[:-1]
 
@@ -104,8 +139,13 @@ def test_episode_reward_reads_the_episodes_not_trl_text():
     wrapped = episode_reward(format_reward, "format")
     ok = [ModelOutput(parts=["done"], ended=True)]
     assert wrapped.__name__ == "format"
-    assert wrapped(prompts=["x", "y"], completions=["junk", "junk"], completion_ids=[[1], [2]],
-                   episode=[ok, [ModelOutput()]], trainer_state=None) == [1.0, 0.0]  # fmt: skip
+    assert wrapped(
+        prompts=["x", "y"],
+        completions=["junk", "junk"],
+        completion_ids=[[1], [2]],
+        episode=[ok, [ModelOutput()]],
+        trainer_state=None,
+    ) == [1.0, 0.0]
 
 
 def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
@@ -117,10 +157,21 @@ def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
         return [float(len(c[0].text) % 7) if c else 0.0 for c in completions]
 
     monkeypatch.setitem(REWARDS, "length", length)
-    cfg = GRPOConfig(model="tiny", envs=("math", "calls"), tasks=2, group_size=2,
-                     prompts_per_step=2, max_steps=2, out=str(tmp_path / "grpo"), use_cpu=True,
-                     max_turn_tokens=16, max_tokens=48, lr=1e-2, save_steps=1,
-                     rewards={"length": 1.0, "outcome": 1.0, "format": 0.1})  # fmt: skip
+    cfg = GRPOConfig(
+        model="tiny",
+        envs=("math", "calls"),
+        tasks=2,
+        group_size=2,
+        prompts_per_step=2,
+        max_steps=2,
+        out=str(tmp_path / "grpo"),
+        use_cpu=True,
+        max_turn_tokens=16,
+        max_tokens=48,
+        lr=1e-2,
+        save_steps=1,
+        rewards={"length": 1.0, "outcome": 1.0, "format": 0.1},
+    )
     final = train(cfg)
     weights = _lora_weights(final)
     lora_b = [v for k, v in weights.items() if "lora_B" in k]
@@ -145,7 +196,12 @@ def test_pairs_are_every_correct_times_incorrect_chain():
     chains = [{"ids": [i], "mask": [1], "score": s} for i, s in enumerate([1.0, 0.0, 1.0, 0.5])]
     pairs = pairs_for(chains)
     assert len(pairs) == 4
-    assert {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs} == {(0, 1), (0, 3), (2, 1), (2, 3)}  # fmt: skip
+    assert {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs} == {
+        (0, 1),
+        (0, 3),
+        (2, 1),
+        (2, 3),
+    }
     assert pairs_for(chains, max_pairs=2)[0]["rejected_ids"] == [1]  # widest gap first
     assert pairs_for([c for c in chains if c["score"] == 1.0]) == []
 
@@ -171,26 +227,57 @@ def test_dpo_steps_change_the_weights(tiny, tmp_path):
     rows = []
     for task in env.tasks("train", 2):
         good, good_mask = _reference_chain(tok, env, task)
-        bad = encode_chat(tok, [{"role": "assistant", "content": "The answer is 1."}], bos=False).ids  # fmt: skip
-        rows.append({"task": task.id, "prompt_ids": encode_chat(tok, task.messages, task.tools, True).ids,
-                     "scores": [1.0, 0.0],
-                     "pairs": pairs_for([{"ids": good, "mask": good_mask, "score": 1.0},
-                                         {"ids": bad, "mask": [1] * len(bad), "score": 0.0}])})  # fmt: skip
+        bad = encode_chat(
+            tok, [{"role": "assistant", "content": "The answer is 1."}], bos=False
+        ).ids
+        rows.append(
+            {
+                "task": task.id,
+                "prompt_ids": encode_chat(tok, task.messages, task.tools, True).ids,
+                "scores": [1.0, 0.0],
+                "pairs": pairs_for(
+                    [
+                        {"ids": good, "mask": good_mask, "score": 1.0},
+                        {"ids": bad, "mask": [1] * len(bad), "score": 0.0},
+                    ]
+                ),
+            }
+        )
     (out / PAIRS).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = DPOConfig(model="tiny", envs=("math",), tasks=2, out=str(out), use_cpu=True,
-                    max_steps=2, batch_size=1, grad_accum=1, lr=1e-2)  # fmt: skip
+    cfg = DPOConfig(
+        model="tiny",
+        envs=("math",),
+        tasks=2,
+        out=str(out),
+        use_cpu=True,
+        max_steps=2,
+        batch_size=1,
+        grad_accum=1,
+        lr=1e-2,
+    )
     final = train(cfg)
     lora_b = [v for k, v in _lora_weights(final).items() if "lora_B" in k]
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)
-    assert [json.loads(line)["task"] for line in (out / PAIRS).read_text().splitlines()] == [r["task"] for r in rows]  # fmt: skip
+    assert [json.loads(line)["task"] for line in (out / PAIRS).read_text().splitlines()] == [
+        r["task"] for r in rows
+    ]
 
 
 def test_dpo_chain_collator_masks_the_environments_tokens():
     from bslm.train.dpo import _collator_class
 
     collate = _collator_class()(pad_token_id=0)
-    batch = collate([{"prompt_ids": [5, 6], "chosen_ids": [7, 8, 9], "chosen_mask": [1, 0, 1],
-                      "rejected_ids": [10], "rejected_mask": [1]}])  # fmt: skip
+    batch = collate(
+        [
+            {
+                "prompt_ids": [5, 6],
+                "chosen_ids": [7, 8, 9],
+                "chosen_mask": [1, 0, 1],
+                "rejected_ids": [10],
+                "rejected_mask": [1],
+            }
+        ]
+    )
     assert batch["completion_mask"].tolist() == [[0, 0, 1, 0, 1], [0, 0, 1, 0, 0]]
     assert torch.equal(batch["input_ids"][0], torch.tensor([5, 6, 7, 8, 9]))
 
@@ -221,10 +308,24 @@ def test_cli_train_refuses_bad_settings_in_one_line(tmp_path, capsys):
 def test_grpo_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
     from bslm.train.grpo import train
 
-    monkeypatch.setitem(REWARDS, "length", lambda completions, **kw: [float(len(c[0].text) % 5) if c else 0.0 for c in completions])  # fmt: skip
-    base = dict(model="tiny", envs=("math",), tasks=2, group_size=2, prompts_per_step=1,
-                out=str(tmp_path / "g"), use_cpu=True, max_turn_tokens=8, max_tokens=16,
-                save_steps=1, rewards={"length": 1.0})  # fmt: skip
+    monkeypatch.setitem(
+        REWARDS,
+        "length",
+        lambda completions, **kw: [float(len(c[0].text) % 5) if c else 0.0 for c in completions],
+    )
+    base = dict(
+        model="tiny",
+        envs=("math",),
+        tasks=2,
+        group_size=2,
+        prompts_per_step=1,
+        out=str(tmp_path / "g"),
+        use_cpu=True,
+        max_turn_tokens=8,
+        max_tokens=16,
+        save_steps=1,
+        rewards={"length": 1.0},
+    )
     train(GRPOConfig(**base, max_steps=1))
     assert (tmp_path / "g" / "checkpoint-1").is_dir()
     train(GRPOConfig(**base, max_steps=2))

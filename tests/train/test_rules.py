@@ -22,11 +22,36 @@ WEATHER = [ToolCall("get_weather", {"city": "Paris"})]
 @pytest.mark.parametrize(
     "rule,answer,calls,ok",
     [
-        (Rule("language", {"language": "French"}), "Il fait beau à Paris et la température est de 18 degrés.", [], True),
-        (Rule("language", {"language": "French"}), "It is sunny in Paris and the temperature is 18.", [], False),
-        (Rule("language", {"language": "Spanish"}), "Aquí está el resultado para usted: 18 grados.", [], True),
-        (Rule("language", {"language": "Spanish"}), "Voici le résultat pour vous : 18 degrés.", [], False),
-        (Rule("language", {"language": "German"}), "Hier ist das Ergebnis für dich: 18 Grad und sonnig.", [], True),
+        (
+            Rule("language", {"language": "French"}),
+            "Il fait beau à Paris et la température est de 18 degrés.",
+            [],
+            True,
+        ),
+        (
+            Rule("language", {"language": "French"}),
+            "It is sunny in Paris and the temperature is 18.",
+            [],
+            False,
+        ),
+        (
+            Rule("language", {"language": "Spanish"}),
+            "Aquí está el resultado para usted: 18 grados.",
+            [],
+            True,
+        ),
+        (
+            Rule("language", {"language": "Spanish"}),
+            "Voici le résultat pour vous : 18 degrés.",
+            [],
+            False,
+        ),
+        (
+            Rule("language", {"language": "German"}),
+            "Hier ist das Ergebnis für dich: 18 Grad und sonnig.",
+            [],
+            True,
+        ),
         (Rule("language", {"language": "German"}), "", [], False),
         (Rule("max_words", {"n": 5}), "Paris is sunny today.", [], True),
         (Rule("max_words", {"n": 3}), "Paris is sunny today.", [], False),
@@ -45,17 +70,22 @@ WEATHER = [ToolCall("get_weather", {"city": "Paris"})]
         (Rule("json"), '{"temperature": 18, "condition": "sunny"}', [], True),
         (Rule("json"), '  {"answer": "ok"}  ', [], True),
         (Rule("json"), "[1, 2]", [], False),
-        (Rule("json"), "The answer is {\"a\": 1}", [], False),
+        (Rule("json"), 'The answer is {"a": 1}', [], False),
         (Rule("must_use", {"tool": "get_weather"}), "It is sunny.", WEATHER, True),
         (Rule("must_use", {"tool": "get_weather"}), "It is sunny.", [], False),
-        (Rule("must_use", {"tool": "get_weather"}), "", [{"type": "function", "function": {"name": "get_weather"}}], True),
+        (
+            Rule("must_use", {"tool": "get_weather"}),
+            "",
+            [{"type": "function", "function": {"name": "get_weather"}}],
+            True,
+        ),
         (Rule("must_not_use", {"tool": "get_weather"}), "I can't.", [], True),
         (Rule("must_not_use", {"tool": "get_weather"}), "It is sunny.", WEATHER, False),
         (Rule("prefix", {"prefix": "Answer:"}), "Answer: sunny.", [], True),
         (Rule("prefix", {"prefix": "Answer:"}), "  Answer: sunny.", [], True),
         (Rule("prefix", {"prefix": "Answer:"}), "Sunny. Answer: sunny.", [], False),
     ],
-)  # fmt: skip
+)
 def test_check(rule, answer, calls, ok):
     assert rule.check(answer, calls) is ok
 
@@ -85,12 +115,15 @@ def test_bad_rules_are_refused(data):
 
 @pytest.mark.parametrize(
     "text,lang",
-    [("The weather is nice and you can go out.", "English"),
-     ("Je ne peux pas le faire avec les outils dont je dispose.", "French"),
-     ("Lo siento, pero no puedo hacer eso con las herramientas que tengo.", "Spanish"),
-     ("Leider kann ich das mit meinen Werkzeugen nicht erledigen.", "German"),
-     ("18", None), ("Paris Tokyo", None)],
-)  # fmt: skip
+    [
+        ("The weather is nice and you can go out.", "English"),
+        ("Je ne peux pas le faire avec les outils dont je dispose.", "French"),
+        ("Lo siento, pero no puedo hacer eso con las herramientas que tengo.", "Spanish"),
+        ("Leider kann ich das mit meinen Werkzeugen nicht erledigen.", "German"),
+        ("18", None),
+        ("Paris Tokyo", None),
+    ],
+)
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
 

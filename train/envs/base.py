@@ -165,8 +165,9 @@ def reference_act(task: Task, answer: str | None = None) -> Act:
     return act
 
 
-def run_episode(env: Environment, task: Task, act: Act, max_turns: int | None = None,
-                prefix: int = 0) -> Episode:  # fmt: skip
+def run_episode(
+    env: Environment, task: Task, act: Act, max_turns: int | None = None, prefix: int = 0
+) -> Episode:
     """Play ``task`` with ``act``. ``prefix`` reference turns (``task.solution``) are played
     first, as if the model had written them (a partial solution to start from); they are part
     of the conversation but not of ``outputs``."""

@@ -31,7 +31,10 @@ def _sources(seed: int):
 
     cfg = DataConfig(seed=seed)
     by_split = pools(cfg)
-    books = {"train": Phrasebook(False, cfg.typo_rate), "test_unseen": Phrasebook(False, cfg.typo_rate)}  # fmt: skip
+    books = {
+        "train": Phrasebook(False, cfg.typo_rate),
+        "test_unseen": Phrasebook(False, cfg.typo_rate),
+    }
     return cfg, by_split, books
 
 
@@ -51,10 +54,15 @@ def task_from_record(record: dict, task_id: str) -> Task:
         solution.append([{"name": c["name"], "arguments": dict(c["arguments"])} for c in calls])
         following = messages[i + 1 : i + 1 + len(calls)]
         results.append([{k: v for k, v in m.items() if k != "tool_call_id"} for m in following])
-    return Task(env="calls", id=task_id, messages=messages[: last_user + 1],
-                tools=record["tools"], solution=solution, answer=answer,
-                data={"kind": record["kind"], "results": results,
-                      "rules": record.get("rules") or []})  # fmt: skip
+    return Task(
+        env="calls",
+        id=task_id,
+        messages=messages[: last_user + 1],
+        tools=record["tools"],
+        solution=solution,
+        answer=answer,
+        data={"kind": record["kind"], "results": results, "rules": record.get("rules") or []},
+    )
 
 
 class CallsEnv(Environment):

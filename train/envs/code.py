@@ -55,54 +55,75 @@ def _ints(r: random.Random, lo: int, hi: int, sizes: tuple[int, ...]) -> list[in
 
 
 CATALOG: tuple[Function, ...] = (
-    Function('''def sum_evens(nums):
+    Function(
+        '''def sum_evens(nums):
     """Return the sum of the even numbers in nums."""
     total = 0
     for n in nums:
         if n % 2 == 0:
             total += n
-    return total''', ("[1, 2, 3, 4]", "[]", "[5, 7]", "[2]"),
-        (("wrong_initial_value", "total = 0", "total = 1"),
-         ("wrong_comparison", "n % 2 == 0", "n % 2 == 1"),
-         ("wrong_operator", "total += n", "total -= n"),
-         ("missing_return", "return total", "total")),
-        lambda r: repr(_ints(r, -9, 20, (2, 3, 4, 5)))),
-    Function('''def count_vowels(text):
+    return total''',
+        ("[1, 2, 3, 4]", "[]", "[5, 7]", "[2]"),
+        (
+            ("wrong_initial_value", "total = 0", "total = 1"),
+            ("wrong_comparison", "n % 2 == 0", "n % 2 == 1"),
+            ("wrong_operator", "total += n", "total -= n"),
+            ("missing_return", "return total", "total"),
+        ),
+        lambda r: repr(_ints(r, -9, 20, (2, 3, 4, 5))),
+    ),
+    Function(
+        '''def count_vowels(text):
     """Return how many letters of text are vowels (a, e, i, o, u), ignoring case."""
     count = 0
     for ch in text.lower():
         if ch in "aeiou":
             count += 1
-    return count''', ("'Hello World'", "''", "'AEIOU'", "'rhythm'"),
-        (("wrong_initial_value", "count = 0", "count = 1"),
-         ("wrong_comparison", 'ch in "aeiou"', 'ch not in "aeiou"'),
-         ("missing_call", "text.lower()", "text"),
-         ("missing_return", "return count", "count")),
-        lambda r: repr("".join(r.choice("abeiouxyzAEO ") for _ in range(r.randint(3, 9))))),
-    Function('''def argmax(values):
+    return count''',
+        ("'Hello World'", "''", "'AEIOU'", "'rhythm'"),
+        (
+            ("wrong_initial_value", "count = 0", "count = 1"),
+            ("wrong_comparison", 'ch in "aeiou"', 'ch not in "aeiou"'),
+            ("missing_call", "text.lower()", "text"),
+            ("missing_return", "return count", "count"),
+        ),
+        lambda r: repr("".join(r.choice("abeiouxyzAEO ") for _ in range(r.randint(3, 9)))),
+    ),
+    Function(
+        '''def argmax(values):
     """Return the index of the largest value (the first one on ties)."""
     best = 0
     for i in range(1, len(values)):
         if values[i] > values[best]:
             best = i
-    return best''', ("[1, 5, 2]", "[4, 1, 3, 9]", "[3, 1, 3]", "[7]"),
-        (("off_by_one", "range(1, len(values))", "range(1, len(values) - 1)"),
-         ("wrong_comparison", "values[i] > values[best]", "values[i] < values[best]"),
-         ("wrong_comparison", "values[i] > values[best]", "values[i] >= values[best]"),
-         ("wrong_variable", "values[i] > values[best]", "values[i] > values[0]")),
-        lambda r: repr(_ints(r, 0, 50, (1, 3, 4, 6)))),
-    Function('''def factorial(n):
+    return best''',
+        ("[1, 5, 2]", "[4, 1, 3, 9]", "[3, 1, 3]", "[7]"),
+        (
+            ("off_by_one", "range(1, len(values))", "range(1, len(values) - 1)"),
+            ("wrong_comparison", "values[i] > values[best]", "values[i] < values[best]"),
+            ("wrong_comparison", "values[i] > values[best]", "values[i] >= values[best]"),
+            ("wrong_variable", "values[i] > values[best]", "values[i] > values[0]"),
+        ),
+        lambda r: repr(_ints(r, 0, 50, (1, 3, 4, 6))),
+    ),
+    Function(
+        '''def factorial(n):
     """Return n! (the product 1 * 2 * ... * n) for n >= 0."""
     result = 1
     for k in range(2, n + 1):
         result *= k
-    return result''', ("0", "1", "4", "5"),
-        (("wrong_initial_value", "result = 1", "result = 0"),
-         ("off_by_one", "range(2, n + 1)", "range(2, n)"),
-         ("wrong_operator", "result *= k", "result += k"),
-         ("missing_return", "return result", "result")),
-        lambda r: str(r.randint(2, 12))),
-    Function('''def is_palindrome(s):
+    return result''',
+        ("0", "1", "4", "5"),
+        (
+            ("wrong_initial_value", "result = 1", "result = 0"),
+            ("off_by_one", "range(2, n + 1)", "range(2, n)"),
+            ("wrong_operator", "result *= k", "result += k"),
+            ("missing_return", "return result", "result"),
+        ),
+        lambda r: str(r.randint(2, 12)),
+    ),
+    Function(
+        '''def is_palindrome(s):
     """Return True if s reads the same forwards and backwards."""
     i, j = 0, len(s) - 1
     while i < j:
@@ -110,49 +131,69 @@ CATALOG: tuple[Function, ...] = (
             return False
         i += 1
         j -= 1
-    return True''', ("'racecar'", "'abca'", "''", "'abba'", "'ab'"),
-        (("off_by_one", "len(s) - 1", "len(s) - 2"),
-         ("wrong_comparison", "s[i] != s[j]", "s[i] == s[j]"),
-         ("wrong_constant", "return True", "return False"),
-         ("wrong_operator", "j -= 1", "j += 1")),
-        lambda r: repr("".join(r.choice("ab") for _ in range(r.randint(1, 5))))),
-    Function('''def clamp(x, lo, hi):
+    return True''',
+        ("'racecar'", "'abca'", "''", "'abba'", "'ab'"),
+        (
+            ("off_by_one", "len(s) - 1", "len(s) - 2"),
+            ("wrong_comparison", "s[i] != s[j]", "s[i] == s[j]"),
+            ("wrong_constant", "return True", "return False"),
+            ("wrong_operator", "j -= 1", "j += 1"),
+        ),
+        lambda r: repr("".join(r.choice("ab") for _ in range(r.randint(1, 5)))),
+    ),
+    Function(
+        '''def clamp(x, lo, hi):
     """Return x limited to the range lo..hi."""
     if x < lo:
         return lo
     if x > hi:
         return hi
-    return x''', ("5, 0, 10", "-3, 0, 10", "12, 0, 10", "0, 0, 10"),
-        (("wrong_comparison", "x < lo", "x > lo"),
-         ("wrong_comparison", "x > hi", "x < hi"),
-         ("wrong_variable", "return hi", "return lo"),
-         ("wrong_variable", "return lo", "return x")),
-        lambda r: f"{r.randint(-20, 20)}, {r.randint(-10, 0)}, {r.randint(1, 10)}"),
-    Function('''def prefix_sums(nums):
+    return x''',
+        ("5, 0, 10", "-3, 0, 10", "12, 0, 10", "0, 0, 10"),
+        (
+            ("wrong_comparison", "x < lo", "x > lo"),
+            ("wrong_comparison", "x > hi", "x < hi"),
+            ("wrong_variable", "return hi", "return lo"),
+            ("wrong_variable", "return lo", "return x"),
+        ),
+        lambda r: f"{r.randint(-20, 20)}, {r.randint(-10, 0)}, {r.randint(1, 10)}",
+    ),
+    Function(
+        '''def prefix_sums(nums):
     """Return the running totals of nums: [a, a + b, a + b + c, ...]."""
     sums = []
     total = 0
     for n in nums:
         total += n
         sums.append(total)
-    return sums''', ("[1, 2, 3]", "[]", "[5]", "[2, -2, 4]"),
-        (("wrong_variable", "sums.append(total)", "sums.append(n)"),
-         ("wrong_initial_value", "total = 0", "total = 1"),
-         ("wrong_operator", "total += n", "total = n"),
-         ("missing_return", "return sums", "sums")),
-        lambda r: repr(_ints(r, -5, 9, (1, 2, 3, 4, 5)))),
-    Function('''def index_of(items, target):
+    return sums''',
+        ("[1, 2, 3]", "[]", "[5]", "[2, -2, 4]"),
+        (
+            ("wrong_variable", "sums.append(total)", "sums.append(n)"),
+            ("wrong_initial_value", "total = 0", "total = 1"),
+            ("wrong_operator", "total += n", "total = n"),
+            ("missing_return", "return sums", "sums"),
+        ),
+        lambda r: repr(_ints(r, -5, 9, (1, 2, 3, 4, 5))),
+    ),
+    Function(
+        '''def index_of(items, target):
     """Return the first index of target in items, or -1 if it is absent."""
     for i in range(len(items)):
         if items[i] == target:
             return i
-    return -1''', ("[4, 2, 7], 7", "[4, 2, 7], 4", "[1, 2], 5", "[], 3", "[3, 3], 3"),
-        (("off_by_one", "range(len(items))", "range(1, len(items))"),
-         ("wrong_comparison", "items[i] == target", "items[i] != target"),
-         ("wrong_constant", "return -1", "return 0"),
-         ("wrong_variable", "return i", "return target")),
-        lambda r: f"{_ints(r, 0, 6, (0, 2, 3, 5))!r}, {r.randint(0, 6)}"),
-    Function('''def fizzbuzz(n):
+    return -1''',
+        ("[4, 2, 7], 7", "[4, 2, 7], 4", "[1, 2], 5", "[], 3", "[3, 3], 3"),
+        (
+            ("off_by_one", "range(len(items))", "range(1, len(items))"),
+            ("wrong_comparison", "items[i] == target", "items[i] != target"),
+            ("wrong_constant", "return -1", "return 0"),
+            ("wrong_variable", "return i", "return target"),
+        ),
+        lambda r: f"{_ints(r, 0, 6, (0, 2, 3, 5))!r}, {r.randint(0, 6)}",
+    ),
+    Function(
+        '''def fizzbuzz(n):
     """Return "FizzBuzz", "Fizz" or "Buzz" when 15, 3 or 5 divides n, else str(n)."""
     if n % 15 == 0:
         return "FizzBuzz"
@@ -160,13 +201,18 @@ CATALOG: tuple[Function, ...] = (
         return "Fizz"
     if n % 5 == 0:
         return "Buzz"
-    return str(n)''', ("15", "9", "10", "7", "30"),
-        (("wrong_constant", "n % 15 == 0", "n % 10 == 0"),
-         ("wrong_comparison", "n % 3 == 0", "n % 3 != 0"),
-         ("wrong_constant", 'return "Buzz"', 'return "Fizz"'),
-         ("missing_call", "return str(n)", "return n")),
-        lambda r: str(r.randint(1, 100))),
-    Function('''def binary_search(items, target):
+    return str(n)''',
+        ("15", "9", "10", "7", "30"),
+        (
+            ("wrong_constant", "n % 15 == 0", "n % 10 == 0"),
+            ("wrong_comparison", "n % 3 == 0", "n % 3 != 0"),
+            ("wrong_constant", 'return "Buzz"', 'return "Fizz"'),
+            ("missing_call", "return str(n)", "return n"),
+        ),
+        lambda r: str(r.randint(1, 100)),
+    ),
+    Function(
+        '''def binary_search(items, target):
     """Return the index of target in the sorted list items, or -1 if it is absent."""
     lo, hi = 0, len(items) - 1
     while lo <= hi:
@@ -177,26 +223,35 @@ CATALOG: tuple[Function, ...] = (
             lo = mid + 1
         else:
             hi = mid - 1
-    return -1''', ("[1, 3, 5, 7], 7", "[1, 3, 5, 7], 1", "[2], 2", "[1, 3, 5], 4", "[], 1"),
-        (("off_by_one", "while lo <= hi", "while lo < hi"),
-         ("off_by_one", "len(items) - 1", "len(items) - 2"),
-         ("wrong_comparison", "items[mid] < target", "items[mid] > target"),
-         ("wrong_constant", "return -1", "return 0")),
-        lambda r: f"{sorted(r.sample(range(12), r.randint(0, 6)))!r}, {r.randint(0, 12)}"),
-    Function('''def average(nums):
+    return -1''',
+        ("[1, 3, 5, 7], 7", "[1, 3, 5, 7], 1", "[2], 2", "[1, 3, 5], 4", "[], 1"),
+        (
+            ("off_by_one", "while lo <= hi", "while lo < hi"),
+            ("off_by_one", "len(items) - 1", "len(items) - 2"),
+            ("wrong_comparison", "items[mid] < target", "items[mid] > target"),
+            ("wrong_constant", "return -1", "return 0"),
+        ),
+        lambda r: f"{sorted(r.sample(range(12), r.randint(0, 6)))!r}, {r.randint(0, 12)}",
+    ),
+    Function(
+        '''def average(nums):
     """Return the mean of nums, or 0.0 for an empty list."""
     if not nums:
         return 0.0
     total = 0
     for n in nums:
         total += n
-    return total / len(nums)''', ("[1, 2]", "[]", "[4]", "[2, 4, 9]"),
-        (("wrong_operator", "total / len(nums)", "total // len(nums)"),
-         ("negated_condition", "if not nums", "if nums"),
-         ("off_by_one", "total / len(nums)", "total / (len(nums) - 1)"),
-         ("wrong_initial_value", "total = 0", "total = 1")),
-        lambda r: repr(_ints(r, 0, 20, (1, 2, 4)))),
-)  # fmt: skip
+    return total / len(nums)''',
+        ("[1, 2]", "[]", "[4]", "[2, 4, 9]"),
+        (
+            ("wrong_operator", "total / len(nums)", "total // len(nums)"),
+            ("negated_condition", "if not nums", "if nums"),
+            ("off_by_one", "total / len(nums)", "total / (len(nums) - 1)"),
+            ("wrong_initial_value", "total = 0", "total = 1"),
+        ),
+        lambda r: repr(_ints(r, 0, 20, (1, 2, 4))),
+    ),
+)
 
 
 def bug_line(fn: Function, bug: tuple[str, str, str]) -> int:
@@ -322,23 +377,33 @@ def numbered(lines: list[str], start: int, end: int) -> str:
 def _tool(name: str, description: str, required: list[str], **props: dict) -> dict:
     params = {"type": "object", "properties": props, "required": required}
     params = {k: v for k, v in params.items() if v != []} | {"additionalProperties": False}
-    return {"type": "function", "function": {"name": name, "description": description,
-                                             "parameters": params}}  # fmt: skip
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": params},
+    }
 
 
 _LINE = {"type": "integer", "minimum": 1, "description": "Line number (from 1)."}
-_TEXT = {"type": "string", "maxLength": 200,
-         "description": "The whole line, indentation included."}  # fmt: skip
+_TEXT = {"type": "string", "maxLength": 200, "description": "The whole line, indentation included."}
 TOOLS = [
-    _tool("view", "Show the file's numbered lines, all or start..end.", [],
-          start={**_LINE, "description": "First line to show."},
-          end={**_LINE, "description": "Last line to show."}),
+    _tool(
+        "view",
+        "Show the file's numbered lines, all or start..end.",
+        [],
+        start={**_LINE, "description": "First line to show."},
+        end={**_LINE, "description": "Last line to show."},
+    ),
     _tool("replace_line", "Replace one line.", ["line", "text"], line=_LINE, text=_TEXT),
-    _tool("insert_line", "Insert a line so that it becomes line `line` (one past the last "
-          "line appends).", ["line", "text"], line=_LINE, text=_TEXT),
+    _tool(
+        "insert_line",
+        "Insert a line so that it becomes line `line` (one past the last line appends).",
+        ["line", "text"],
+        line=_LINE,
+        text=_TEXT,
+    ),
     _tool("delete_line", "Delete one line.", ["line"], line=_LINE),
     _tool("run_tests", "Run the tests; says which pass and why the others fail.", []),
-]  # fmt: skip
+]
 SYSTEM = (
     "You repair Python code through tools: view shows the file's numbered lines, replace_line, "
     "insert_line and delete_line edit it (give each line whole, indentation included), "
@@ -417,8 +482,10 @@ class CodeEnv(Environment):
             if results and results[0][1].startswith(whole):  # one note for the whole run
                 return text(f"0 of {len(results)} tests pass: {results[0][1]}")
             tests = self.task.data["tests"]
-            report = [f"{'PASS' if ok else 'FAIL'} {t}" + (f"  -> {note}" if note else "")
-                      for t, (ok, note) in zip(tests, results, strict=True)]  # fmt: skip
+            report = [
+                f"{'PASS' if ok else 'FAIL'} {t}" + (f"  -> {note}" if note else "")
+                for t, (ok, note) in zip(tests, results, strict=True)
+            ]
             return text(f"{passed} of {len(results)} tests pass\n" + "\n".join(report))
         return error(f"{call.name} is not a code tool")
 
@@ -447,13 +514,24 @@ def make_task(rng: random.Random, bugs: list[tuple[Function, tuple[str, str, str
     source, k = inject(fn, bug), bug_line(fn, bug)
     fixed = fn.source.splitlines()[k - 1]
     digest = hashlib.sha256(json.dumps([source, tests]).encode()).hexdigest()
-    request = (f"The function {fn.name} fails some of its tests:\n\n" + "\n".join(tests)
-               + "\n\nFind the bug and fix it.")  # fmt: skip
-    turns = [[{"name": "view", "arguments": {}}],
-             [{"name": "replace_line", "arguments": {"line": k, "text": fixed}}],
-             [{"name": "run_tests", "arguments": {}}]]  # fmt: skip
-    data = {"function": fn.name, "bug": bug[0], "line": k, "source": source, "fixed": fixed,
-            "tests": tests}  # fmt: skip
+    request = (
+        f"The function {fn.name} fails some of its tests:\n\n"
+        + "\n".join(tests)
+        + "\n\nFind the bug and fix it."
+    )
+    turns = [
+        [{"name": "view", "arguments": {}}],
+        [{"name": "replace_line", "arguments": {"line": k, "text": fixed}}],
+        [{"name": "run_tests", "arguments": {}}],
+    ]
+    data = {
+        "function": fn.name,
+        "bug": bug[0],
+        "line": k,
+        "source": source,
+        "fixed": fixed,
+        "tests": tests,
+    }
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
     answer = f"Fixed line {k} of {fn.name}; all tests pass."
     return Task("code", f"code-{digest[:16]}", messages, TOOLS, turns, answer, data)

@@ -32,10 +32,16 @@ SYSTEM = (
 
 def _tool(name: str, description: str, **params: str) -> dict:
     properties = {k: {"type": "string", "description": v} for k, v in params.items()}
-    schema = {"type": "object", "properties": properties, "required": list(params),
-              "additionalProperties": False}  # fmt: skip
-    return {"type": "function",
-            "function": {"name": name, "description": description, "parameters": schema}}  # fmt: skip
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(params),
+        "additionalProperties": False,
+    }
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": schema},
+    }
 
 
 ENTITY = "A person's name, e.g. 'Anne'"
@@ -43,12 +49,32 @@ PREDICATE = "A property, e.g. 'kind'"
 TOOLS = [
     _tool("facts", "The stated facts about a person (not what follows from rules).", entity=ENTITY),
     _tool("rules", "The rules that conclude a property.", predicate=PREDICATE),
-    _tool("check", "Whether a person has a property as a stated fact (rules are not applied).",
-          entity=ENTITY, predicate=PREDICATE),
-]  # fmt: skip
+    _tool(
+        "check",
+        "Whether a person has a property as a stated fact (rules are not applied).",
+        entity=ENTITY,
+        predicate=PREDICATE,
+    ),
+]
 NAMES = ["Anne", "Bob", "Charlie", "Dave", "Erin", "Fiona", "Gary", "Harry", "Ivy", "Jack"]
-PROPERTIES = ["big", "blue", "cold", "furry", "green", "happy", "kind", "nice", "quiet", "red",
-              "rough", "round", "smart", "tall", "white", "young"]  # fmt: skip
+PROPERTIES = [
+    "big",
+    "blue",
+    "cold",
+    "furry",
+    "green",
+    "happy",
+    "kind",
+    "nice",
+    "quiet",
+    "red",
+    "rough",
+    "round",
+    "smart",
+    "tall",
+    "white",
+    "young",
+]
 YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 
 Rule = tuple[list[str], str]  # premises, conclusion
@@ -76,8 +102,12 @@ def reference(entity: str, facts: set[str], rules: list[Rule], goal: str) -> lis
     """A careful solver's calls: the facts and the rules for the goal first, then each turn
     the rules for every premise not yet looked up nor stated, until the goal follows or
     nothing is left to look up."""
-    turns = [[{"name": "facts", "arguments": {"entity": entity}},
-              {"name": "rules", "arguments": {"predicate": goal}}]]  # fmt: skip
+    turns = [
+        [
+            {"name": "facts", "arguments": {"entity": entity}},
+            {"name": "rules", "arguments": {"predicate": goal}},
+        ]
+    ]
     fetched = {goal}
     while True:
         seen = [r for r in rules if r[1] in fetched]
@@ -111,12 +141,18 @@ def world(rng: random.Random) -> dict:
     rng.shuffle(rules)
     questions = [(p, q) for p in people for q in props[4:]]
     rng.shuffle(questions)
-    return {"people": people, "properties": sorted(props), "facts": facts, "rules": rules,
-            "questions": questions}  # fmt: skip
+    return {
+        "people": people,
+        "properties": sorted(props),
+        "facts": facts,
+        "rules": rules,
+        "questions": questions,
+    }
 
 
-def draw(rng: random.Random, split: str, truth: bool, turns: int,
-         seen: set[str]) -> tuple[dict, list[list[dict]]]:  # fmt: skip
+def draw(
+    rng: random.Random, split: str, truth: bool, turns: int, seen: set[str]
+) -> tuple[dict, list[list[dict]]]:
     """A new world of ``split`` whose answer is ``truth`` and whose reference solution takes
     ``turns`` turns, and that solution."""
     while True:
@@ -150,19 +186,25 @@ class LogicEnv(Environment):
             truth = rng.random() < 0.5
             data, solution = draw(rng, split, truth, rng.randint(1, 3) + (not truth), seen)
             entity, goal = data["entity"], data["predicate"]
-            question = (f"People: {', '.join(data['people'])}. Properties: "
-                        f"{', '.join(data['properties'])}.\nIs {entity} {goal}?")  # fmt: skip
+            question = (
+                f"People: {', '.join(data['people'])}. Properties: "
+                f"{', '.join(data['properties'])}.\nIs {entity} {goal}?"
+            )
             answer = f"Yes, {entity} is {goal}." if truth else f"No, {entity} is not {goal}."
-            out.append(Task(
-                env=self.name,
-                id=f"logic-{split}-{len(out):05d}",
-                messages=[{"role": "system", "content": SYSTEM},
-                          {"role": "user", "content": question}],
-                tools=TOOLS,
-                solution=solution,
-                answer=answer,
-                data={**data, "truth": truth},
-            ))  # fmt: skip
+            out.append(
+                Task(
+                    env=self.name,
+                    id=f"logic-{split}-{len(out):05d}",
+                    messages=[
+                        {"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": question},
+                    ],
+                    tools=TOOLS,
+                    solution=solution,
+                    answer=answer,
+                    data={**data, "truth": truth},
+                )
+            )
         return out
 
     def reset(self, task: Task) -> None:

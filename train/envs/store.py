@@ -29,15 +29,56 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "task": ("t", {"title": "string", "owner": "string", "status": "string"}),
 }
 STATUSES = ("open", "done")
-NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy",
-         "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor"]  # fmt: skip
+NAMES = [
+    "Alice",
+    "Bob",
+    "Carol",
+    "Dave",
+    "Erin",
+    "Frank",
+    "Grace",
+    "Heidi",
+    "Ivan",
+    "Judy",
+    "Mallory",
+    "Niaj",
+    "Olivia",
+    "Peggy",
+    "Rupert",
+    "Sybil",
+    "Trent",
+    "Victor",
+]
 CITIES = ["Lisbon", "Oslo", "Lyon", "Porto", "Kyoto", "Austin", "Dublin", "Turin"]
 DOMAINS = ["example.com", "mail.org", "work.net"]
-ITEMS = ["lamp", "kettle", "stapler", "notebook", "mug", "backpack", "umbrella", "scarf",
-         "headphones", "teapot", "candle", "pillow"]  # fmt: skip
-TITLES = ["write report", "book flights", "call supplier", "fix printer", "update website",
-          "plan offsite", "review budget", "order toner", "clean inbox", "prepare slides",
-          "renew license", "water plants"]  # fmt: skip
+ITEMS = [
+    "lamp",
+    "kettle",
+    "stapler",
+    "notebook",
+    "mug",
+    "backpack",
+    "umbrella",
+    "scarf",
+    "headphones",
+    "teapot",
+    "candle",
+    "pillow",
+]
+TITLES = [
+    "write report",
+    "book flights",
+    "call supplier",
+    "fix printer",
+    "update website",
+    "plan offsite",
+    "review budget",
+    "order toner",
+    "clean inbox",
+    "prepare slides",
+    "renew license",
+    "water plants",
+]
 
 SYSTEM = (
     "You manage a small record store of contacts, items and tasks through the tools. Carry out "
@@ -49,16 +90,21 @@ SYSTEM = (
 def _tool(name: str, description: str, required: list[str], **props: dict) -> dict:
     params = {"type": "object", "properties": props, "required": required}
     params = {k: v for k, v in params.items() if v != []} | {"additionalProperties": False}
-    return {"type": "function", "function": {"name": name, "description": description,
-                                             "parameters": params}}  # fmt: skip
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": params},
+    }
 
 
 _KIND = {"type": "string", "enum": list(KINDS), "description": "Record kind."}
 _ID = {"type": "string", "description": "Record id, e.g. c1, i2, t3."}
 _FIELD = {"type": "string", "description": "Field name, e.g. name, owner or price."}
 _VALUE = {"type": ["string", "number"], "description": "The field's value."}
-_FIELDS = {"type": "object", "description": "Every field of the kind, by name.",
-           "additionalProperties": {"type": ["string", "number"]}}  # fmt: skip
+_FIELDS = {
+    "type": "object",
+    "description": "Every field of the kind, by name.",
+    "additionalProperties": {"type": ["string", "number"]},
+}
 TOOLS = [
     _tool("list_records", "List all records, or those of one kind.", [], kind=_KIND),
     _tool("get_record", "Get one record by id.", ["id"], id=_ID),
@@ -262,24 +308,30 @@ def _give_tasks(rng: random.Random, s: dict, person: str, status: str) -> list[s
 def t_reassign(rng, s):
     a, b = rng.sample([s[c]["name"] for c in _of(s, "contact")], 2)
     mine = _give_tasks(rng, s, a, "open")
-    turns = [[_call("search", field="owner", value=a)],
-             [_call("update_field", id=t, field="owner", value=b) for t in mine]]  # fmt: skip
+    turns = [
+        [_call("search", field="owner", value=a)],
+        [_call("update_field", id=t, field="owner", value=b) for t in mine],
+    ]
     return f"Move all of {a}'s open tasks to {b}.", turns, "Done.", {t: {"owner": b} for t in mine}
 
 
 def t_delete_done(rng, s):
     a = s[rng.choice(_of(s, "contact"))]["name"]
     mine = _give_tasks(rng, s, a, "done")
-    turns = [[_call("search", field="owner", value=a)],
-             [_call("delete_record", id=t) for t in mine]]  # fmt: skip
+    turns = [
+        [_call("search", field="owner", value=a)],
+        [_call("delete_record", id=t) for t in mine],
+    ]
     return f"Delete all of {a}'s finished tasks.", turns, "Deleted.", dict.fromkeys(mine)
 
 
 def t_cheapest(rng, s):
     i = min(_of(s, "item"), key=lambda i: s[i]["price"])
     price = rng.choice([p for p in range(1, 10) if p != s[i]["price"]])
-    turns = [[_call("list_records", kind="item")],
-             [_call("update_field", id=i, field="price", value=price)]]  # fmt: skip
+    turns = [
+        [_call("list_records", kind="item")],
+        [_call("update_field", id=i, field="price", value=price)],
+    ]
     request, answer = f"Set the price of the cheapest item to {price}.", f"{s[i]['name']}: {price}."
     return request, turns, answer, {i: {"price": price}}
 
@@ -295,16 +347,20 @@ def t_rename(rng, s):
     i = rng.choice(_of(s, "item"))
     old = s[i]["name"]
     new = rng.choice([n for n in ITEMS if n not in {s[j]["name"] for j in _of(s, "item")}])
-    turns = [[_call("search", field="name", value=old)],
-             [_call("update_field", id=i, field="name", value=new)]]  # fmt: skip
+    turns = [
+        [_call("search", field="name", value=old)],
+        [_call("update_field", id=i, field="name", value=new)],
+    ]
     return f"Rename the item {old} to {new}.", turns, "Renamed.", {i: {"name": new}}
 
 
 def t_complete(rng, s):
     t = rng.choice(_of(s, "task"))
     s[t]["status"], title = "open", s[t]["title"]
-    turns = [[_call("search", field="title", value=title)],
-             [_call("update_field", id=t, field="status", value="done")]]  # fmt: skip
+    turns = [
+        [_call("search", field="title", value=title)],
+        [_call("update_field", id=t, field="status", value="done")],
+    ]
     return f'Mark the task "{title}" as done.', turns, "Done.", {t: {"status": "done"}}
 
 
@@ -312,8 +368,10 @@ def t_restock(rng, s):
     i = rng.choice(_of(s, "item"))
     name, extra = s[i]["name"], rng.randint(2, 20)
     stock = s[i]["stock"] + extra
-    turns = [[_call("search", field="name", value=name)],
-             [_call("update_field", id=i, field="stock", value=stock)]]  # fmt: skip
+    turns = [
+        [_call("search", field="name", value=name)],
+        [_call("update_field", id=i, field="stock", value=stock)],
+    ]
     request = f"{extra} more units of the {name} arrived; add them to its stock."
     return request, turns, f"The {name} stock is now {stock}.", {i: {"stock": stock}}
 
@@ -332,18 +390,25 @@ def t_assign_by_email(rng, s):
     person, email, title = s[c]["name"], s[c]["email"], s[t]["title"]
     if s[t]["owner"] == person:
         s[t]["owner"] = rng.choice([s[o]["name"] for o in _of(s, "contact") if o != c])
-    turns = [[_call("search", field="email", value=email),
-              _call("search", field="title", value=title)],
-             [_call("update_field", id=t, field="owner", value=person)]]  # fmt: skip
+    turns = [
+        [_call("search", field="email", value=email), _call("search", field="title", value=title)],
+        [_call("update_field", id=t, field="owner", value=person)],
+    ]
     request = f'Assign the task "{title}" to the contact whose email is {email}.'
     return request, turns, f"Assigned to {person}.", {t: {"owner": person}}
 
 
 TEMPLATES = {
-    "reassign": t_reassign, "delete_done": t_delete_done, "cheapest": t_cheapest,
-    "delete_email": t_delete_email, "rename": t_rename, "complete": t_complete,
-    "restock": t_restock, "add_contact": t_add_contact, "assign_by_email": t_assign_by_email,
-}  # fmt: skip
+    "reassign": t_reassign,
+    "delete_done": t_delete_done,
+    "cheapest": t_cheapest,
+    "delete_email": t_delete_email,
+    "rename": t_rename,
+    "complete": t_complete,
+    "restock": t_restock,
+    "add_contact": t_add_contact,
+    "assign_by_email": t_assign_by_email,
+}
 
 
 def make_task(rng: random.Random, template: str | None = None) -> Task:
