@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     from bslm.export.parity import compare, parity_prompts, reference_runs
     from bslm.export.source import load_source
     from bslm.models.build import save_model
+    from bslm.models.torch_backend import TorchBackend
     from bslm.runtime.backends import open_backend
-    from bslm.runtime.backends.torch import TorchBackend
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

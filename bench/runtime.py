@@ -75,8 +75,8 @@ def requests(n: int) -> list[dict]:
 
 def bench_decode(backend, reqs: list[dict], tokens: int) -> dict:
     from bslm.models.chat import as_spec, encode_chat
+    from bslm.models.engine import generate
     from bslm.models.grammar import Grammar
-    from bslm.runtime.decode import generate
 
     tok = backend.tokenizer
     rows, summary = [], {}

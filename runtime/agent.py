@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -46,11 +45,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bslm.models.chat import assistant_message, encode_chat, result_message
+from bslm.models.choice import DEFAULT_SOFT_BIAS
+from bslm.models.engine import Backend, Generation, generate, tool_rules, turn_grammar
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
-from bslm.runtime.backends import Backend
-from bslm.runtime.decode import DEFAULT_SOFT_BIAS, Generation, generate
 from bslm.runtime.limits import Limits, check_tool
 from bslm.runtime.screening import named_only_in_results
 
@@ -137,32 +136,6 @@ class TurnResult:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "ms": round(self.ms, 1),
         }
-
-
-# --- system-prompt rules the grammar enforces -----------------------------------------------
-
-_TOOLISH = r"(?:the\s+)?(?:tool|function)?\s*[`'\"]?([A-Za-z0-9_.\-]+)[`'\"]?"
-_NEVER = re.compile(
-    r"\b(?:never|do\s+not|don'?t|must\s+not|may\s+not)\s+(?:ever\s+)?(?:call|use|invoke)\s+"
-    + _TOOLISH,
-    re.IGNORECASE,
-)
-_ALWAYS = re.compile(r"\b(?:always|must)\s+(?:call|use|invoke)\s+" + _TOOLISH, re.IGNORECASE)
-
-
-def tool_rules(system: str | None, tools: list[ToolSpec]) -> tuple[frozenset[str], str | None]:
-    """(tools the system prompt forbids, the tool it requires) among ``tools``."""
-    if not system:
-        return frozenset(), None
-    names = {t.name for t in tools}
-
-    def found(rx: re.Pattern) -> list[str]:
-        # a name may contain dots, a sentence ends with one
-        return [n for m in rx.finditer(system) if (n := m.group(1).rstrip(".")) in names]
-
-    forbid = frozenset(found(_NEVER))
-    force = next((n for n in found(_ALWAYS) if n not in forbid), None)
-    return forbid, force
 
 
 # --- streaming ------------------------------------------------------------------------------
@@ -348,21 +321,24 @@ class Agent:
         self._stop.clear()
         self.messages.append({"role": "user", "content": text})
         res = TurnResult()
-        forced_done = answer_only = False
+        answer_only = False
         made: set[str] = set()  # the calls already run for this message
+        called: set[str] = set()  # and their tools
         for step in range(self.max_steps + 1):
             all_tools = self.tools()
             tools = self._select(all_tools)
-            forbid, force = tool_rules(self.system, all_tools)
-            if self._results_policy() == "deny":
-                forbid = forbid | self._named_in_results(tools)
+            deny = self._named_in_results(tools) if self._results_policy() == "deny" else ()
+            _, force = tool_rules(self.system, all_tools)
             if force is not None and all(t.name != force for t in tools):
                 tools = [*tools, *(t for t in all_tools if t.name == force)]
-            if forced_done or step == self.max_steps:
-                force = None
-            if step == self.max_steps or answer_only:  # this turn must answer
-                forbid, force = frozenset(t.name for t in tools), None
-            grammar = Grammar(self.tok, tools, forbid=forbid, force=force)
+            grammar = turn_grammar(
+                self.tok,
+                tools,
+                self.system,
+                called,
+                forbid=deny,
+                answer=step == self.max_steps or answer_only,  # this turn must answer
+            )
             prompt, cut = self.fit(tools)
             if cut:
                 self.emit(Notice("older messages were left out to fit the model's context"))
@@ -391,8 +367,7 @@ class Agent:
                 if out.error is not None and not calls:
                     self.emit(Notice(f"the model's output broke off: {out.error.message}"))
                 break
-            if force is not None and any(c.name == force for c in calls):
-                forced_done = True
+            called.update(c.name for c in calls)
             for ev, result in await self._run(calls):
                 res.calls.append(ev)
                 self.messages.append(result_message(result))

@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bslm.models.chat import as_spec, encode_chat
-from bslm.models.grammar import Grammar
+from bslm.models.engine import Backend, BackendError, called_tools, generate, turn_grammar
 from bslm.models.parser import ModelOutput, parse_output
-from bslm.runtime.agent import tool_rules
-from bslm.runtime.backends import Backend, BackendError, open_backend
-from bslm.runtime.backends.torch import TorchBackend
-from bslm.runtime.decode import generate
+from bslm.models.torch_backend import TorchBackend
+from bslm.runtime.backends import open_backend
 from bslm.train.eval import EvalConfig, PromptedPredictor, check_config
 
 
@@ -36,13 +34,7 @@ class DecodingPredictor:
         system = (
             messages[0].get("content") if messages and messages[0]["role"] == "system" else None
         )
-        forbid, force = tool_rules(system, specs)
-        called = {
-            c.get("function", c).get("name") if isinstance(c, dict) else c.name
-            for m in messages
-            for c in m.get("tool_calls") or []
-        }
-        return Grammar(self.tok, specs, forbid=forbid, force=None if force in called else force)
+        return turn_grammar(self.tok, specs, system, called_tools(messages))
 
     def __call__(self, messages: list[dict], tools: list) -> ModelOutput:
         specs = [as_spec(t) for t in tools or []]
@@ -71,7 +63,7 @@ def open_predictor(cfg: EvalConfig) -> Callable:
         else:
             from functools import partial
 
-            from bslm.models.generate import greedy
+            from bslm.models.torch_backend import greedy
 
             model, text_tok = load_base(base)
             decode = partial(greedy, model.eval())

@@ -89,8 +89,8 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
 def test_the_shipped_default_model_rebuilds_and_answers():
     from bslm.models.build import shipped_artifact
     from bslm.models.chat import encode_chat
-    from bslm.models.generate import greedy
     from bslm.models.parser import parse_output
+    from bslm.models.torch_backend import greedy
 
     art = shipped_artifact()
     assert art is not None, "models/default holds no artifact"

@@ -313,8 +313,8 @@ def test_grammar_agrees_with_jsonschema(tok, schema, value):
 
 def test_hard_mask_decoding_always_parses(tiny):
     from bslm.models.chat import encode_chat
-    from bslm.runtime.backends.torch import TorchBackend
-    from bslm.runtime.decode import generate
+    from bslm.models.engine import generate
+    from bslm.models.torch_backend import TorchBackend
 
     model, tok = tiny
     backend = TorchBackend(model, tok)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from bslm.models.engine import tool_rules
 from bslm.models.language import Sym, Text, call_items
 from bslm.models.tools import ToolCall, ToolSpec
 from bslm.runtime.agent import (
@@ -17,7 +18,6 @@ from bslm.runtime.agent import (
     Notice,
     Step,
     TextDelta,
-    tool_rules,
 )
 from bslm.runtime.backends import Backend
 

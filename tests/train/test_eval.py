@@ -318,7 +318,7 @@ def test_prompted_base_on_llama_decodes_as_torch_does():
     (later ids may part at near-ties: llama.cpp multiplies quantized weights by quantized
     activations), stops at the stop id and never runs past the token budget."""
     from bslm.models.bases import load_base
-    from bslm.models.generate import greedy
+    from bslm.models.torch_backend import greedy
     from bslm.runtime.evaluation import llama_text_decoder
     from bslm.train.eval import PromptedPredictor
 

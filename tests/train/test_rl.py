@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from bslm.models.chat import encode_chat
+from bslm.models.choice import sample
 from bslm.models.parser import ModelOutput
 from bslm.train.dpo import DPOConfig, pairs_for
 from bslm.train.envs import make_env, run_episode
 from bslm.train.envs.base import reference_act
 from bslm.train.grpo import GRPOConfig, Guidance, episode_reward, reward_columns
 from bslm.train.rewards import REWARDS, format_reward
-from bslm.train.rollout import play, sample
+from bslm.train.rollout import play
 
 
 def _lora_weights(path):
@@ -55,6 +56,21 @@ def test_rollout_tokens_line_up_with_the_episode(tiny, mode):
     assert all(lp == 0 for lp, m in zip(s.logprobs, s.env_mask, strict=True) if not m)
     # every results turn the environment wrote sits in the completion, masked out
     assert sum(1 - m for m in s.env_mask) > 0 or len(ep.outputs) == 1
+
+
+def test_a_rollout_leaves_the_model_in_the_mode_it_found(tiny):
+    """GRPO logs its metrics as training ones only while the policy is in training mode."""
+    model, tok = tiny
+    env = make_env("math")
+    task = env.tasks("train", 1)[0]
+    model.train()
+    try:
+        play(model, tok, env, task, mode="off", max_turn_tokens=2, max_tokens=4)
+        assert model.training
+    finally:
+        model.eval()
+    play(model, tok, env, task, mode="off", max_turn_tokens=2, max_tokens=4)
+    assert not model.training
 
 
 def test_rollout_under_the_hard_mask_calls_only_offered_tools(tiny):
