@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from bslm.models.build import dual_tokenizer
+from bslm.models.embeddings import dual_tokenizer
 from bslm.models.language import tool_items
 from bslm.train.bfcl import function_spec, load_category
 

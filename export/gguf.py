@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.files import TargetExistsError, atomic_file
 from bslm.models.language import Sym, render
 from bslm.models.tokenizer import DualTokenizer
 
 from .metadata import ExportError, bslm_metadata, tokenizer_files
-from .source import load_source, partial_path
+from .source import load_source
 
 QUANTS = ("f16", "q8_0", "q4_k_m", "f32")
 # Text tokenizers llama.cpp knows by a pre-tokenizer name (byte-level BPE needs one).
@@ -441,27 +442,25 @@ def export_gguf(
     src = load_source(model_path, say)
     out = Path(out) if out is not None else Path(f"{src.name}.{quant}.gguf")
     if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+        raise TargetExistsError(f"{out} already exists (use --force to replace it)")
     if out.is_dir():
         raise ExportError(f"{out} is a directory: give a file name for the GGUF")
     out.parent.mkdir(parents=True, exist_ok=True)
     model, tok = src.load()
     float_type = "f32" if quant == "f32" else "f16"
-    tmp = partial_path(out)
-    tmp_q = partial_path(out)
-    try:
-        say(f"writing {float_type} GGUF ({gguf_arch(model.config)})...")
-        n, n_kv, details = write_gguf(model, tok, tmp, float_type, src.record, progress)
-        del model
-        if quant in ("q8_0", "q4_k_m"):
-            say(f"quantizing to {quant} with llama.cpp...")
-            quantize(tmp, tmp_q, quant, embedding)
-            os.replace(tmp_q, out)
-        else:
-            os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_q.unlink(missing_ok=True)
+    quantized = quant in ("q8_0", "q4_k_m")
+    with atomic_file(out) as final:
+        written = final.with_suffix(".f16.part") if quantized else final
+        try:
+            say(f"writing {float_type} GGUF ({gguf_arch(model.config)})...")
+            n, n_kv, details = write_gguf(model, tok, written, float_type, src.record, progress)
+            del model
+            if quantized:
+                say(f"quantizing to {quant} with llama.cpp...")
+                quantize(written, final, quant, embedding)
+        finally:
+            if quantized:
+                written.unlink(missing_ok=True)
     return ExportSummary(
         out, "gguf", quant, out.stat().st_size, n, n_kv, time.perf_counter() - t0, details
     )

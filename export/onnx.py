@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from bslm.models.files import TargetExistsError, atomic_dir
 
 from .gguf import ExportSummary, quiet_native_output
 from .metadata import LARGE_KEYS, ONNX_SIDECAR, ExportError, bslm_metadata
@@ -337,7 +337,7 @@ def export_onnx(
     suffix = "" if quant == "fp32" else f".{quant}"
     out = Path(out) if out is not None else Path(f"{src.name}{suffix}.onnx")
     if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+        raise TargetExistsError(f"{out} already exists (use --force to replace it)")
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file: an ONNX export is a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -347,9 +347,7 @@ def export_onnx(
         raise ExportError(
             f"unsupported architecture {kind!r}: bslm exports gemma3 and llama models"
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
-    try:
-        tmp.chmod(0o755)
+    with atomic_dir(out, replace=True) as tmp:
         raw = tmp / "torch.export"
         raw.mkdir()
         say("exporting prefill and decode graphs (torch.export, a while)...")
@@ -360,11 +358,6 @@ def export_onnx(
         write_graphs(raw, tmp, quant, meta, say)
         shutil.rmtree(raw)
         (tmp / ONNX_SIDECAR).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     details = {
         "graphs": ", ".join(f"{g}.onnx" for g in GRAPHS) + f" (weights in one {WEIGHTS_FILE})",

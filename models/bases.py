@@ -11,15 +11,13 @@ the platform's user cache). Nothing is ever fetched from a hub.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module, util
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from .errors import BslmError
+from .files import atomic_dir, atomic_file, cache_dir
 
 
 @dataclass(frozen=True)
@@ -52,31 +50,16 @@ BASES: dict[str, Base] = {
 DEFAULT_BASE = "gemma-3-270m@48k"
 
 
-class BaseModelError(RuntimeError):
+class BaseModelError(BslmError, RuntimeError):
     """A base model that cannot be found or loaded; the message says what to do."""
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("BSLM_CACHE") or user_cache_dir("bslm"))
-
-
 def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> Path:
-    """Build a directory in a temporary sibling and rename it into place (no half-written
-    caches, safe when two processes race)."""
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o755)
-    try:
-        fill(tmp)
-        try:
-            tmp.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Build a cache directory in a temporary sibling and rename it into place (no
+    half-written caches, safe when two processes race)."""
+    if not target.is_dir():
+        with atomic_dir(target) as tmp:
+            fill(tmp)
     return target
 
 
@@ -97,10 +80,8 @@ def gguf_path(name: str) -> Path:
         mod = import_module(base.package)
         target = cache_dir() / "bases" / name / base.gguf_name
         if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".part")
-            mod.assemble(tmp, overwrite=True)
-            tmp.replace(target)
+            with atomic_file(target) as tmp:
+                mod.assemble(tmp, overwrite=True)
         return target
     spec = util.find_spec(base.package)
     path = Path(next(iter(spec.submodule_search_locations))) / base.gguf_name

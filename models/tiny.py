@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .build import dual_tokenizer, init_tool_embeddings
+from .embeddings import dual_tokenizer, init_tool_embeddings
 from .tokenizer import DualTokenizer
 
 

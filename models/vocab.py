@@ -32,6 +32,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from .files import write_text
+
 VOCAB_ASSETS = "assets/vocab"
 UNUSED = re.compile(r"^<unused\d+>$")
 BYTE = re.compile(r"^<0x[0-9A-F]{2}>$")
@@ -323,10 +325,7 @@ def write_kept(base: str, size: str, ids: list[int], sources: dict, out_dir: Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{base}-{size}.json"
     meta = {"base": base, "size": len(ids), "sources": sources, "ids": _delta(ids)}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, separators=(",", ":")) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text(path, json.dumps(meta, separators=(",", ":")) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

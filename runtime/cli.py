@@ -33,7 +33,8 @@ class UserError(Exception):
 
 
 def _build(args) -> int:
-    from bslm.models.build import build_model, default_model_dir, is_model_dir, stale_reason
+    from bslm.models.build import build_model
+    from bslm.models.files import default_model_dir, is_model_dir, stale_reason
 
     out = args.out or default_model_dir()
     force = args.force
@@ -64,8 +65,8 @@ def _read_json(path: str):
 
 
 def _tokenize(args) -> int:
-    from bslm.models.build import dual_tokenizer
     from bslm.models.chat import chat_items, encode_chat
+    from bslm.models.embeddings import dual_tokenizer
     from bslm.models.language import render, tool_items
     from bslm.models.tokenizer import DualTokenizer
     from bslm.models.tools import from_openai_tool

@@ -27,6 +27,7 @@ import jsonschema
 
 from bslm.models.chat import as_spec
 from bslm.models.choice import MASKS
+from bslm.models.files import write_text
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
 
@@ -470,7 +471,4 @@ def markdown(reports: list[dict]) -> str:
 
 
 def write_report(report: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(path)
+    write_text(path, json.dumps(report, indent=2))

@@ -19,7 +19,6 @@ the counts and the held-out tool names.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ import jsonschema
 from tqdm import tqdm
 
 from bslm.models.chat import assistant_parts, chat_items, parse_chat
+from bslm.models.files import atomic_file, write_text
 from bslm.models.tools import ToolCall
 
 from . import prompts
@@ -269,11 +269,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
     """Atomically: a temporary file beside the target, then a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def main(cfg: DataConfig) -> int:
@@ -290,9 +288,7 @@ def main(cfg: DataConfig) -> int:
         "counts": {s: len(r) for s, r in data.items()},
         "held_out_tools": sorted(t.name for t in held),
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "manifest.json")
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     print(summary(data))
     print(
         f"wrote {sum(map(len, data.values()))} examples to {out} in {time.perf_counter() - start:.1f}s"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.files import write_text
 from bslm.train.envs import Task, make_env, train_tasks
 from bslm.train.rewards import weighted
 
@@ -117,9 +118,7 @@ class Guidance:
 
     def save(self) -> None:
         if self.path is not None:
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.levels))
-            tmp.replace(self.path)
+            write_text(self.path, json.dumps(self.levels))
 
 
 def reward_columns(task: Task, prefix: int = 0) -> dict:

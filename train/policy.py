@@ -32,7 +32,7 @@ def load_policy(
 
 def save_policy(model, tok, path: Path, source: str, seed: int = 0) -> None:
     """The adapter, the tokenizer and what the adapter applies to, in ``path``."""
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
@@ -61,7 +61,7 @@ def checkpoint_callback(tok, source: str, seed: int = 0):
     packed while training goes on."""
     from transformers import TrainerCallback
 
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     class BslmCheckpoint(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):

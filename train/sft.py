@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from bslm.models.chat import encode_chat
+from bslm.models.files import atomic_file
 from bslm.models.tokenizer import TOOL
 
 FINAL = "final"
@@ -191,7 +192,8 @@ def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
     from peft import get_peft_model_state_dict, set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from bslm.models.artifact import LORA, META, tool_row_changes
+    from bslm.models.artifact import tool_row_changes
+    from bslm.models.files import LORA, META
 
     meta = json.loads((artifact / META).read_text())
     lora = meta["lora"]
@@ -251,7 +253,7 @@ def _packable_checkpoints(tok, cfg: SFTConfig):
     the LoRA weights), so that one can be evaluated or packed while training goes on."""
     from transformers import TrainerCallback
 
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     class PackableCheckpoints(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
@@ -297,9 +299,8 @@ def _run_data(cfg: SFTConfig, out: Path) -> Path:
     src = Path(cfg.data).expanduser()
     if not src.is_file():
         raise ValueError(f"data: {src} does not exist (run `bslm data generate`)")
-    tmp = copy.with_suffix(".jsonl.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(copy)
+    with atomic_file(copy) as tmp:
+        shutil.copyfile(src, tmp)
     return copy
 
 
@@ -379,7 +380,7 @@ def train(cfg: SFTConfig) -> Path:
 
 
 def _save(model, tok, path: Path, cfg: SFTConfig) -> None:
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)

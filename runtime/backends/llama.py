@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.files import DEFAULT_QUANT, default_gguf_path, gguf_is_current
 from bslm.runtime.backends import Backend, BackendError
 
-DEFAULT_QUANT = "q8_0"
 DEFAULT_N_CTX = 8192
 # Up to this context every position stays cached, so a rewind (a new conversation over the same
 # tools, a re-encoded turn) is a cut. Beyond it the sliding layers keep only their window:
@@ -26,12 +26,6 @@ FULL_CACHE_MAX_CTX = 8192
 
 def _full_cache(n_ctx: int) -> bool:
     return n_ctx <= FULL_CACHE_MAX_CTX
-
-
-def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
-    from bslm.models.bases import cache_dir
-
-    return cache_dir() / "models" / f"default.{quant}.gguf"
 
 
 GGML_TYPE_F32 = 0
@@ -117,14 +111,14 @@ class LlamaBackend(Backend):
         if path.is_file():
             try:
                 llm, meta = cls._load(path, n_ctx)
-                if is_current(meta.get("bslm.source")):
+                if gguf_is_current(meta.get("bslm.source")):
                     return llm, meta, path
                 llm.close()
             except BackendError:
                 pass
         from bslm.export.gguf import export_gguf
         from bslm.export.metadata import ExportError
-        from bslm.export.source import ensure_default_model
+        from bslm.models.build import ensure_default_model
 
         try:
             ensure_default_model()
@@ -167,25 +161,6 @@ class LlamaBackend(Backend):
 
     def close(self) -> None:
         self._finalizer()
-
-
-def is_current(source: str | None) -> bool:
-    """Whether a default-model GGUF whose ``bslm.source`` is ``source`` was exported from the
-    shipped artifact as it is now (and from the built default model, when there is one)."""
-    import json
-
-    from bslm.export.source import build_record
-    from bslm.models.shipped import default_model_dir, shipped_digest
-
-    try:
-        record = json.loads(source or "")
-    except ValueError:
-        return False
-    build = record.get("build") if isinstance(record, dict) else None
-    if not isinstance(build, dict) or build.get("artifact") != shipped_digest():
-        return False
-    built = default_model_dir()
-    return not built.exists() or build_record(built) == source
 
 
 def _int(value) -> int | None:

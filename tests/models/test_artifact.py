@@ -1,12 +1,14 @@
-"""The shipped artifact: pack an SFT adapter small, rebuild the same model from it."""
+"""The shipped artifact: pack an SFT adapter small (``models/pack.py``), rebuild the same model
+from it (``models/build.py``, ``models/artifact.py``)."""
 
 import json
 
 import pytest
 import torch
 
-from bslm.models.artifact import build_from_artifact, digest, pack
-from bslm.models.build import load_model
+from bslm.models.build import build_from_artifact, load_model
+from bslm.models.files import digest
+from bslm.models.pack import pack
 
 
 def test_pack_and_rebuild_match_the_adapter(tmp_path):
@@ -51,7 +53,7 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
 
 
 def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, monkeypatch):
-    from bslm.models import build
+    from bslm.models import build, files
     from bslm.train.sft import SFTConfig, train
 
     data = tmp_path / "train.jsonl"
@@ -73,22 +75,22 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
     )
     art = pack(final, tmp_path / "default")
     monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(build, "shipped_artifact", lambda: art)
+    monkeypatch.setattr(files, "shipped_artifact", lambda: art)
     out = build.build_model()
-    assert out == build.default_model_dir() and build.stale_reason(out) is None
+    assert out == files.default_model_dir() and files.stale_reason(out) is None
     model, tok = load_model()
     expected, _ = build_from_artifact(art)
     ids = torch.tensor([tok.encode_text("hi")])
     with torch.no_grad():
         assert torch.allclose(model(ids).logits, expected(ids).logits, atol=1e-5)
     (art / "artifact.json").write_text((art / "artifact.json").read_text() + " ")
-    assert "changed" in build.stale_reason(out)
+    assert "changed" in files.stale_reason(out)
 
 
 @pytest.mark.slow
 def test_the_shipped_default_model_rebuilds_and_answers():
-    from bslm.models.build import shipped_artifact
     from bslm.models.chat import encode_chat
+    from bslm.models.files import shipped_artifact
     from bslm.models.parser import parse_output
     from bslm.models.torch_backend import greedy
 
@@ -120,7 +122,7 @@ def test_the_shipped_default_model_rebuilds_and_answers():
 
 def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, monkeypatch):
     """GRPO/DPO train a LoRA over the default model; packing stacks it onto the shipped one."""
-    from bslm.models import build
+    from bslm.models import files
     from bslm.train.policy import save_policy
     from bslm.train.sft import new_adapter
 
@@ -146,7 +148,7 @@ def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, mon
         )
     )
     shipped = pack(final, tmp_path / "shipped")
-    monkeypatch.setattr(build, "shipped_artifact", lambda: shipped)
+    monkeypatch.setattr(files, "shipped_artifact", lambda: shipped)
     default, tok = build_from_artifact(shipped)
     policy = new_adapter(default, tok, r=4, alpha=8, dropout=0.0, tool_rows=False)
     torch.manual_seed(0)

@@ -98,7 +98,7 @@ def test_build_from_a_local_checkpoint(tok, tmp_path, capsys):
 
 
 def test_build_if_missing_rebuilds_a_stale_model(tok, tmp_path, capsys):
-    from bslm.models.build import stale_reason
+    from bslm.models.files import stale_reason
     from bslm.models.tiny import build_tiny
 
     model, _ = build_tiny(tok=tok)

@@ -262,7 +262,7 @@ def control_strings(tok) -> list[str]:
 def any_tok(request, tok):
     if request.param == "smollm2-135m":
         return tok
-    from bslm.models.build import dual_tokenizer
+    from bslm.models.embeddings import dual_tokenizer
 
     return dual_tokenizer(request.param)
 

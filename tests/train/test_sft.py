@@ -166,8 +166,9 @@ def test_shipped_configs_load():
 
 def test_checkpoints_are_bslm_adapters_that_pack(data, tmp_path):
     """A checkpoint taken while training goes on can be evaluated and packed for shipping."""
-    from bslm.models.artifact import pack
-    from bslm.models.build import is_model_dir, load_model
+    from bslm.models.build import load_model
+    from bslm.models.files import is_model_dir
+    from bslm.models.pack import pack
 
     cfg = load_config(
         SFTConfig,
