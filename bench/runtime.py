@@ -50,7 +50,7 @@ def requests(n: int) -> list[dict]:
     if not path.is_file():
         out = Path(tempfile.mkdtemp(prefix="bslm-bench-"))
         subprocess.run(
-            [sys.executable, "-m", "bslm.runtime.cli", "data", "generate", f"out={out}"],
+            [sys.executable, "-m", "bslm.cli", "data", "generate", f"out={out}"],
             check=True,
             capture_output=True,
         )
@@ -264,7 +264,7 @@ def bench_rss(model: str | None) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "bslm.runtime.cli",
+        "bslm.cli",
         "run",
         "What is 2 + 2?",
         "--json",

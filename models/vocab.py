@@ -32,6 +32,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from .errors import BslmError
 from .files import write_text
 
 VOCAB_ASSETS = "assets/vocab"
@@ -39,7 +40,7 @@ UNUSED = re.compile(r"^<unused\d+>$")
 BYTE = re.compile(r"^<0x[0-9A-F]{2}>$")
 
 
-class VocabError(ValueError):
+class VocabError(BslmError, ValueError):
     """A vocabulary size with no kept list, or a base that cannot be pruned."""
 
 

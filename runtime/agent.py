@@ -47,6 +47,7 @@ from typing import Any
 from bslm.models.chat import assistant_message, encode_chat, result_message
 from bslm.models.choice import DEFAULT_SOFT_BIAS
 from bslm.models.engine import Backend, Generation, generate, tool_rules, turn_grammar
+from bslm.models.errors import BslmError
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
@@ -473,7 +474,7 @@ class Agent:
         return out
 
 
-class ContextError(RuntimeError):
+class ContextError(BslmError, RuntimeError):
     """The conversation cannot be made to fit the model's context."""
 
 

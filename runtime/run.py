@@ -20,22 +20,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, TextDelta
+from bslm.runtime.options import AgentOptions
 from bslm.runtime.screening import printable
 
 
-@dataclass
-class RunOptions:
+@dataclass(kw_only=True)
+class RunOptions(AgentOptions):
     prompt: str
-    model: str | None = None
-    backend: str | None = None
-    mcp_config: str | None = None
-    system: str | None = None
-    approve: str | None = None
-    mask: str = "hard"
-    max_steps: int = 6
-    max_new_tokens: int = 384
     json: bool = False
-    n_ctx: int | None = None
     quiet: bool = False
 
 

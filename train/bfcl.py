@@ -14,6 +14,7 @@ from importlib import util
 from pathlib import Path
 
 from bslm.models.tools import ToolSpec
+from bslm.train.config import ConfigError
 
 # The Python categories scored by the AST checker or by relevance alone.
 CATEGORIES = (
@@ -47,7 +48,7 @@ def data_dir() -> Path:
     """Raises RuntimeError when bfcl-eval is not installed."""
     spec = util.find_spec("bfcl_eval")
     if spec is None:
-        raise RuntimeError("BFCL data needs the bfcl-eval package: pip install --no-deps bfcl-eval")
+        raise ConfigError("BFCL data needs the bfcl-eval package: pip install --no-deps bfcl-eval")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -61,7 +62,7 @@ def load_category(category: str) -> list[dict]:
     unknown category, RuntimeError when bfcl-eval is not installed."""
     path = data_dir() / f"BFCL_v4_{category}.json"
     if not path.is_file():
-        raise ValueError(f"no BFCL category {category!r} ({path.name} not found)")
+        raise ConfigError(f"no BFCL category {category!r} ({path.name} not found)")
     return _read_lines(path)
 
 
@@ -72,7 +73,7 @@ def load_answers(category: str) -> dict[str, list[dict]]:
     path = data_dir() / "possible_answer" / f"BFCL_v4_{category}.json"
     if not path.is_file():
         if not (data_dir() / f"BFCL_v4_{category}.json").is_file():
-            raise ValueError(f"no BFCL category {category!r} ({path.name} not found)")
+            raise ConfigError(f"no BFCL category {category!r} ({path.name} not found)")
         return {}
     return {entry["id"]: entry["ground_truth"] for entry in _read_lines(path)}
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bslm.models.tools import ToolCall
+from bslm.train.config import ConfigError
 
 # BFCL's Python type names -> the Python type a value must have (``any`` is checked as str).
 PYTHON_TYPES: dict[str, type] = {
@@ -73,7 +74,7 @@ def category_kind(category: str) -> str:
     ``simple`` (BFCL's substring rules). Raises ValueError for categories this checker does not
     score (Java, JavaScript, multi-turn, agentic)."""
     if any(word in category for word in _UNSUPPORTED):
-        raise ValueError(
+        raise ConfigError(
             f"BFCL category {category!r} is not scored by the AST checker for Python calls"
         )
     for kind in ("irrelevance", "relevance", "parallel", "multiple"):

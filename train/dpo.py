@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.train.config import ConfigError
 from bslm.train.envs import Episode, make_env, train_tasks
 
 FINAL = "final"
@@ -200,7 +201,7 @@ def train(cfg: DPOConfig) -> Path:
     model, tok = load_policy(cfg.model, cfg.seed, cfg.lora_r, cfg.lora_alpha)
     pairs = collect_pairs(cfg, model, tok, out / PAIRS)
     if not pairs:
-        raise ValueError(
+        raise ConfigError(
             "no preference pairs: every task's chains were all correct or all incorrect "
             "(sample more per task, raise the temperature, or use other environments)"
         )

@@ -30,6 +30,7 @@ from bslm.models.choice import MASKS
 from bslm.models.files import write_text
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, from_openai_call
+from bslm.train.config import ConfigError
 
 OUR_SUITES = ("seen", "unseen", "multistep", "irrelevance", "rules", "dev")
 
@@ -271,7 +272,7 @@ def _records(data: Path, split: str) -> list[dict]:
 
     path = data / f"test_{split}.jsonl"
     if not path.is_file():
-        raise ValueError(
+        raise ConfigError(
             f"{path} not found: generate the data first (bslm data generate out={data})"
         )
     return read_jsonl(path)
@@ -287,7 +288,7 @@ def suite_records(name: str, data: Path) -> list[dict]:
         return [r for r in both if r.get("kind") in ("irrelevant", "none")]
     if name == "rules":
         return [r for r in both if r.get("rules")]
-    raise ValueError(
+    raise ConfigError(
         f"unknown suite {name!r}: choose from {', '.join(OUR_SUITES)}, bfcl:<category> or "
         "env:<environment>"
     )
@@ -437,20 +438,20 @@ def evaluate(
 def check_config(cfg: EvalConfig) -> None:
     """Raises ValueError for settings that cannot go together."""
     if cfg.mask not in MASKS:
-        raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+        raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
     from bslm.train.envs import ENVIRONMENTS
 
     for suite in cfg.suites:
         kind, _, name = suite.partition(":")
         if kind == "env" and name not in ENVIRONMENTS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown environment {name!r} in suite {suite!r} (choose from "
                 f"{', '.join(ENVIRONMENTS)})"
             )
     if cfg.prompted and cfg.mask != "off":
-        raise ValueError("--prompted answers in JSON text: evaluate it with --mask off")
+        raise ConfigError("--prompted answers in JSON text: evaluate it with --mask off")
     if cfg.prompted and cfg.backend not in ("torch", "llama"):
-        raise ValueError("--prompted runs a base on the torch or llama backend")
+        raise ConfigError("--prompted runs a base on the torch or llama backend")
 
 
 def markdown(reports: list[dict]) -> str:

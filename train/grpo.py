@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bslm.models.files import write_text
+from bslm.train.config import ConfigError
 from bslm.train.envs import Task, make_env, train_tasks
 from bslm.train.rewards import weighted
 
@@ -216,7 +217,7 @@ def train(cfg: GRPOConfig) -> Path:
     from bslm.train.policy import checkpoint_callback, load_policy, train_and_save
 
     if cfg.mask not in MASKS:
-        raise ValueError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+        raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
     funcs, weights = weighted(cfg.rewards)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)

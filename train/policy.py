@@ -4,7 +4,7 @@ directory, or ``tiny`` in tests. With the adapter switched off the model is the 
 again: the reference GRPO's KL term and DPO's log-ratios are measured against.
 
 Saved as a bslm adapter directory whose base is the starting model (``bslm eval --model DIR``
-opens it); ``python -m bslm.models.artifact DIR models/default`` folds an adapter over the
+opens it); ``bslm pack DIR models/default`` folds an adapter over the
 default model into a new shipped artifact.
 """
 

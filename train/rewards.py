@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from bslm.models.chat import as_spec
 from bslm.models.parser import ModelOutput
 from bslm.models.tools import ToolCall, ToolSpec, from_openai_call
+from bslm.train.config import ConfigError
 from bslm.train.eval import call_validity
 from bslm.train.rules import Rule
 
@@ -340,7 +341,7 @@ def weighted(names_weights: dict[str, float]) -> tuple[list[Callable], list[floa
     """
     unknown = [n for n in names_weights if n not in REWARDS]
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown reward {unknown[0]!r}: choose among {', '.join(REWARDS)} "
             "(check the rewards of your GRPO config)"
         )

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from bslm.models.chat import encode_chat
 from bslm.models.files import atomic_file
 from bslm.models.tokenizer import TOOL
+from bslm.train.config import ConfigError
 
 FINAL = "final"
 DONE = "done.json"
@@ -198,12 +199,12 @@ def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
     meta = json.loads((artifact / META).read_text())
     lora = meta["lora"]
     if sorted(lora["target_modules"]) != sorted(_linear_names(model)):
-        raise ValueError(f"{artifact}: its LoRA targets other layers than this model's")
+        raise ConfigError(f"{artifact}: its LoRA targets other layers than this model's")
     peft = new_adapter(model, tok, lora["r"], lora["lora_alpha"], dropout)
     state = get_peft_model_state_dict(peft)
     packed = {k.replace(".default.", "."): v for k, v in load_file(artifact / LORA).items()}
     if sorted(k for k in state if "lora_" in k) != sorted(packed):
-        raise ValueError(f"{artifact}: LoRA weights do not fit the model")
+        raise ConfigError(f"{artifact}: LoRA weights do not fit the model")
     state.update({k: v.float() for k, v in packed.items()})
     if (changes := tool_row_changes(artifact)) is not None:
         local, change, _ = changes
@@ -298,7 +299,7 @@ def _run_data(cfg: SFTConfig, out: Path) -> Path:
         return copy
     src = Path(cfg.data).expanduser()
     if not src.is_file():
-        raise ValueError(f"data: {src} does not exist (run `bslm data generate`)")
+        raise ConfigError(f"data: {src} does not exist (run `bslm data generate`)")
     with atomic_file(copy) as tmp:
         shutil.copyfile(src, tmp)
     return copy
@@ -327,7 +328,7 @@ def train(cfg: SFTConfig) -> Path:
     if start is None and cfg.init_adapter:
         start = Path(cfg.init_adapter).expanduser()
         if not any((start / f).is_file() for f in ("adapter_config.json", "artifact.json")):
-            raise ValueError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
+            raise ConfigError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     Trainer = _trainer_class()
     log_rows: list[dict] = []
@@ -342,7 +343,7 @@ def train(cfg: SFTConfig) -> Path:
             stage_records = stage_records[: cfg.max_examples]
         feats, skipped = encode_records(tok, stage_records, cfg.max_len)
         if not feats:
-            raise ValueError(
+            raise ConfigError(
                 f"stage {stage}: no usable examples in {cfg.data} ({skipped} longer than max_len)"
             )
         print(

@@ -33,6 +33,7 @@ from bslm.runtime.backends import Backend
 from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
+from bslm.runtime.options import AgentOptions
 from bslm.runtime.pinning import Pins
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
@@ -55,18 +56,9 @@ QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
 READY = "ready · Enter sends, Shift+Enter or Ctrl+J for a new line · /help"
 
 
-@dataclass
-class ChatOptions:
-    model: str | None = None
-    backend: str | None = None
-    mcp_config: str | None = None
-    mask: str = "hard"
-    system: str | None = None
-    approve: str | None = None
-    resume: int | None = None
-    max_steps: int = 6
-    max_new_tokens: int = 384
-    n_ctx: int | None = None
+@dataclass(kw_only=True)
+class ChatOptions(AgentOptions):
+    resume: int | None = None  # a conversation to reopen (-1: the latest)
 
 
 class AgentEvent(Message):

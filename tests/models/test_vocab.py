@@ -146,9 +146,9 @@ def test_bslm_build_vocab_full_carries_the_shipped_artifact_over(tmp_path):
     own pruned one give the same logits on the kept ids, for text made of kept tokens."""
     import torch
 
+    from bslm.cli.main import main
     from bslm.models.build import build_from_artifact, load_model
     from bslm.models.files import shipped_artifact
-    from bslm.runtime.cli import main
 
     out = tmp_path / "full"
     assert main(["build", "--vocab", "full", "--out", str(out)]) == 0

@@ -12,7 +12,7 @@ HEAVY = ("torch", "transformers", "peft", "trl", "datasets")
 
 SCRIPT = """
 import json, sys
-from bslm.runtime.cli import main
+from bslm.cli.main import main
 rc = main(sys.argv[1:])
 print(json.dumps({"rc": rc, "heavy": sorted(m for m in %r if m in sys.modules)}))
 """ % (HEAVY,)  # noqa: UP031

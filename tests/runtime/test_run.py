@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-BSLM = [sys.executable, "-c", "import sys; from bslm.runtime.cli import main; sys.exit(main())"]
+BSLM = [sys.executable, "-c", "import sys; from bslm.cli.main import main; sys.exit(main())"]
 
 
 @pytest.fixture(scope="module")

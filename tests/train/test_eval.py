@@ -160,7 +160,7 @@ def test_unknown_suite_and_mask_are_clear(data):
 
 @pytest.mark.slow
 def test_bfcl_end_to_end_on_the_tiny_model(tmp_path):
-    from bslm.runtime.cli import main
+    from bslm.cli.main import main
 
     out = tmp_path / "r.json"
     rc = main(
@@ -257,7 +257,7 @@ def test_unknown_environment_is_refused_before_anything_runs():
 
 
 def test_cli_evaluates_an_environment_on_the_tiny_model(tmp_path, capsys):
-    from bslm.runtime.cli import main
+    from bslm.cli.main import main
 
     out = tmp_path / "r.json"
     assert (

@@ -313,7 +313,7 @@ def test_shipped_rl_configs_load():
 
 
 def test_cli_train_refuses_bad_settings_in_one_line(tmp_path, capsys):
-    from bslm.runtime.cli import main
+    from bslm.cli.main import main
 
     assert main(["train", "grpo", "model=tiny", f"out={tmp_path}", "rewards={nope: 1}"]) == 2
     assert "nope" in capsys.readouterr().err

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from bslm.cli.main import main
 from bslm.models.parser import Thought
 from bslm.models.tools import ToolCall
-from bslm.runtime.cli import main
 from bslm.tui.commands import Command, CommandError, is_command, parse
 from bslm.tui.store import Store, StoreError, export, to_markdown
 

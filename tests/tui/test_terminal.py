@@ -122,7 +122,7 @@ def test_chat_in_tmux(tiny_model_dir, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "bslm.runtime.cli",
+        "bslm.cli",
         "chat",
         "--model",
         str(tiny_model_dir),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from bslm.train.config import ConfigError
 from bslm.train.envs.base import Environment, Episode, Task, run_episode
 
 ENVIRONMENTS = {
@@ -24,7 +25,7 @@ DEFAULT_SUITE_SIZE = 50
 def make_env(name: str) -> Environment:
     """A new environment. Raises ValueError for an unknown name."""
     if name not in ENVIRONMENTS:
-        raise ValueError(f"unknown environment {name!r} (choose from {', '.join(ENVIRONMENTS)})")
+        raise ConfigError(f"unknown environment {name!r} (choose from {', '.join(ENVIRONMENTS)})")
     module, cls = ENVIRONMENTS[name].split(":")
     return getattr(importlib.import_module(module), cls)()
 

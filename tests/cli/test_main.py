@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bslm.runtime.cli import main
+from bslm.cli.main import main
 
 
 def test_help_lists_subcommands(capsys):
@@ -20,7 +20,7 @@ def test_help_lists_subcommands(capsys):
 
 
 def test_console_script_runs():
-    bslm = [sys.executable, "-c", "import sys; from bslm.runtime.cli import main; sys.exit(main())"]
+    bslm = [sys.executable, "-c", "import sys; from bslm.cli.main import main; sys.exit(main())"]
     r = subprocess.run([*bslm, "--help"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "tokenize" in r.stdout
 
@@ -155,3 +155,33 @@ def test_help_lists_training_commands(capsys):
     out = capsys.readouterr().out
     for cmd in ("data", "train", "eval"):
         assert cmd in out
+
+
+def test_only_user_errors_are_one_line_a_bug_shows_its_traceback(monkeypatch, capsys):
+    from bslm.models import cli as models_cli
+    from bslm.models.errors import BslmError
+
+    def user_error(args):
+        raise BslmError("the file is not there: give another")
+
+    def bug(args):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(models_cli, "_tokenize", user_error)
+    assert main(["tokenize", "x.json"]) == 2
+    assert capsys.readouterr().err == "bslm: error: the file is not there: give another\n"
+    monkeypatch.setattr(models_cli, "_tokenize", bug)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["tokenize", "x.json"])
+
+
+def test_run_and_chat_share_the_agent_options():
+    from bslm.cli.main import parser
+
+    ap = parser()
+    run = ap.parse_args(["run", "hi", "--mask", "soft", "--ctx", "512", "--approve", "all"])
+    chat = ap.parse_args(["chat", "--mask", "soft", "--ctx", "512", "--approve", "all"])
+    from bslm.runtime.cli import agent_options
+
+    assert agent_options(run) == agent_options(chat)
+    assert agent_options(run)["n_ctx"] == 512
