@@ -44,7 +44,7 @@ def table(title: str, head: list[str], rows: list[list]) -> None:
 
 def requests(n: int) -> list[dict]:
     """Held-out tool-use requests: (messages up to the first model turn, tools)."""
-    from bslm.train.generate import read_jsonl
+    from bslm.train.data.jsonl import read_jsonl
 
     path = Path("data/test_seen.jsonl")
     if not path.is_file():

@@ -3,7 +3,7 @@
 
     bslm pack RUN/final models/default     # or: python -m bslm.models.pack RUN/final OUT
 
-An adapter trained over the default model itself (GRPO, DPO: ``train/policy.py``) is folded
+An adapter trained over the default model itself (GRPO, DPO: ``train/rl/policy.py``) is folded
 into the shipped artifact it started from: two LoRA updates ``s1·B1A1 + s2·B2A2`` are exactly
 one LoRA of rank ``r1 + r2`` with ``A = [A1; A2]``, ``B = [s1·B1, s2·B2]`` and scale 1. An
 adapter over a base stores each tool row's change from its initial value as int8 with one

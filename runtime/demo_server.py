@@ -29,7 +29,7 @@ from mcp.types import ToolAnnotations
 from platformdirs import user_data_dir
 from pydantic import Field
 
-from bslm.train.envs.arith import evaluate
+from bslm.runtime.arith import evaluate
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 

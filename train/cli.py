@@ -22,14 +22,14 @@ def _config(cls, args):
 
 
 def _data_generate(args) -> int:
-    from bslm.train.generate import DataConfig, main
+    from bslm.train.data.synthesis import DataConfig, main
 
     return main(_config(DataConfig, args))
 
 
 def _data_import(args) -> int:
-    from bslm.train.generate import write_jsonl
-    from bslm.train.importers import IMPORTERS, import_file
+    from bslm.train.data.importers import IMPORTERS, import_file
+    from bslm.train.data.jsonl import write_jsonl
 
     if args.format not in IMPORTERS:
         raise BslmError(f"unknown format {args.format!r}: choose from {', '.join(IMPORTERS)}")
@@ -48,16 +48,20 @@ def _data_import(args) -> int:
 def _train(args) -> int:
     from importlib import import_module
 
-    module = import_module(f"bslm.train.{args.train_command}")
-    config = {"sft": "SFTConfig", "grpo": "GRPOConfig", "dpo": "DPOConfig"}[args.train_command]
+    module, config = {
+        "sft": ("bslm.train.sft", "SFTConfig"),
+        "grpo": ("bslm.train.rl.grpo", "GRPOConfig"),
+        "dpo": ("bslm.train.rl.dpo", "DPOConfig"),
+    }[args.train_command]
+    module = import_module(module)
     module.train(_config(getattr(module, config), args))
     return 0
 
 
 def _eval(args) -> int:
     from bslm.models.cli import read_json
-    from bslm.runtime.evaluation import open_predictor, tool_selector
-    from bslm.train.eval import EvalConfig, evaluate, markdown, write_report
+    from bslm.train.eval.predictors import open_predictor, tool_selector
+    from bslm.train.eval.suites import EvalConfig, evaluate, markdown, write_report
     from bslm.train.plots import plot_bars
 
     suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())

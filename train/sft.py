@@ -36,7 +36,8 @@ class SFTConfig:
         metadata={"help": "bslm model dir, base name, checkpoint dir, or 'tiny'"},
     )
     data: str = field(
-        default="data/train.jsonl", metadata={"help": "JSONL of records (train/generate.py format)"}
+        default="data/train.jsonl",
+        metadata={"help": "JSONL of records (train/data/synthesis.py format)"},
     )
     out: str = field(
         default="runs/sft", metadata={"help": "output directory (checkpoints, logs, final adapter)"}
@@ -310,7 +311,7 @@ def train(cfg: SFTConfig) -> Path:
     with the dual tokenizer). Raises ValueError for unusable data."""
     from datasets import Dataset
 
-    from bslm.train.generate import read_jsonl
+    from bslm.train.data.jsonl import read_jsonl
     from bslm.train.plots import plot_training
 
     out = Path(cfg.out).expanduser()

@@ -140,7 +140,7 @@ def test_data_generate_and_import_through_the_cli(tmp_path, capsys):
     assert main(["data", "generate", "no_such_key=1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("bslm: error:") for e in err)
-    fixture = next(Path(__file__).parents[1].glob("train/fixtures/*openai*"))
+    fixture = next(Path(__file__).parents[1].glob("train/data/fixtures/*openai*"))
     target = tmp_path / "imported.jsonl"
     assert main(["data", "import", str(fixture), "--format", "openai", "-o", str(target)]) == 0
     assert target.read_text().count("\n") >= 1

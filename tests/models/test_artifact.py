@@ -123,7 +123,7 @@ def test_the_shipped_default_model_rebuilds_and_answers():
 def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, monkeypatch):
     """GRPO/DPO train a LoRA over the default model; packing stacks it onto the shipped one."""
     from bslm.models import files
-    from bslm.train.policy import save_policy
+    from bslm.train.rl.policy import save_policy
     from bslm.train.sft import new_adapter
 
     data = tmp_path / "train.jsonl"

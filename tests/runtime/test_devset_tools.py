@@ -23,7 +23,7 @@ from bslm.models.tools import ToolSpec, from_openai_call
 from bslm.runtime.approval import Policy
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import parse_config
-from bslm.train import devset
+from bslm.train.eval import devset
 
 SQLITE_ADAPTER = Path(__file__).parent / "servers" / "sqlite_v1.py"
 BIN = Path(sys.executable).parent
