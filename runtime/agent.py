@@ -10,9 +10,9 @@ go back into the conversation as a results turn and the loop goes on, until the 
 in text or ``max_steps`` turns have called tools. Generation runs in a worker thread, so the
 event loop (a terminal UI) never waits on the model; ``stop()`` ends it at the next token.
 
-Whoever listens gets events (``on_event``), called from the thread that produced them:
-``Step``, ``TextDelta`` (answer or reasoning text as it streams), ``CallEvent`` (a call
-decoded, then finished with its result), ``Answer``, ``Notice``.
+Whoever listens gets events (``on_event``, ``runtime/events.py``), called from the thread that
+produced them: ``Step``, ``TextDelta`` (answer or reasoning text as it streams), ``CallEvent``
+(a call decoded, then finished with its result), ``Answer``, ``Notice``.
 
 Rules a system prompt states about tools ("Never call the tool X.", "Always use the tool X")
 are enforced by the grammar: a forbidden tool cannot be spelled, a required one must be
@@ -41,7 +41,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bslm.models.chat import assistant_message, encode_chat, result_message
@@ -51,93 +50,17 @@ from bslm.models.errors import BslmError
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
+from bslm.runtime.events import (
+    Answer,
+    CallEvent,
+    Event,
+    Notice,
+    Step,
+    TextDelta,
+    TurnResult,
+)
 from bslm.runtime.limits import Limits, check_tool
 from bslm.runtime.screening import named_only_in_results
-
-# --- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """A model turn starts (``index`` from 0 within one user message)."""
-
-    index: int
-    prompt_tokens: int
-    tools: int
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    text: str
-    kind: str = "text"  # "text" (the answer) or "think" (reasoning)
-
-
-@dataclass(frozen=True)
-class CallEvent:
-    """A tool call: emitted once decoded (``result`` None), once more when it finished."""
-
-    id: str
-    name: str
-    arguments: dict
-    server: str | None = None
-    result: str | None = None
-    is_error: bool = False
-    ms: float = 0.0
-
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    stopped: bool = False  # the user stopped generation
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should know (a step limit, a truncated context, a stopped turn)."""
-
-    message: str
-
-
-Event = Step | TextDelta | CallEvent | Answer | Notice
-
-
-@dataclass
-class TurnResult:
-    answer: str = ""
-    calls: list[CallEvent] = field(default_factory=list)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    ms: float = 0.0
-    steps: int = 0
-    stopped: bool = False
-    decode_seconds: float = 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.completion_tokens / self.decode_seconds if self.decode_seconds else 0.0
-
-    def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "tool_calls": [
-                {
-                    "server": c.server or "",
-                    "name": c.name,
-                    "arguments": c.arguments,
-                    "result": c.result or "",
-                    "is_error": c.is_error,
-                    "ms": round(c.ms, 1),
-                }
-                for c in self.calls
-            ],
-            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
-            "ms": round(self.ms, 1),
-        }
-
 
 # --- streaming ------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.markup import escape
 
-from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, TextDelta
+from bslm.runtime.agent import Agent
+from bslm.runtime.events import Answer, CallEvent, Event, Notice, TextDelta
 from bslm.runtime.options import AgentOptions
 from bslm.runtime.screening import printable
 

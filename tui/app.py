@@ -26,10 +26,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, Step, TextDelta
+from bslm.runtime.agent import Agent
 from bslm.runtime.approval import Policy, ToolCallRequest
 from bslm.runtime.audit import AuditLog
 from bslm.runtime.backends import Backend
+from bslm.runtime.events import Answer, CallEvent, Event, Notice, Step, TextDelta
 from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config

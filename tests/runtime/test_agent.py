@@ -10,16 +10,9 @@ import pytest
 from bslm.models.engine import tool_rules
 from bslm.models.language import Sym, Text, call_items
 from bslm.models.tools import ToolCall, ToolSpec
-from bslm.runtime.agent import (
-    Agent,
-    Answer,
-    CallEvent,
-    ContextError,
-    Notice,
-    Step,
-    TextDelta,
-)
+from bslm.runtime.agent import Agent, ContextError
 from bslm.runtime.backends import Backend
+from bslm.runtime.events import Answer, CallEvent, Notice, Step, TextDelta
 
 
 class Scripted(Backend):

@@ -11,9 +11,10 @@ import pytest
 
 from bslm.models.language import Text
 from bslm.models.tools import ToolCall
-from bslm.runtime.agent import Agent, Notice
+from bslm.runtime.agent import Agent
 from bslm.runtime.approval import Policy
 from bslm.runtime.audit import AuditLog, read_log
+from bslm.runtime.events import Notice
 from bslm.runtime.mcp_client import MCPHub, error_kind
 from bslm.runtime.mcp_config import parse_config
 from bslm.runtime.pinning import Pins

@@ -1,40 +1,6 @@
-"""The MCP side of the agent: start the configured servers, list their tools, run calls.
-
-    config = resolve_config(args.mcp_config)              # bslm.runtime.mcp_config
-    policy = Policy(config, override=args.approve)        # bslm.runtime.approval
-    async with MCPHub(config, policy=policy, approve=ui.ask) as hub:
-        specs = hub.tools()                               # list[ToolSpec], names as the model sees them
-        specs = hub.select_tools(messages, k=10)          # only the relevant ones, when there are many
-        results = await hub.call_many(calls)              # list[ToolCall] -> list[ToolResult]
-        hub.status()                                      # list[ServerStatus], for a side panel
-        await hub.restart("time")
-
-:class:`MCPHub` starts every server at once (stdio subprocesses or streamable HTTP), each
-bounded by a startup timeout; one that fails is reported in :meth:`MCPHub.status` and the
-others go on. Tool names are exposed as the servers give them, except that names two servers
-share become ``server__tool`` (characters outside ``[A-Za-z0-9_.-]`` become ``_``).
-
-A call never raises: every outcome is a :class:`~bslm.models.tools.ToolResult`, to show the
-model. Before a call reaches its server the arguments are checked against the tool's JSON
-Schema and the approval policy is applied (asking the UI's ``approve`` callback when it says
-``ask``); a call that fails either never reaches the server. Results longer than
-``max_result_chars`` are cut with a note saying how much. Failures come back as error results
-(``is_error``) whose :func:`error_kind` is one of ``unknown_tool``, ``invalid_arguments``,
-``denied``, ``declined``, ``unavailable``, ``timeout``, ``crashed``, ``protocol``.
-
-Servers are not trusted (:mod:`bslm.runtime.guard`): their tool lists are checked against
-:mod:`bslm.runtime.limits` (a tool over a limit is left out with a notice), pinned at their first
-approved use (:mod:`bslm.runtime.pinning`; a tool that changes asks again, also after
-``notifications/tools/list_changed``, which makes the hub list the server's tools again), and
-every call is written to the audit log (:mod:`bslm.runtime.audit`) before it runs. A server
-that sends more than the output limits allow is stopped (``failed``). ``on_notice`` is called
-with a sentence for each thing the user should know (also kept in :attr:`MCPHub.notices`).
-
-A server that dies (during a call or while idle) is marked ``crashed`` with its last words on
-stderr; the next call to it restarts it once (``auto_restart``); :meth:`MCPHub.restart`
-restarts any server by hand. ``on_status`` is called at every change of a server's status.
-The hub needs an asyncio event loop; its methods may be awaited from any task of that loop.
-"""
+"""The hub of tools: every configured MCP server behind one tool list (see the package
+docstring, ``runtime/mcp_client/__init__.py``): the merged and renamed tool list, approval and
+pinning, argument validation, concurrent calls, retrieval over many tools."""
 
 from __future__ import annotations
 
@@ -44,11 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
 
-from jsonschema import SchemaError
-from jsonschema.exceptions import best_match
-from jsonschema.validators import validator_for
 from mcp import types as mcp_types
 from mcp.shared.exceptions import MCPError
 
@@ -57,123 +19,26 @@ from bslm.runtime.approval import ApproveFn, Policy
 from bslm.runtime.audit import AuditLog
 from bslm.runtime.guard import Guard
 from bslm.runtime.limits import bound_result
+from bslm.runtime.mcp_client.connection import (
+    Connection,
+    HubSettings,
+    ServerStatus,
+    describe,
+)
+from bslm.runtime.mcp_client.results import (
+    error_result,
+    truncate_result,
+    validation_error,
+)
 from bslm.runtime.mcp_config import MCPConfig, demo_config
-from bslm.runtime.mcp_connection import Connection, HubSettings, ServerStatus, State, describe
 from bslm.runtime.pinning import Pins
 from bslm.runtime.retrieval import DEFAULT_K, ToolSelector
 
-__all__ = [
-    "HubSettings",
-    "MCPHub",
-    "ServerStatus",
-    "State",
-    "error_kind",
-    "error_result",
-    "truncate_result",
-    "validation_error",
-]
-
 log = logging.getLogger(__name__)
-ErrorKind = Literal[
-    "unknown_tool",
-    "invalid_arguments",
-    "denied",
-    "declined",
-    "unavailable",
-    "timeout",
-    "crashed",
-    "protocol",
-]
-ERROR_META_KEY = "bslm/error"
 PREFIX_SEPARATOR = "__"
 _NAME_BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 # Grace beyond the SDK's own read timeout, for a transport that stops answering altogether.
 _CALL_GRACE_S = 5.0
-
-
-def error_kind(result: ToolResult) -> str | None:
-    """Why the runtime failed a call (see the module docstring), or ``None``: the server's own
-    result, error or not."""
-    return (result.extra.get("meta") or {}).get(ERROR_META_KEY)
-
-
-def error_result(message: str, kind: ErrorKind, call: ToolCall | None = None) -> ToolResult:
-    result = ToolResult.from_text(message, is_error=True, name=call.name if call else None)
-    result.call_id = call.id if call else None
-    result.extra = {"meta": {ERROR_META_KEY: kind}}
-    return result
-
-
-def validation_error(schema: dict | None, arguments: Any) -> str | None:
-    """The reasons ``arguments`` break ``schema``, as one readable line; ``None`` when they fit
-    (or when the schema itself is broken: the server judges then)."""
-    if not isinstance(arguments, dict):
-        return f"arguments must be a JSON object, got {type(arguments).__name__}"
-    if not schema:
-        return None
-    cls = validator_for(schema)
-    try:
-        cls.check_schema(schema)
-    except SchemaError:
-        return None
-    errors = list(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(arguments))
-    if not errors:
-        return None
-    first = best_match(errors)
-    ordered = [first] + [e for e in errors if e is not first]
-
-    def say(e) -> str:
-        where = ".".join(str(p) for p in e.absolute_path)
-        return f"{where}: {e.message}" if where else e.message
-
-    more = f" (and {len(ordered) - 3} more)" if len(ordered) > 3 else ""
-    return "; ".join(say(e) for e in ordered[:3]) + more
-
-
-def truncate_result(result: ToolResult, max_chars: int) -> ToolResult:
-    """Cut a result to about ``max_chars`` characters of content, saying how much was cut.
-
-    Text blocks keep their beginning; other blocks (images, audio, embedded resources) that do
-    not fit are replaced by a short note; structured content that does not fit is dropped (its
-    text form travels in the text blocks, or becomes one when there are none).
-    """
-    content, structured = list(result.content), result.structured
-    if structured is not None and len(_json(structured)) > max_chars:
-        if not any(b.get("type") == "text" for b in content):
-            content.append({"type": "text", "text": _json(structured)})
-        structured = None
-    budget, total, kept, out = max_chars, 0, 0, []
-    for block in content:
-        size = _block_size(block)
-        total += size
-        if size <= budget:
-            out.append(block)
-            budget -= size
-            kept += size
-        elif block.get("type") == "text" and budget > 0:
-            out.append({**block, "text": block["text"][:budget]})
-            kept += budget
-            budget = 0
-        elif block.get("type") != "text":
-            kind = block.get("mime_type") or block.get("type")
-            out.append({"type": "text", "text": f"[{kind} omitted: {size:,} characters]"})
-    if kept == total and structured is result.structured:
-        return result
-    if kept < total:
-        out.append({"type": "text", "text": f"[… {total - kept:,} of {total:,} characters cut]"})
-    return replace(result, content=out, structured=structured)
-
-
-def _block_size(block: dict) -> int:
-    if block.get("type") == "text":
-        return len(block.get("text", ""))
-    return len(_json(block))
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _clean_name(name: str) -> str:
