@@ -44,8 +44,13 @@ async def measure(args) -> list[dict]:
     from bslm.tui.app import ChatApp, ChatOptions
     from bslm.tui.widgets import ModelInfo, PromptInput
 
-    options = ChatOptions(model=args.model, backend=args.backend, mask=args.mask, approve="all",
-                          max_new_tokens=args.max_new_tokens)  # fmt: skip
+    options = ChatOptions(
+        model=args.model,
+        backend=args.backend,
+        mask=args.mask,
+        approve="all",
+        max_new_tokens=args.max_new_tokens,
+    )
     primed: list[float] = []
     app = ChatApp(options, open_model=lambda: timed(open_backend(args.model, args.backend), primed))
     rows = []
@@ -56,8 +61,9 @@ async def measure(args) -> list[dict]:
         if app.agent is None:
             raise SystemExit(f"cannot open the model: {app.model_error}")
         load = time.perf_counter() - t0
-        print(f"model and servers ready in {load:.1f} s: {app.backend.info.get('model')}",
-              flush=True)  # fmt: skip
+        print(
+            f"model and servers ready in {load:.1f} s: {app.backend.info.get('model')}", flush=True
+        )
         # a person takes a few seconds to type the first message: the app evaluates the
         # system prompt and the tools meanwhile
         await pilot.pause(args.typing)
@@ -73,15 +79,17 @@ async def measure(args) -> list[dict]:
             await pilot.pause(0.05)
             lat = app.latencies[-1]
             info = app.query_one(ModelInfo)
-            rows.append({
-                "prompt": text,
-                "context": info.used,
-                "token": primed[steps] - lat["sent"],
-                "first": (lat["first"] - lat["sent"]) if lat["first"] else None,
-                "turn": lat["done"] - lat["sent"],
-                "rate": info.rate,
-                "calls": len(app.cards) - calls,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "prompt": text,
+                    "context": info.used,
+                    "token": primed[steps] - lat["sent"],
+                    "first": (lat["first"] - lat["sent"]) if lat["first"] else None,
+                    "turn": lat["done"] - lat["sent"],
+                    "rate": info.rate,
+                    "calls": len(app.cards) - calls,
+                }
+            )
     return rows
 
 
@@ -104,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["BSLM_DATA"] = data
         os.environ["BSLM_DEMO_DATA"] = data
         rows = asyncio.run(measure(args))
-    print("| # | message | context (tokens) | Enter → first token (s) | "
-          "Enter → first text on screen (s) | whole turn (s) | tok/s | tool calls |")  # fmt: skip
+    print(
+        "| # | message | context (tokens) | Enter → first token (s) | "
+        "Enter → first text on screen (s) | whole turn (s) | tok/s | tool calls |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for i, r in enumerate(rows, 1):
         first = f"{r['first']:.2f}" if r["first"] is not None else "no text"
-        print(f"| {i} | {r['prompt']} | {r['context']} | {r['token']:.2f} | {first} | "
-              f"{r['turn']:.2f} | {r['rate']:.1f} | {r['calls']} |")  # fmt: skip
+        print(
+            f"| {i} | {r['prompt']} | {r['context']} | {r['token']:.2f} | {first} | "
+            f"{r['turn']:.2f} | {r['rate']:.1f} | {r['calls']} |"
+        )
     return 0
 
 

@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     from bslm.export.parity import compare, parity_prompts, reference_runs
     from bslm.export.source import load_source
     from bslm.models.build import save_model
+    from bslm.models.torch_backend import TorchBackend
     from bslm.runtime.backends import open_backend
-    from bslm.runtime.backends.torch import TorchBackend
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         name = str(src.path)
     window = getattr(model.config, "sliding_window", None)
     prompts = parity_prompts(tok, window, args.tokens)
-    say(f"PyTorch reference: {len(prompts)} prompts ({[len(p) for p in prompts]} tokens), "
-        f"{args.tokens} greedy tokens each...")  # fmt: skip
+    say(
+        f"PyTorch reference: {len(prompts)} prompts ({[len(p) for p in prompts]} tokens), "
+        f"{args.tokens} greedy tokens each..."
+    )
     t0 = time.perf_counter()
     runs = reference_runs(TorchBackend(model, tok), prompts, args.tokens)
     ref_s = time.perf_counter() - t0
@@ -106,9 +108,17 @@ def main(argv: list[str] | None = None) -> int:
         stats = compare(backend, runs)
         run_s = time.perf_counter() - t0
         backend.close()
-        rows.append((f"{fmt} {quant}", f"{summary.size / 1e6:.1f}", f"{summary.seconds:.1f}",
-                     f"{stats.max_abs:.2e}", f"{100 * stats.top1:.1f} %", _flips(stats),
-                     f"{run_s:.1f}"))  # fmt: skip
+        rows.append(
+            (
+                f"{fmt} {quant}",
+                f"{summary.size / 1e6:.1f}",
+                f"{summary.seconds:.1f}",
+                f"{stats.max_abs:.2e}",
+                f"{100 * stats.top1:.1f} %",
+                _flips(stats),
+                f"{run_s:.1f}",
+            )
+        )
 
     steps = len(prompts) * (args.tokens + 1)
     print(f"\nExport parity: {name}")
@@ -116,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(prompts)} prompts of {[len(p) for p in prompts]} tokens (sliding window "
         f"{window}), {args.tokens} greedy tokens each: {steps} compared steps"
     )
-    print("widest flip: PyTorch's lead of its top-1 over its top-2 logit at the steps where the "
-          "export's top-1 differs (a near-tie when small)\n")  # fmt: skip
+    print(
+        "widest flip: PyTorch's lead of its top-1 over its top-2 logit at the steps where the "
+        "export's top-1 differs (a near-tie when small)\n"
+    )
     head = ("format", "size MB", "export s", "max |Δlogit|", "top-1 agree", "widest flip", "eval s")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")

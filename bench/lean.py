@@ -70,7 +70,7 @@ def timed_process(cmd: list[str], env: dict) -> tuple[float, int, str, str]:
 def bench_run(n: int) -> None:
     cache = scratch_cache()
     env = dict(os.environ, BSLM_CACHE=str(cache), BSLM_DATA=str(cache / "data"))
-    cmd = [sys.executable, "-m", "bslm.runtime.cli", "run", PROMPT, "--json", "--approve", "all"]
+    cmd = [sys.executable, "-m", "bslm.cli", "run", PROMPT, "--json", "--approve", "all"]
     rows = []
     try:
         for i in range(n):
@@ -120,7 +120,7 @@ def bench_chat(n: int) -> None:
             name = f"bslm-lean-{os.getpid()}-{i}"
             t0 = time.perf_counter()
             subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "36",
-                            "env", *assignments, sys.executable, "-m", "bslm.runtime.cli",
+                            "env", *assignments, sys.executable, "-m", "bslm.cli",
                             "chat"], check=True)  # fmt: skip
             ready = None
             try:

@@ -5,7 +5,7 @@
 Queries are the first user request of each example with calls in bslm's generated test splits
 (``test_seen`` and ``test_unseen``, made in-process, ~1 s); the right tools are the ones the
 gold answer calls for that request. A pool of N tools holds the example's right tools plus
-seeded random others from the 444-tool catalog (``train/catalog.py``). recall@k is the share
+seeded random others from the 444-tool catalog (``train/data/catalog.py``). recall@k is the share
 of the right tools among the k best; "all@k" the share of requests whose right tools are all
 there. ms/query is the time to score one request against the whole catalog's index and rank
 the pool (the encoder on ``--threads`` threads, 1 by default: the model decodes beside it);
@@ -22,12 +22,12 @@ from random import Random
 
 def requests(test: int, seed: int = 0) -> list[tuple[str, set[str]]]:
     """``(first user request, tools its answer calls)`` from the generated test splits."""
-    from bslm.train.generate import DataConfig, generate
+    from bslm.train.data.synthesis import DataConfig, synthesize
 
     cfg = DataConfig(stage1=0, stage2=0, stage3=0, test=test, seed=seed, progress=False)
     out = []
     for split in ("test_seen", "test_unseen"):
-        for record in generate(cfg)[split]:
+        for record in synthesize(cfg)[split]:
             msgs = record["messages"]
             first = next(i for i, m in enumerate(msgs) if m["role"] == "user")
             gold = set()
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from bslm.runtime.retrieval import RETRIEVERS, Encoder, top_k
-    from bslm.train.catalog import catalog
+    from bslm.train.data.catalog import catalog
 
     tools = [t.spec for t in catalog(0)]
     by_name = {s.name: i for i, s in enumerate(tools)}

@@ -44,13 +44,16 @@ def table(title: str, head: list[str], rows: list[list]) -> None:
 
 def requests(n: int) -> list[dict]:
     """Held-out tool-use requests: (messages up to the first model turn, tools)."""
-    from bslm.train.generate import read_jsonl
+    from bslm.train.data.jsonl import read_jsonl
 
     path = Path("data/test_seen.jsonl")
     if not path.is_file():
         out = Path(tempfile.mkdtemp(prefix="bslm-bench-"))
-        subprocess.run([sys.executable, "-m", "bslm.runtime.cli", "data", "generate",
-                        f"out={out}"], check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bslm.cli", "data", "generate", f"out={out}"],
+            check=True,
+            capture_output=True,
+        )
         path = out / "test_seen.jsonl"
     picked = []
     for rec in read_jsonl(path):
@@ -72,16 +75,20 @@ def requests(n: int) -> list[dict]:
 
 def bench_decode(backend, reqs: list[dict], tokens: int) -> dict:
     from bslm.models.chat import as_spec, encode_chat
+    from bslm.models.engine import generate
     from bslm.models.grammar import Grammar
-    from bslm.runtime.decode import generate
 
     tok = backend.tokenizer
     rows, summary = [], {}
     prompts = []
     for r in reqs:
         specs = [as_spec(t) for t in r["tools"]]
-        prompts.append((encode_chat(tok, r["messages"], specs, add_generation_prompt=True).ids,
-                        Grammar(tok, specs)))  # fmt: skip
+        prompts.append(
+            (
+                encode_chat(tok, r["messages"], specs, add_generation_prompt=True).ids,
+                Grammar(tok, specs),
+            )
+        )
     generate(backend, prompts[0][0], prompts[0][1], "off", max_new_tokens=8)  # warm up
     for mode in ("off", "hard", "soft"):
         n = secs = mask = 0.0
@@ -127,11 +134,13 @@ def calls_schema(tools: list) -> dict:
     for t in tools:
         spec = as_spec(t)
         params = spec.parameters or {"type": "object", "properties": {}}
-        alts.append({
-            "type": "object",
-            "properties": {"name": {"const": spec.name}, "arguments": params},
-            "required": ["name", "arguments"],
-        })  # fmt: skip
+        alts.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": spec.name}, "arguments": params},
+                "required": ["name", "arguments"],
+            }
+        )
     return {"type": "array", "items": {"anyOf": alts}, "minItems": 1}
 
 
@@ -143,8 +152,7 @@ def bench_gbnf(gguf: Path, reqs: list[dict], tokens: int) -> None:
     from bslm.models.tools import to_openai_tool
 
     with quiet_native_output():
-        llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=os.cpu_count() or 1,
-                    verbose=False)  # fmt: skip
+        llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=os.cpu_count() or 1, verbose=False)
     rows = []
     base = None
     for label in ("free", "grammar"):
@@ -157,13 +165,15 @@ def bench_gbnf(gguf: Path, reqs: list[dict], tokens: int) -> None:
             if label == "grammar":
                 t0 = time.perf_counter()
                 with quiet_native_output():
-                    grammar = LlamaGrammar.from_json_schema(json.dumps(calls_schema(r["tools"])),
-                                                            verbose=False)  # fmt: skip
+                    grammar = LlamaGrammar.from_json_schema(
+                        json.dumps(calls_schema(r["tools"])), verbose=False
+                    )
                 build += time.perf_counter() - t0
             first = last = None
             count = 0
-            for _ in llm.create_completion(prompt, max_tokens=tokens, temperature=0.0,
-                                           grammar=grammar, stream=True):  # fmt: skip
+            for _ in llm.create_completion(
+                prompt, max_tokens=tokens, temperature=0.0, grammar=grammar, stream=True
+            ):
                 now = time.perf_counter()
                 first = first or now
                 last = now
@@ -174,9 +184,16 @@ def bench_gbnf(gguf: Path, reqs: list[dict], tokens: int) -> None:
         tps = n / secs if secs else 0.0
         base = base or tps
         extra = (1e6 / tps - 1e6 / base) if tps and base else 0.0
-        rows.append([label, int(n), f"{tps:.1f}", f"{100 * tps / base:.1f} %",
-                     f"{extra:.0f}" if label == "grammar" else "—",
-                     f"{1000 * build / len(reqs):.1f}" if label == "grammar" else "—"])  # fmt: skip
+        rows.append(
+            [
+                label,
+                int(n),
+                f"{tps:.1f}",
+                f"{100 * tps / base:.1f} %",
+                f"{extra:.0f}" if label == "grammar" else "—",
+                f"{1000 * build / len(reqs):.1f}" if label == "grammar" else "—",
+            ]
+        )
     llm.close()
     table(
         f"llama.cpp sampling, same GGUF, same tools (JSON calls), {len(reqs)} requests",
@@ -211,8 +228,17 @@ def bench_agent(backend) -> None:
                 before = getattr(backend, "rewinds", 0)
                 res = await agent.send(p)
                 calls = ", ".join(c.name for c in res.calls) or "—"
-                rows.append([p, res.steps, calls, res.prompt_tokens, res.completion_tokens,
-                             getattr(backend, "rewinds", 0) - before, f"{res.ms:.0f}"])  # fmt: skip
+                rows.append(
+                    [
+                        p,
+                        res.steps,
+                        calls,
+                        res.prompt_tokens,
+                        res.completion_tokens,
+                        getattr(backend, "rewinds", 0) - before,
+                        f"{res.ms:.0f}",
+                    ]
+                )
         return start, rows
 
     start, rows = asyncio.run(go())
@@ -235,8 +261,20 @@ def bench_agent(backend) -> None:
 
 
 def bench_rss(model: str | None) -> None:
-    cmd = [sys.executable, "-m", "bslm.runtime.cli", "run", "What is 2 + 2?", "--json",
-           "--approve", "all", "--max-steps", "2", "--max-new-tokens", "64"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "bslm.cli",
+        "run",
+        "What is 2 + 2?",
+        "--json",
+        "--approve",
+        "all",
+        "--max-steps",
+        "2",
+        "--max-new-tokens",
+        "64",
+    ]
     if model:
         cmd += ["--model", model]
     t0 = time.perf_counter()
@@ -253,7 +291,7 @@ def bench_rss(model: str | None) -> None:
                 f"{wall:.1f}",
                 f"{peak:.0f}",
             ]
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -284,14 +322,25 @@ def bench_prefill(gguf: Path, lengths: list[int]) -> None:
     rows = []
     for n in lengths:
         for swa_full in (False, True):
-            r = subprocess.run([sys.executable, "-c", _PREFILL, str(gguf), str(n),
-                                "1" if swa_full else "0"], capture_output=True, text=True)  # fmt: skip
+            r = subprocess.run(
+                [sys.executable, "-c", _PREFILL, str(gguf), str(n), "1" if swa_full else "0"],
+                capture_output=True,
+                text=True,
+            )
             if r.returncode != 0:
                 rows.append([n, "full" if swa_full else "sliding", "failed", "", "", ""])
                 continue
             m = json.loads(r.stdout.strip().splitlines()[-1])
-            rows.append([n, "full" if swa_full else "sliding window", f"{m['s']:.2f}",
-                         f"{n / m['s']:.0f}", f"{m['rss']:.0f}", f"{m['grew']:.0f}"])  # fmt: skip
+            rows.append(
+                [
+                    n,
+                    "full" if swa_full else "sliding window",
+                    f"{m['s']:.2f}",
+                    f"{n / m['s']:.0f}",
+                    f"{m['rss']:.0f}",
+                    f"{m['grew']:.0f}",
+                ]
+            )
     table(
         f"Prefill, {gguf.name} (llama.cpp, {os.cpu_count()} threads)",
         ["context tokens", "KV cache", "prefill s", "tok/s", "RSS MiB", "RSS growth MiB"],
@@ -314,8 +363,10 @@ def main() -> int:
 
     backend = open_backend(args.model, args.backend)
     gguf = Path(backend.info["model"])
-    print(f"model: {gguf} ({backend.info.get('quantization')}), backend {backend.name}, "
-          f"{os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"model: {gguf} ({backend.info.get('quantization')}), backend {backend.name}, "
+        f"{os.cpu_count()} cores"
+    )
     reqs = requests(args.n) if only & {"decode", "gbnf"} else []
     if "decode" in only:
         bench_decode(backend, reqs, args.tokens)

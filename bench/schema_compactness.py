@@ -15,9 +15,9 @@ import argparse
 import json
 import sys
 
-from bslm.models.build import dual_tokenizer
+from bslm.models.embeddings import dual_tokenizer
 from bslm.models.language import tool_items
-from bslm.train.bfcl import function_spec, load_category
+from bslm.train.eval.bfcl import function_spec, load_category
 
 
 def floor_text(fn: dict) -> str:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((cat, measure(tok, fns)))
     rows.append(("all BFCL", measure(tok, everything)))
     from bslm.models.tools import to_openai_tool
-    from bslm.train.catalog import catalog
+    from bslm.train.data.catalog import catalog
 
     ours = [to_openai_tool(t.spec)["function"] for t in catalog()]
     rows.append(("bslm catalog", measure(tok, ours)))

@@ -36,7 +36,7 @@ def roofline(n: int = 1024, reps: int = 20) -> float:
 
 def sample_features(tok, path: str, n: int, max_len: int, seed: int = 0) -> list[dict]:
     """``n`` encoded examples drawn evenly from the three stages."""
-    from bslm.train.generate import read_jsonl
+    from bslm.train.data.jsonl import read_jsonl
     from bslm.train.sft import encode_records
 
     records = read_jsonl(path)

@@ -24,25 +24,34 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "export", help="export a model to GGUF (llama.cpp) or ONNX (onnxruntime)"
     )
     p.add_argument(
-        "model", nargs="?", type=Path, default=None,
+        "model",
+        nargs="?",
+        type=Path,
+        default=None,
         help="bslm model directory (default: the default model)",
-    )  # fmt: skip
+    )
     p.add_argument("--format", default="gguf", help="gguf or onnx (default gguf)")
     p.add_argument(
-        "--quant", default=None,
+        "--quant",
+        default=None,
         help=f"gguf: {', '.join(QUANTS)} (default q8_0); onnx: {', '.join(ONNX_QUANTS)} "
         "(default fp32)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "-o", "--out", type=Path, default=None,
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
         help="the file (gguf) or directory (onnx) to write (default: MODEL.QUANT.gguf / "
         "MODEL.onnx in the current directory)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--embedding", choices=("f16",), default=None,
+        "--embedding",
+        choices=("f16",),
+        default=None,
         help="gguf q8_0/q4_k_m: keep the embedding and output matrix in f16 (closer logits, "
         "a larger file)",
-    )  # fmt: skip
+    )
     p.add_argument("--force", action="store_true", help="replace an existing target")
     p.set_defaults(run=run)
     return p
@@ -62,9 +71,14 @@ def run(args) -> int:
         raise ExportError(f"unknown format {args.format!r}: choose from {', '.join(FORMATS)}")
     if args.format == "gguf":
         summary = export_gguf(
-            args.model, args.out, args.quant or "q8_0", args.force, say=_say,
-            progress=sys.stderr.isatty(), embedding=args.embedding,
-        )  # fmt: skip
+            args.model,
+            args.out,
+            args.quant or "q8_0",
+            args.force,
+            say=_say,
+            progress=sys.stderr.isatty(),
+            embedding=args.embedding,
+        )
     else:
         summary = export_onnx(args.model, args.out, args.quant, args.force, say=_say)
     print("\n".join(summary.lines()))

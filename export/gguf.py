@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.files import TargetExistsError, atomic_file
 from bslm.models.language import Sym, render
 from bslm.models.tokenizer import DualTokenizer
 
 from .metadata import ExportError, bslm_metadata, tokenizer_files
-from .source import load_source, partial_path
+from .source import load_source
 
 QUANTS = ("f16", "q8_0", "q4_k_m", "f32")
 # Text tokenizers llama.cpp knows by a pre-tokenizer name (byte-level BPE needs one).
@@ -373,8 +374,14 @@ def quantize(src: Path, dst: Path, quant: str, embedding: str | None = None) -> 
         raise ExportError(f"llama.cpp could not quantize {src.name} to {quant} (status {rc})")
 
 
-def write_gguf(model, tok: DualTokenizer, out: Path, float_type: str = "f16",
-               source: str = "", progress: bool = False) -> tuple[int, int, dict]:  # fmt: skip
+def write_gguf(
+    model,
+    tok: DualTokenizer,
+    out: Path,
+    float_type: str = "f16",
+    source: str = "",
+    progress: bool = False,
+) -> tuple[int, int, dict]:
     """Write ``model`` as an f16/f32 GGUF at ``out`` (no temp-file handling here); returns
     (tensors, metadata keys, details)."""
     import gguf
@@ -411,9 +418,15 @@ def write_gguf(model, tok: DualTokenizer, out: Path, float_type: str = "f16",
     return n, n_kv, details
 
 
-def export_gguf(model_path: str | Path | None, out: str | Path | None = None, quant: str = "f16",
-                force: bool = False, say: Callable[[str], None] = lambda s: None,
-                progress: bool = False, embedding: str | None = None) -> ExportSummary:  # fmt: skip
+def export_gguf(
+    model_path: str | Path | None,
+    out: str | Path | None = None,
+    quant: str = "f16",
+    force: bool = False,
+    say: Callable[[str], None] = lambda s: None,
+    progress: bool = False,
+    embedding: str | None = None,
+) -> ExportSummary:
     """Export a bslm model directory (None: the default model, built when missing) to GGUF.
     ``embedding="f16"`` keeps the embedding (and output) matrix in f16 when quantizing: the
     logits then stay much closer to the model's. Raises ExportError (bad input, unsupported
@@ -429,26 +442,25 @@ def export_gguf(model_path: str | Path | None, out: str | Path | None = None, qu
     src = load_source(model_path, say)
     out = Path(out) if out is not None else Path(f"{src.name}.{quant}.gguf")
     if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+        raise TargetExistsError(f"{out} already exists (use --force to replace it)")
     if out.is_dir():
         raise ExportError(f"{out} is a directory: give a file name for the GGUF")
     out.parent.mkdir(parents=True, exist_ok=True)
     model, tok = src.load()
     float_type = "f32" if quant == "f32" else "f16"
-    tmp = partial_path(out)
-    tmp_q = partial_path(out)
-    try:
-        say(f"writing {float_type} GGUF ({gguf_arch(model.config)})...")
-        n, n_kv, details = write_gguf(model, tok, tmp, float_type, src.record, progress)
-        del model
-        if quant in ("q8_0", "q4_k_m"):
-            say(f"quantizing to {quant} with llama.cpp...")
-            quantize(tmp, tmp_q, quant, embedding)
-            os.replace(tmp_q, out)
-        else:
-            os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_q.unlink(missing_ok=True)
-    return ExportSummary(out, "gguf", quant, out.stat().st_size, n, n_kv,
-                         time.perf_counter() - t0, details)  # fmt: skip
+    quantized = quant in ("q8_0", "q4_k_m")
+    with atomic_file(out) as final:
+        written = final.with_suffix(".f16.part") if quantized else final
+        try:
+            say(f"writing {float_type} GGUF ({gguf_arch(model.config)})...")
+            n, n_kv, details = write_gguf(model, tok, written, float_type, src.record, progress)
+            del model
+            if quantized:
+                say(f"quantizing to {quant} with llama.cpp...")
+                quantize(written, final, quant, embedding)
+        finally:
+            if quantized:
+                written.unlink(missing_ok=True)
+    return ExportSummary(
+        out, "gguf", quant, out.stat().st_size, n, n_kv, time.perf_counter() - t0, details
+    )

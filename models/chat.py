@@ -128,8 +128,12 @@ def turn_items(
     return turns
 
 
-def chat_items(messages: list[dict], tools: list | None = None, add_generation_prompt: bool = False,
-               full: bool = False) -> list[Item]:  # fmt: skip
+def chat_items(
+    messages: list[dict],
+    tools: list | None = None,
+    add_generation_prompt: bool = False,
+    full: bool = False,
+) -> list[Item]:
     items = [it for _, turn in turn_items(messages, tools, full) for it in turn]
     if add_generation_prompt:
         items.append(Sym("model"))
@@ -205,8 +209,13 @@ class ChatEncoding:
         return len(self.ids)
 
 
-def encode_chat(tok: DualTokenizer, messages: list[dict], tools: list | None = None,
-                add_generation_prompt: bool = False, bos: bool = True) -> ChatEncoding:  # fmt: skip
+def encode_chat(
+    tok: DualTokenizer,
+    messages: list[dict],
+    tools: list | None = None,
+    add_generation_prompt: bool = False,
+    bos: bool = True,
+) -> ChatEncoding:
     """Token ids of a conversation, with the modality of each id and the mask of the ids the
     model is trained to write (not its ``⟨model⟩`` opener: the runtime writes that). Turns are
     encoded one by one, so ``bos=False`` encodes turns that continue a conversation."""

@@ -24,13 +24,20 @@ DEFAULT_SOFT_BIAS = 8.0
 class Chooser:
     """Pick the next token from logits under an ``Allowed`` set."""
 
-    def __init__(self, grammar: Grammar, mode: str = "hard", bias: float = DEFAULT_SOFT_BIAS,
-                 temperature: float = 0.0, seed: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        grammar: Grammar,
+        mode: str = "hard",
+        bias: float = DEFAULT_SOFT_BIAS,
+        temperature: float = 0.0,
+        seed: int = 0,
+        rng: np.random.Generator | None = None,
+    ):
         if mode not in MASKS:
             raise ValueError(f"unknown mask mode {mode!r} (choose from {', '.join(MASKS)})")
         self.g, self.mode, self.bias = grammar, mode, bias
         self.temperature = temperature
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.overrode = False
         self._arrays: dict[frozenset, np.ndarray] = {}
         self._refused = np.array(sorted(grammar.text_refused), dtype=np.int64)
@@ -110,3 +117,18 @@ def pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> in
     z -= z.max()
     p = np.exp(z)
     return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def logprob(logits: np.ndarray, t: int, temperature: float) -> float:
+    """The log-probability of ``t`` under softmax(logits / temperature) (at 1 when greedy)."""
+    z = logits.astype(np.float64)
+    if temperature > 0:
+        z = z / temperature
+    z -= z.max()
+    return float(z[t] - np.log(np.exp(z).sum()))
+
+
+def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, float]:
+    """A token drawn from softmax(logits / temperature) (argmax at 0) and its log-probability."""
+    t = pick(logits, temperature, rng)
+    return t, logprob(logits, t, temperature)

@@ -122,8 +122,14 @@ class Grammar:
     """The tools on offer, compiled for one tokenizer. Cheap to build (a trie per tool and per
     object schema, filled lazily), so the runtime builds one whenever the tool list changes."""
 
-    def __init__(self, tok: DualTokenizer, tools: list[ToolSpec], *,
-                 forbid: frozenset[str] | set[str] = frozenset(), force: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        tok: DualTokenizer,
+        tools: list[ToolSpec],
+        *,
+        forbid: frozenset[str] | set[str] = frozenset(),
+        force: str | None = None,
+    ):
         self.tok = tok
         off = tok.offset
         self.sym = {s: off + i for i, s in enumerate(SYMBOLS)}
@@ -221,10 +227,12 @@ class Grammar:
         num = (int, float)
         if (
             t == "integer"
-            and isinstance(lo, num) and isinstance(hi, num)
-            and not isinstance(lo, bool) and not isinstance(hi, bool)
+            and isinstance(lo, num)
+            and isinstance(hi, num)
+            and not isinstance(lo, bool)
+            and not isinstance(hi, bool)
             and 0 <= hi - lo <= MAX_RANGE_VALUES
-        ):  # fmt: skip
+        ):
             values = list(range(math.ceil(lo), math.floor(hi) + 1))
             return ("fixed", self.fixed(values, id(s) * 4 + 2))
         unsigned = isinstance(lo, num) and not isinstance(lo, bool) and lo >= 0
@@ -309,9 +317,15 @@ class Grammar:
                 items = s.get("items", True)
                 lo = s.get("minItems", 0)
                 hi = s.get("maxItems")
-                out.append(("array", items if not isinstance(items, list) else True, root,
-                            lo if isinstance(lo, int) else 0,
-                            hi if isinstance(hi, int) else None))  # fmt: skip
+                out.append(
+                    (
+                        "array",
+                        items if not isinstance(items, list) else True,
+                        root,
+                        lo if isinstance(lo, int) else 0,
+                        hi if isinstance(hi, int) else None,
+                    )
+                )
             elif t == "object":
                 # declared properties close the object: an undeclared key is an invented one
                 if isinstance(s.get("properties"), dict):
@@ -543,10 +557,17 @@ class Value(Frame):
 
 
 _STARTS = {
-    "string": ("s",), "number": ("n",), "integer": ("n",), "boolean": ("true", "false"),
-    "null": ("null",), "array": ("arr",), "object": ("obj",), "map": ("obj",),
-    "any": tuple(VALUE_STARTS), "never": (),
-}  # fmt: skip
+    "string": ("s",),
+    "number": ("n",),
+    "integer": ("n",),
+    "boolean": ("true", "false"),
+    "null": ("null",),
+    "array": ("arr",),
+    "object": ("obj",),
+    "map": ("obj",),
+    "any": tuple(VALUE_STARTS),
+    "never": (),
+}
 
 
 def _starts(g: Grammar, alt: tuple) -> Allowed:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, models, trainers
 
+from bslm.models.files import write_text
+
 CAP = "<cap>"  # marks are never pieces: "<" is not in the alphabet
 UPPER = "<upper>"
 # Characters a piece may contain; anything else is spelled with UTF-8 byte pieces.
@@ -264,10 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     english = [w for w in lists[0] if w in common]
     words = choose_words(english, code, args.english, args.code)
     model = train_pieces(code, words, args.bpe_size)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(model.to_json(), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(args.out)
+    write_text(args.out, json.dumps(model.to_json(), ensure_ascii=False))
     print(
         f"{len(ids)} identifiers -> {len(model.vocab)} pieces ({len(words)} whole words): {args.out}"
     )

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import BslmError
 from .language import (
     PROP_MARKS,
     TYPE_SYMBOLS,
@@ -26,7 +27,7 @@ from .language import (
 from .tools import ToolCall, ToolResult, ToolSpec
 
 
-class LanguageError(ValueError):
+class LanguageError(BslmError, ValueError):
     """A sequence that is not in the tool language; ``position`` is the index of the item
     where it broke (``len(items)`` when it ended too early)."""
 

@@ -76,12 +76,14 @@ class TextTokenizer:
     def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
         return {"input_ids": self._encode(text, add_special_tokens, False)}
 
-    def encode(self, text: str, add_special_tokens: bool = False,
-               split_special_tokens: bool = True) -> list[int]:  # fmt: skip
+    def encode(
+        self, text: str, add_special_tokens: bool = False, split_special_tokens: bool = True
+    ) -> list[int]:
         return self._encode(text, add_special_tokens, split_special_tokens)
 
-    def decode(self, ids, skip_special_tokens: bool = False,
-               clean_up_tokenization_spaces: bool = False) -> str:  # fmt: skip
+    def decode(
+        self, ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool = False
+    ) -> str:
         if clean_up_tokenization_spaces:
             raise ValueError("bslm never cleans up tokenization spaces")
         return self._tok.decode(list(ids), skip_special_tokens=skip_special_tokens)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .build import dual_tokenizer, init_tool_embeddings
+from .embeddings import dual_tokenizer, init_tool_embeddings
 from .tokenizer import DualTokenizer
 
 
@@ -58,8 +58,12 @@ def tiny_config(vocab_size: int, preset: TinyPreset = TinyPreset(), **overrides)
     return Gemma3TextConfig(**kwargs)
 
 
-def build_tiny(base: str = "smollm2-135m", seed: int = 0, preset: TinyPreset = TinyPreset(),
-               tok: DualTokenizer | None = None):  # fmt: skip
+def build_tiny(
+    base: str = "smollm2-135m",
+    seed: int = 0,
+    preset: TinyPreset = TinyPreset(),
+    tok: DualTokenizer | None = None,
+):
     """(model, dual tokenizer): random Gemma 3 weights sized to the dual vocabulary of
     ``base``'s text tokenizer, tool rows initialised like a real build."""
     from transformers import Gemma3ForCausalLM

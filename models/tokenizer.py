@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .files import TOOL_TOKENIZER_FILE, read_tool_tokenizer, write_text
 from .identifiers import CAP, UPPER, PieceModel
 from .language import FORMAT_VERSION, NUM_CHARS, SURFACES, SYMBOLS, Item, Name, Num, Sym, Text
 
-TOOL_TOKENIZER_FILE = "bslm_tokenizer.json"
 TEXT, TOOL = 0, 1
 
 
@@ -88,8 +88,9 @@ class Encoding:
 class DualTokenizer:
     """Items (``language.Item``) <-> token ids, over two disjoint id ranges."""
 
-    def __init__(self, base, vocab: ToolVocab | None = None, offset: int | None = None,
-                 base_name: str = ""):  # fmt: skip
+    def __init__(
+        self, base, vocab: ToolVocab | None = None, offset: int | None = None, base_name: str = ""
+    ):
         self.base = base
         self.tool = vocab or ToolVocab(default_pieces())
         self.offset = max(len(base), offset or 0)
@@ -222,9 +223,7 @@ class DualTokenizer:
             "num_chars": NUM_CHARS,
             "pieces": self.tool.pieces.to_json(),
         }
-        tmp = d / (TOOL_TOKENIZER_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(d / TOOL_TOKENIZER_FILE)
+        write_text(d / TOOL_TOKENIZER_FILE, json.dumps(meta, ensure_ascii=False))
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> DualTokenizer:
@@ -241,22 +240,3 @@ class DualTokenizer:
             meta["offset"],
             meta.get("base", ""),
         )
-
-
-def read_tool_tokenizer(directory: str | os.PathLike) -> dict:
-    """The tool tokenizer's description in a directory, checked against this bslm's tool
-    language (without loading the base tokenizer). Raises FileNotFoundError when there is
-    none and ValueError when it was written by a newer bslm or another tool language."""
-    d = Path(directory)
-    path = d / TOOL_TOKENIZER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{d} has no {TOOL_TOKENIZER_FILE}: not a bslm model or tokenizer")
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} uses tool-language format {meta['format_version']}; this bslm reads up "
-            f"to {FORMAT_VERSION}: upgrade bslm"
-        )
-    if tuple(meta["symbols"]) != SYMBOLS or meta["num_chars"] != NUM_CHARS:
-        raise ValueError(f"{path}: tool vocabulary does not match this bslm's tool language")
-    return meta

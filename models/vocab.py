@@ -32,12 +32,15 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from .errors import BslmError
+from .files import write_text
+
 VOCAB_ASSETS = "assets/vocab"
 UNUSED = re.compile(r"^<unused\d+>$")
 BYTE = re.compile(r"^<0x[0-9A-F]{2}>$")
 
 
-class VocabError(ValueError):
+class VocabError(BslmError, ValueError):
     """A vocabulary size with no kept list, or a base that cannot be pruned."""
 
 
@@ -169,9 +172,10 @@ def prune_tokenizer(tokenizer, keep: list[int] | tuple[int, ...]):
         vocab = {p: new_id[i] for p, i in model["vocab"].items() if i in new_id}
         model["vocab"] = vocab
         model["merges"] = [
-            [a, b] for a, b in _merge_pairs(model["merges"]) if a in vocab and b in vocab
-            and a + b in vocab
-        ]  # fmt: skip
+            [a, b]
+            for a, b in _merge_pairs(model["merges"])
+            if a in vocab and b in vocab and a + b in vocab
+        ]
         spec["added_tokens"] = [
             dict(t, id=new_id[t["id"]]) for t in spec.get("added_tokens", []) if t["id"] in new_id
         ]
@@ -322,10 +326,7 @@ def write_kept(base: str, size: str, ids: list[int], sources: dict, out_dir: Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{base}-{size}.json"
     meta = {"base": base, "size": len(ids), "sources": sources, "ids": _delta(ids)}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, separators=(",", ":")) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text(path, json.dumps(meta, separators=(",", ":")) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,1 +1,2 @@
-"""Backends, constrained decoding, the MCP client, the agent loop and the ``bslm`` CLI."""
+"""Running the model with MCP tools: backends (llama.cpp, onnxruntime), the MCP client, approval,
+pinning and the audit log, the agent loop and its events, ``bslm run``."""

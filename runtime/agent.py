@@ -10,9 +10,9 @@ go back into the conversation as a results turn and the loop goes on, until the 
 in text or ``max_steps`` turns have called tools. Generation runs in a worker thread, so the
 event loop (a terminal UI) never waits on the model; ``stop()`` ends it at the next token.
 
-Whoever listens gets events (``on_event``), called from the thread that produced them:
-``Step``, ``TextDelta`` (answer or reasoning text as it streams), ``CallEvent`` (a call
-decoded, then finished with its result), ``Answer``, ``Notice``.
+Whoever listens gets events (``on_event``, ``runtime/events.py``), called from the thread that
+produced them: ``Step``, ``TextDelta`` (answer or reasoning text as it streams), ``CallEvent``
+(a call decoded, then finished with its result), ``Answer``, ``Notice``.
 
 Rules a system prompt states about tools ("Never call the tool X.", "Always use the tool X")
 are enforced by the grammar: a forbidden tool cannot be spelled, a required one must be
@@ -38,141 +38,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bslm.models.chat import assistant_message, encode_chat, result_message
+from bslm.models.choice import DEFAULT_SOFT_BIAS
+from bslm.models.engine import Backend, Generation, generate, tool_rules, turn_grammar
+from bslm.models.errors import BslmError
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall, ToolResult, ToolSpec
-from bslm.runtime.backends import Backend
-from bslm.runtime.decode import DEFAULT_SOFT_BIAS, Generation, generate
+from bslm.runtime.events import (
+    Answer,
+    CallEvent,
+    Event,
+    Notice,
+    Step,
+    TextDelta,
+    TurnResult,
+)
 from bslm.runtime.limits import Limits, check_tool
 from bslm.runtime.screening import named_only_in_results
-
-# --- events ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """A model turn starts (``index`` from 0 within one user message)."""
-
-    index: int
-    prompt_tokens: int
-    tools: int
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    text: str
-    kind: str = "text"  # "text" (the answer) or "think" (reasoning)
-
-
-@dataclass(frozen=True)
-class CallEvent:
-    """A tool call: emitted once decoded (``result`` None), once more when it finished."""
-
-    id: str
-    name: str
-    arguments: dict
-    server: str | None = None
-    result: str | None = None
-    is_error: bool = False
-    ms: float = 0.0
-
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    stopped: bool = False  # the user stopped generation
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should know (a step limit, a truncated context, a stopped turn)."""
-
-    message: str
-
-
-Event = Step | TextDelta | CallEvent | Answer | Notice
-
-
-@dataclass
-class TurnResult:
-    answer: str = ""
-    calls: list[CallEvent] = field(default_factory=list)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    ms: float = 0.0
-    steps: int = 0
-    stopped: bool = False
-    decode_seconds: float = 0.0
-    head_seconds: float = 0.0  # the system prompt and tools into the cache (stored or not)
-    prefill_seconds: float = 0.0  # the rest of each prompt
-    tool_seconds: float = 0.0  # waiting for tool results
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.completion_tokens / self.decode_seconds if self.decode_seconds else 0.0
-
-    def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "tool_calls": [
-                {
-                    "server": c.server or "",
-                    "name": c.name,
-                    "arguments": c.arguments,
-                    "result": c.result or "",
-                    "is_error": c.is_error,
-                    "ms": round(c.ms, 1),
-                }
-                for c in self.calls
-            ],
-            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
-            "ms": round(self.ms, 1),
-            "timing": {
-                "head_s": round(self.head_seconds, 3),
-                "prefill_s": round(self.prefill_seconds, 3),
-                "decode_s": round(self.decode_seconds, 3),
-                "tools_s": round(self.tool_seconds, 3),
-            },
-        }
-
-
-# --- system-prompt rules the grammar enforces -----------------------------------------------
-
-_TOOLISH = r"(?:the\s+)?(?:tool|function)?\s*[`'\"]?([A-Za-z0-9_.\-]+)[`'\"]?"
-_NEVER = re.compile(
-    r"\b(?:never|do\s+not|don'?t|must\s+not|may\s+not)\s+(?:ever\s+)?(?:call|use|invoke)\s+"
-    + _TOOLISH,
-    re.IGNORECASE,
-)
-_ALWAYS = re.compile(r"\b(?:always|must)\s+(?:call|use|invoke)\s+" + _TOOLISH, re.IGNORECASE)
-
-
-def tool_rules(system: str | None, tools: list[ToolSpec]) -> tuple[frozenset[str], str | None]:
-    """(tools the system prompt forbids, the tool it requires) among ``tools``."""
-    if not system:
-        return frozenset(), None
-    names = {t.name for t in tools}
-
-    def found(rx: re.Pattern) -> list[str]:
-        # a name may contain dots, a sentence ends with one
-        return [n for m in rx.finditer(system) if (n := m.group(1).rstrip(".")) in names]
-
-    forbid = frozenset(found(_NEVER))
-    force = next((n for n in found(_ALWAYS) if n not in forbid), None)
-    return forbid, force
-
 
 # --- streaming ------------------------------------------------------------------------------
 
@@ -363,21 +251,24 @@ class Agent:
         self._stop.clear()
         self.messages.append({"role": "user", "content": text})
         res = TurnResult()
-        forced_done = answer_only = False
+        answer_only = False
         made: set[str] = set()  # the calls already run for this message
+        called: set[str] = set()  # and their tools
         for step in range(self.max_steps + 1):
             all_tools = self.tools()
             tools = self._select(all_tools)
-            forbid, force = tool_rules(self.system, all_tools)
-            if self._results_policy() == "deny":
-                forbid = forbid | self._named_in_results(tools)
+            deny = self._named_in_results(tools) if self._results_policy() == "deny" else ()
+            _, force = tool_rules(self.system, all_tools)
             if force is not None and all(t.name != force for t in tools):
                 tools = [*tools, *(t for t in all_tools if t.name == force)]
-            if forced_done or step == self.max_steps:
-                force = None
-            if step == self.max_steps or answer_only:  # this turn must answer
-                forbid, force = frozenset(t.name for t in tools), None
-            grammar = Grammar(self.tok, tools, forbid=forbid, force=force)
+            grammar = turn_grammar(
+                self.tok,
+                tools,
+                self.system,
+                called,
+                forbid=deny,
+                answer=step == self.max_steps or answer_only,  # this turn must answer
+            )
             prompt, cut = self.fit(tools)
             if cut:
                 self.emit(Notice("older messages were left out to fit the model's context"))
@@ -408,8 +299,7 @@ class Agent:
                 if out.error is not None and not calls:
                     self.emit(Notice(f"the model's output broke off: {out.error.message}"))
                 break
-            if force is not None and any(c.name == force for c in calls):
-                forced_done = True
+            called.update(c.name for c in calls)
             t1 = time.perf_counter()
             for ev, result in await self._run(calls):
                 res.calls.append(ev)
@@ -485,11 +375,15 @@ class Agent:
             self.emit(CallEvent(c.id, c.name, dict(c.arguments), server))
         out = []
         for c, (r, ms) in zip(calls, await self._execute(calls), strict=True):
-            ev = CallEvent(c.id, c.name, dict(c.arguments), self._server(c.name), r.text(),
-                           r.is_error, ms)  # fmt: skip
+            ev = CallEvent(
+                c.id, c.name, dict(c.arguments), self._server(c.name), r.text(), r.is_error, ms
+            )
             self.emit(ev)
-            r = r if r.name else ToolResult(r.content, r.structured, r.is_error, c.name,
-                                            c.id, r.extra)  # fmt: skip
+            r = (
+                r
+                if r.name
+                else ToolResult(r.content, r.structured, r.is_error, c.name, c.id, r.extra)
+            )
             out.append((ev, r))
         return out
 
@@ -518,7 +412,7 @@ class Agent:
         return out
 
 
-class ContextError(RuntimeError):
+class ContextError(BslmError, RuntimeError):
     """The conversation cannot be made to fit the model's context."""
 
 

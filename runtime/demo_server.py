@@ -29,7 +29,7 @@ from mcp.types import ToolAnnotations
 from platformdirs import user_data_dir
 from pydantic import Field
 
-from bslm.train.envs.arith import evaluate
+from bslm.runtime.arith import evaluate
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -133,27 +133,53 @@ def calculate(
 
 _UNITS: dict[str, tuple[str, float]] = {
     # length, in metres
-    "mm": ("length", 1e-3), "cm": ("length", 1e-2), "m": ("length", 1.0), "km": ("length", 1e3),
-    "in": ("length", 0.0254), "ft": ("length", 0.3048), "yd": ("length", 0.9144),
-    "mi": ("length", 1609.344), "nmi": ("length", 1852.0),
+    "mm": ("length", 1e-3),
+    "cm": ("length", 1e-2),
+    "m": ("length", 1.0),
+    "km": ("length", 1e3),
+    "in": ("length", 0.0254),
+    "ft": ("length", 0.3048),
+    "yd": ("length", 0.9144),
+    "mi": ("length", 1609.344),
+    "nmi": ("length", 1852.0),
     # mass, in kilograms
-    "mg": ("mass", 1e-6), "g": ("mass", 1e-3), "kg": ("mass", 1.0), "t": ("mass", 1e3),
-    "oz": ("mass", 0.028349523125), "lb": ("mass", 0.45359237), "st": ("mass", 6.35029318),
+    "mg": ("mass", 1e-6),
+    "g": ("mass", 1e-3),
+    "kg": ("mass", 1.0),
+    "t": ("mass", 1e3),
+    "oz": ("mass", 0.028349523125),
+    "lb": ("mass", 0.45359237),
+    "st": ("mass", 6.35029318),
     # volume, in litres
-    "ml": ("volume", 1e-3), "l": ("volume", 1.0), "m3": ("volume", 1e3),
-    "tsp": ("volume", 0.00492892159375), "tbsp": ("volume", 0.01478676478125),
-    "cup": ("volume", 0.2365882365), "pt": ("volume", 0.473176473), "qt": ("volume", 0.946352946),
+    "ml": ("volume", 1e-3),
+    "l": ("volume", 1.0),
+    "m3": ("volume", 1e3),
+    "tsp": ("volume", 0.00492892159375),
+    "tbsp": ("volume", 0.01478676478125),
+    "cup": ("volume", 0.2365882365),
+    "pt": ("volume", 0.473176473),
+    "qt": ("volume", 0.946352946),
     "gal": ("volume", 3.785411784),
     # speed, in metres per second
-    "m/s": ("speed", 1.0), "km/h": ("speed", 1 / 3.6), "mph": ("speed", 0.44704),
+    "m/s": ("speed", 1.0),
+    "km/h": ("speed", 1 / 3.6),
+    "mph": ("speed", 0.44704),
     "kn": ("speed", 1852 / 3600),
     # data, in bytes
-    "B": ("data", 1), "KB": ("data", 1e3), "MB": ("data", 1e6), "GB": ("data", 1e9),
-    "TB": ("data", 1e12), "KiB": ("data", 1024), "MiB": ("data", 1024**2),
-    "GiB": ("data", 1024**3), "TiB": ("data", 1024**4),
+    "B": ("data", 1),
+    "KB": ("data", 1e3),
+    "MB": ("data", 1e6),
+    "GB": ("data", 1e9),
+    "TB": ("data", 1e12),
+    "KiB": ("data", 1024),
+    "MiB": ("data", 1024**2),
+    "GiB": ("data", 1024**3),
+    "TiB": ("data", 1024**4),
     # temperature: handled apart (offsets)
-    "C": ("temperature", 0), "F": ("temperature", 0), "K": ("temperature", 0),
-}  # fmt: skip
+    "C": ("temperature", 0),
+    "F": ("temperature", 0),
+    "K": ("temperature", 0),
+}
 Unit = Literal[tuple(_UNITS)]  # type: ignore[valid-type]
 
 

@@ -87,17 +87,17 @@ def format_inventory(hub) -> str:
 
 async def tools_main(mcp_config: str | None, accept: list[str]) -> str:
     """Start the configured servers, accept (pin) the named ones, and describe every tool.
-    Raises ValueError for a server name the config does not have."""
+    Raises MCPConfigError for a server name the config does not have."""
     from bslm.runtime.approval import Policy
     from bslm.runtime.mcp_client import MCPHub
-    from bslm.runtime.mcp_config import resolve_config
+    from bslm.runtime.mcp_config import MCPConfigError, resolve_config
     from bslm.runtime.pinning import Pins
 
     config = resolve_config(mcp_config)
     names = list(config.servers) if accept == ["all"] else accept
     unknown = [n for n in names if n not in config.servers]
     if unknown:
-        raise ValueError(
+        raise MCPConfigError(
             f"--accept: no server named {unknown[0]!r} (the servers: {', '.join(config.servers)})"
         )
     notes = []

@@ -44,6 +44,8 @@ from typing import Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
 
+from bslm.models.errors import BslmError
+
 ENV_VAR = "BSLM_MCP_CONFIG"
 DATA_ENV_VAR = "BSLM_DATA"
 DECISIONS = ("allow", "ask", "deny")
@@ -51,7 +53,7 @@ Decision = Literal["allow", "ask", "deny"]
 _TRANSPORTS = ("stdio", "http", "streamable-http", "streamable_http", "sse")
 
 
-class MCPConfigError(ValueError):
+class MCPConfigError(BslmError, ValueError):
     """The MCP config is missing, unreadable or malformed; the message is one line."""
 
 

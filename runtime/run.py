@@ -23,23 +23,16 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.markup import escape
 
-from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, TextDelta
+from bslm.runtime.agent import Agent
+from bslm.runtime.events import Answer, CallEvent, Event, Notice, TextDelta
+from bslm.runtime.options import AgentOptions
 from bslm.runtime.screening import printable
 
 
-@dataclass
-class RunOptions:
+@dataclass(kw_only=True)
+class RunOptions(AgentOptions):
     prompt: str
-    model: str | None = None
-    backend: str | None = None
-    mcp_config: str | None = None
-    system: str | None = None
-    approve: str | None = None
-    mask: str = "hard"
-    max_steps: int = 6
-    max_new_tokens: int = 384
     json: bool = False
-    n_ctx: int | None = None
     quiet: bool = False
 
 
@@ -69,12 +62,18 @@ class Printer:
             where = escape(f"{ev.server}/") if ev.server else ""
             if not ev.finished:
                 self._newline()
-                self.err.print(f"[cyan]→ {where}{escape(ev.name)}[/] {escape(_short(ev.arguments))}", markup=True,
-                               highlight=False)  # fmt: skip
+                self.err.print(
+                    f"[cyan]→ {where}{escape(ev.name)}[/] {escape(_short(ev.arguments))}",
+                    markup=True,
+                    highlight=False,
+                )
             else:
                 style = "red" if ev.is_error else "green"
-                self.err.print(f"[{style}]← {escape(ev.name)}[/] ({ev.ms:.0f} ms) {escape(_short(ev.result))}",
-                               markup=True, highlight=False)  # fmt: skip
+                self.err.print(
+                    f"[{style}]← {escape(ev.name)}[/] ({ev.ms:.0f} ms) {escape(_short(ev.result))}",
+                    markup=True,
+                    highlight=False,
+                )
         elif isinstance(ev, Notice):
             self._newline()
             self.err.print(f"[yellow]{escape(printable(ev.message))}[/]", markup=True)
@@ -143,8 +142,14 @@ async def run_async(opts: RunOptions) -> dict:
 
     # the model loads while the servers start
     opening = asyncio.ensure_future(asyncio.to_thread(open_model))
-    hub = MCPHub(config, policy=policy, approve=approve, pins=Pins.default(),
-                 audit=AuditLog.default(on_error=notice), on_notice=notice)  # fmt: skip
+    hub = MCPHub(
+        config,
+        policy=policy,
+        approve=approve,
+        pins=Pins.default(),
+        audit=AuditLog.default(on_error=notice),
+        on_notice=notice,
+    )
     backend = None
     try:
         async with hub:

@@ -18,7 +18,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bslm"))
 
 @pytest.fixture(scope="session")
 def tok():
-    from bslm.models.build import dual_tokenizer
+    from bslm.models.embeddings import dual_tokenizer
 
     return dual_tokenizer("smollm2-135m")
 

@@ -1,2 +1,3 @@
-"""Curriculum data, supervised fine-tuning, GRPO and DPO, rewards, tool environments and
-evaluation."""
+"""Training, in three rooms: data synthesis (``data/``), reinforcement learning (``rl/``) and
+evaluation (``eval/``), with supervised fine-tuning (``sft.py``) and the configs they share
+(``config.py``)."""

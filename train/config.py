@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bslm.models.errors import BslmError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(BslmError, ValueError):
     """A config file or override that does not fit the config class."""
 
 

@@ -67,13 +67,20 @@ def plot_rewards(rows: list[dict], path: Path, title: str = "bslm GRPO") -> Path
     """Mean total reward and each reward's mean against the optimizer step."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    keys = ["reward"] + sorted({k for r in rows for k in r if k.endswith("/mean") and k.startswith("rewards/")})  # fmt: skip
+    keys = ["reward"] + sorted(
+        {k for r in rows for k in r if k.endswith("/mean") and k.startswith("rewards/")}
+    )
     for key in keys:
         pts = [r for r in rows if key in r]
         if pts:
             label = key.removeprefix("rewards/").removesuffix("/mean")
-            ax.plot([r["step"] for r in pts], [r[key] for r in pts], marker=".", label=label,
-                    linewidth=2.5 if key == "reward" else 1.2)  # fmt: skip
+            ax.plot(
+                [r["step"] for r in pts],
+                [r[key] for r in pts],
+                marker=".",
+                label=label,
+                linewidth=2.5 if key == "reward" else 1.2,
+            )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("mean reward")
     ax.set_title(title)

@@ -21,7 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from bslm.models.chat import encode_chat
+from bslm.models.files import atomic_file
 from bslm.models.tokenizer import TOOL
+from bslm.train.config import ConfigError
 
 FINAL = "final"
 DONE = "done.json"
@@ -34,7 +36,8 @@ class SFTConfig:
         metadata={"help": "bslm model dir, base name, checkpoint dir, or 'tiny'"},
     )
     data: str = field(
-        default="data/train.jsonl", metadata={"help": "JSONL of records (train/generate.py format)"}
+        default="data/train.jsonl",
+        metadata={"help": "JSONL of records (train/data/synthesis.py format)"},
     )
     out: str = field(
         default="runs/sft", metadata={"help": "output directory (checkpoints, logs, final adapter)"}
@@ -164,8 +167,9 @@ def prepare_model(cfg: SFTConfig):
     return fresh_model(cfg.model, cfg.seed)
 
 
-def new_adapter(model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05,
-                tool_rows: bool = True):  # fmt: skip
+def new_adapter(
+    model, tok, r: int = 16, alpha: int = 32, dropout: float = 0.05, tool_rows: bool = True
+):
     """``model`` with a new LoRA adapter on every linear layer (and the tool-token rows
     trainable, with ``tool_rows``)."""
     from peft import LoraConfig, get_peft_model
@@ -190,17 +194,18 @@ def adapter_from_artifact(model, tok, artifact: Path, dropout: float = 0.05):
     from peft import get_peft_model_state_dict, set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from bslm.models.artifact import LORA, META, tool_row_changes
+    from bslm.models.artifact import tool_row_changes
+    from bslm.models.files import LORA, META
 
     meta = json.loads((artifact / META).read_text())
     lora = meta["lora"]
     if sorted(lora["target_modules"]) != sorted(_linear_names(model)):
-        raise ValueError(f"{artifact}: its LoRA targets other layers than this model's")
+        raise ConfigError(f"{artifact}: its LoRA targets other layers than this model's")
     peft = new_adapter(model, tok, lora["r"], lora["lora_alpha"], dropout)
     state = get_peft_model_state_dict(peft)
     packed = {k.replace(".default.", "."): v for k, v in load_file(artifact / LORA).items()}
     if sorted(k for k in state if "lora_" in k) != sorted(packed):
-        raise ValueError(f"{artifact}: LoRA weights do not fit the model")
+        raise ConfigError(f"{artifact}: LoRA weights do not fit the model")
     state.update({k: v.float() for k, v in packed.items()})
     if (changes := tool_row_changes(artifact)) is not None:
         local, change, _ = changes
@@ -250,7 +255,7 @@ def _packable_checkpoints(tok, cfg: SFTConfig):
     the LoRA weights), so that one can be evaluated or packed while training goes on."""
     from transformers import TrainerCallback
 
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     class PackableCheckpoints(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
@@ -295,10 +300,9 @@ def _run_data(cfg: SFTConfig, out: Path) -> Path:
         return copy
     src = Path(cfg.data).expanduser()
     if not src.is_file():
-        raise ValueError(f"data: {src} does not exist (run `bslm data generate`)")
-    tmp = copy.with_suffix(".jsonl.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(copy)
+        raise ConfigError(f"data: {src} does not exist (run `bslm data generate`)")
+    with atomic_file(copy) as tmp:
+        shutil.copyfile(src, tmp)
     return copy
 
 
@@ -307,7 +311,7 @@ def train(cfg: SFTConfig) -> Path:
     with the dual tokenizer). Raises ValueError for unusable data."""
     from datasets import Dataset
 
-    from bslm.train.generate import read_jsonl
+    from bslm.train.data.jsonl import read_jsonl
     from bslm.train.plots import plot_training
 
     out = Path(cfg.out).expanduser()
@@ -325,7 +329,7 @@ def train(cfg: SFTConfig) -> Path:
     if start is None and cfg.init_adapter:
         start = Path(cfg.init_adapter).expanduser()
         if not any((start / f).is_file() for f in ("adapter_config.json", "artifact.json")):
-            raise ValueError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
+            raise ConfigError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     Trainer = _trainer_class()
     log_rows: list[dict] = []
@@ -340,7 +344,7 @@ def train(cfg: SFTConfig) -> Path:
             stage_records = stage_records[: cfg.max_examples]
         feats, skipped = encode_records(tok, stage_records, cfg.max_len)
         if not feats:
-            raise ValueError(
+            raise ConfigError(
                 f"stage {stage}: no usable examples in {cfg.data} ({skipped} longer than max_len)"
             )
         print(
@@ -378,7 +382,7 @@ def train(cfg: SFTConfig) -> Path:
 
 
 def _save(model, tok, path: Path, cfg: SFTConfig) -> None:
-    from bslm.models.build import write_adapter_spec
+    from bslm.models.files import write_adapter_spec
 
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)

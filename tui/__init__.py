@@ -1,1 +1,1 @@
-"""The Textual terminal agent."""
+"""The Textual terminal agent (``bslm chat``)."""

@@ -26,13 +26,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from bslm.runtime.agent import Agent, Answer, CallEvent, Event, Notice, Step, TextDelta
+from bslm.runtime.agent import Agent
 from bslm.runtime.approval import Policy, ToolCallRequest
 from bslm.runtime.audit import AuditLog
 from bslm.runtime.backends import Backend
+from bslm.runtime.events import Answer, CallEvent, Event, Notice, Step, TextDelta
 from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
+from bslm.runtime.options import AgentOptions
 from bslm.runtime.pinning import Pins
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
@@ -55,18 +57,9 @@ QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
 READY = "ready · Enter sends, Shift+Enter or Ctrl+J for a new line · /help"
 
 
-@dataclass
-class ChatOptions:
-    model: str | None = None
-    backend: str | None = None
-    mcp_config: str | None = None
-    mask: str = "hard"
-    system: str | None = None
-    approve: str | None = None
-    resume: int | None = None
-    max_steps: int = 6
-    max_new_tokens: int = 384
-    n_ctx: int | None = None
+@dataclass(kw_only=True)
+class ChatOptions(AgentOptions):
+    resume: int | None = None  # a conversation to reopen (-1: the latest)
 
 
 class AgentEvent(Message):
@@ -118,9 +111,15 @@ class ChatApp(App):
         self.system, self.mask = self.options.system, self.options.mask
         notice = lambda text: self.post_message(HubNotice(text))  # noqa: E731
         self.audit = AuditLog.default(on_error=notice)
-        self.hub = MCPHub(self.config, policy=self.policy, approve=self._approve,
-                          on_status=lambda: self.post_message(ServersChanged()),
-                          pins=Pins.default(), audit=self.audit, on_notice=notice)  # fmt: skip
+        self.hub = MCPHub(
+            self.config,
+            policy=self.policy,
+            approve=self._approve,
+            on_status=lambda: self.post_message(ServersChanged()),
+            pins=Pins.default(),
+            audit=self.audit,
+            on_notice=notice,
+        )
         self.backend: Backend | None = None
         self.agent: Agent | None = None
         self.model_error: str | None = None
@@ -193,10 +192,15 @@ class ChatApp(App):
             await self._note(f"cannot open the model: {self.model_error}", "error")
         else:
             self.backend = backend
-            self.agent = Agent(backend, self.hub, system=self.system, mask=self.mask,
-                               max_steps=self.options.max_steps,
-                               max_new_tokens=self.options.max_new_tokens,
-                               on_event=lambda ev: self.post_message(AgentEvent(ev)))  # fmt: skip
+            self.agent = Agent(
+                backend,
+                self.hub,
+                system=self.system,
+                mask=self.mask,
+                max_steps=self.options.max_steps,
+                max_new_tokens=self.options.max_new_tokens,
+                on_event=lambda ev: self.post_message(AgentEvent(ev)),
+            )
             self.agent.messages = list(self._restored.messages) if self._restored else []
             self._saved = len(self.agent.messages)
             self.query_one(ModelInfo).set_model(backend.info, backend.n_ctx)
@@ -254,8 +258,9 @@ class ChatApp(App):
                 self._persist()
                 await self._note(f"the turn failed: {e}", "error")
                 return
-            self.query_one(ModelInfo).set_usage(self.agent.last_prompt_tokens,
-                                                result.tokens_per_second)  # fmt: skip
+            self.query_one(ModelInfo).set_usage(
+                self.agent.last_prompt_tokens, result.tokens_per_second
+            )
         finally:
             self.latencies[-1]["done"] = time.perf_counter()
             self.turn_task = None
@@ -295,8 +300,9 @@ class ChatApp(App):
     async def _call_event(self, ev: CallEvent) -> None:
         if not ev.finished:
             self._persist()  # the model's turn that made the call
-            card = ToolCard(ev.id, ev.name, ev.arguments, ev.server,
-                            state=self.approvals.get(ev.id, "running"))  # fmt: skip
+            card = ToolCard(
+                ev.id, ev.name, ev.arguments, ev.server, state=self.approvals.get(ev.id, "running")
+            )
             self.cards[ev.id] = card
             if self.turn_view is None:
                 await self._new_turn()
@@ -356,8 +362,7 @@ class ChatApp(App):
             return
         if self.conversation is None:
             model = self.backend.info.get("model") if self.backend else None
-            self.conversation = self.store.create(model=model, system=self.system,
-                                                  mask=self.mask)  # fmt: skip
+            self.conversation = self.store.create(model=model, system=self.system, mask=self.mask)
         for msg in new:
             meta = None
             if msg.get("role") == "tool" and self._call_meta:
@@ -406,7 +411,7 @@ class ChatApp(App):
                     f"speed: {format_rate(info.rate)}",
                     f"mask: {self.mask}",
                 ]
-            )  # fmt: skip
+            )
         )
 
     async def _cmd_system(self, arg: str) -> None:
@@ -527,8 +532,9 @@ class ChatApp(App):
     async def _restart(self, server: str) -> None:
         await self._note(f"restarting MCP server {server}…")
         status = await self.hub.restart(server)
-        await self._note(f"MCP server {server}: {status.state}"
-                         + (f" ({status.error})" if status.error else ""))  # fmt: skip
+        await self._note(
+            f"MCP server {server}: {status.state}" + (f" ({status.error})" if status.error else "")
+        )
 
     async def _mount(self, widget) -> None:
         await self.query_one("#log").mount(widget)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bslm.models.choice import MASKS
+from bslm.models.errors import BslmError
 
 # name -> (argument, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,7 +32,7 @@ KEYS = (
 )
 
 
-class CommandError(ValueError):
+class CommandError(BslmError, ValueError):
     """A slash command that is unknown or misused; the message says what to type."""
 
 

@@ -1,6 +1,6 @@
 """Start ``bslm chat`` from the command line: check what the user asked for, then run the app.
 
-Both functions raise ValueError with one line for bad input (an unknown conversation, a bad
+Both functions raise BslmError with one line for bad input (an unknown conversation, a bad
 MCP config, a model path that does not exist); the CLI prints it.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bslm.models.errors import BslmError
 from bslm.tui.app import ChatApp, ChatOptions
-from bslm.tui.store import Store
+from bslm.tui.store import Store, StoreError
 
 
 def run(options: ChatOptions) -> int:
@@ -18,18 +19,18 @@ def run(options: ChatOptions) -> int:
     from bslm.runtime.mcp_config import resolve_config
 
     if options.model is not None and not Path(options.model).exists():
-        raise ValueError(f"--model: {options.model} does not exist")
+        raise BslmError(f"--model: {options.model} does not exist")
     config = resolve_config(options.mcp_config)
     store = Store()
     try:
         if options.resume == -1:
             latest = store.latest()
             if latest is None:
-                raise ValueError(f"no conversation to resume in {store.path}")
+                raise StoreError(f"no conversation to resume in {store.path}")
             options.resume = latest
         elif options.resume is not None:
             store.load(options.resume)
-    except ValueError:
+    except BslmError:
         store.close()
         raise
     ChatApp(options, store=store, config=config).run()

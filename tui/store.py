@@ -23,6 +23,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from bslm.models.errors import BslmError
 from bslm.models.parser import Thought
 from bslm.models.tools import ToolCall
 
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS messages (
 """
 
 
-class StoreError(ValueError):
+class StoreError(BslmError, ValueError):
     """A conversation that does not exist, or a store that cannot be opened; one line."""
 
 
@@ -128,8 +129,9 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def create(self, *, model: str | None = None, system: str | None = None,
-               mask: str = "hard") -> int:  # fmt: skip
+    def create(
+        self, *, model: str | None = None, system: str | None = None, mask: str = "hard"
+    ) -> int:
         now = time.time()
         cur = self.db.execute(
             "INSERT INTO conversations (model, system, mask, created, updated) "

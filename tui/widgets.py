@@ -162,8 +162,9 @@ class ToolCard(Vertical):
 
     STATES = ("running", "approval", "ok", "error", "declined")
 
-    def __init__(self, call_id: str, name: str, arguments: dict, server: str | None,
-                 state: str = "running"):  # fmt: skip
+    def __init__(
+        self, call_id: str, name: str, arguments: dict, server: str | None, state: str = "running"
+    ):
         super().__init__(classes="tool-card")
         self.call_id, self.tool_name, self.server = call_id, name, server
         self.arguments = arguments
@@ -271,17 +272,21 @@ class ApprovalScreen(ModalScreen[bool | str]):
         with Vertical(id="approval"):
             yield Static("Allow this tool call?", classes="approval-title")
             reason = f"  ({r.reason})" if r.reason else ""
-            yield Static(printable(f"{r.server} › {r.tool}{reason}"), markup=False,
-                         classes="approval-tool")  # fmt: skip
+            yield Static(
+                printable(f"{r.server} › {r.tool}{reason}"), markup=False, classes="approval-tool"
+            )
             with VerticalScroll(classes="approval-body"):
                 for warning in (*r.changes, *r.flags):
-                    yield Static(f"⚠ {printable(warning)}", markup=False,
-                                 classes="approval-warning")  # fmt: skip
+                    yield Static(
+                        f"⚠ {printable(warning)}", markup=False, classes="approval-warning"
+                    )
                 if r.description:
-                    yield Static(printable(r.description), markup=False,
-                                 classes="approval-description")  # fmt: skip
-                yield Static(printable(format_arguments(r.arguments)), markup=False,
-                             classes="approval-args")  # fmt: skip
+                    yield Static(
+                        printable(r.description), markup=False, classes="approval-description"
+                    )
+                yield Static(
+                    printable(format_arguments(r.arguments)), markup=False, classes="approval-args"
+                )
             with Horizontal(classes="approval-buttons"):
                 yield Button("Allow (y)", id="allow", variant="success")
                 yield Button("Always allow this tool (a)", id="always", variant="primary")
@@ -438,5 +443,9 @@ async def show_conversation(log: Widget, conv: Conversation) -> None:
                 card.border_title = f"{card.server} › {card.tool_name}"
             content = msg.get("content")
             text = content if isinstance(content, str) else json.dumps(content)
-            card.finish(text, bool(msg.get("is_error")), float(meta.get("ms") or 0),
-                        bool(meta.get("declined")))  # fmt: skip
+            card.finish(
+                text,
+                bool(msg.get("is_error")),
+                float(meta.get("ms") or 0),
+                bool(meta.get("declined")),
+            )

@@ -22,17 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bslm.models.files import DEFAULT_QUANT, default_gguf_path, gguf_is_current
 from bslm.runtime.backends import Backend, BackendError
 from bslm.runtime.backends.prompt_store import MIN_TOKENS, PromptStore, default_dir, identity
 
-DEFAULT_QUANT = "q8_0"
 DEFAULT_N_CTX = 8192
-
-
-def default_gguf_path(quant: str = DEFAULT_QUANT) -> Path:
-    from bslm.models.bases import cache_dir
-
-    return cache_dir() / "models" / f"default.{quant}.gguf"
 
 
 GGML_TYPE_F32 = 0
@@ -72,9 +66,11 @@ class LlamaBackend(Backend):
             raise BackendError(f"{path} is not a GGUF file")
         # an f32 file keeps its cache in f32 too (llama.cpp's f16 default would cost it the
         # precision it was exported for)
-        cache = {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32} if (
-            _header_file_type(path) == FILE_TYPE_F32
-        ) else {}  # fmt: skip
+        cache = (
+            {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32}
+            if (_header_file_type(path) == FILE_TYPE_F32)
+            else {}
+        )
         try:
             with quiet_native_output():
                 llm = Llama(
@@ -124,14 +120,14 @@ class LlamaBackend(Backend):
         if path.is_file():
             try:
                 llm, meta = cls._load(path, n_ctx)
-                if is_current(meta.get("bslm.source")):
+                if gguf_is_current(meta.get("bslm.source")):
                     return llm, meta, path
                 llm.close()
             except BackendError:
                 pass
         from bslm.export.gguf import export_gguf
         from bslm.export.metadata import ExportError
-        from bslm.export.source import ensure_default_model
+        from bslm.models.build import ensure_default_model
 
         try:
             ensure_default_model()
@@ -253,26 +249,6 @@ def _llama():
     return llama_cpp
 
 
-def is_current(source: str | None) -> bool:
-    """Whether a default-model GGUF whose ``bslm.source`` is ``source`` was exported from the
-    shipped artifact as it is now (and from the built default model, when there is one)."""
-    import json
-
-    from bslm.export.source import build_record
-    from bslm.models.shipped import default_model_dir, shipped_digest
-
-    try:
-        record = json.loads(source or "")
-    except ValueError:
-        return False
-    build = record.get("build") if isinstance(record, dict) else None
-    if not isinstance(build, dict) or build.get("artifact") != shipped_digest():
-        return False
-    built = default_model_dir()
-    # the build, not where the cache lives: a moved or linked cache stays current
-    return not built.exists() or json.loads(build_record(built)).get("build") == build
-
-
 def _int(value) -> int | None:
     try:
         return int(value)
@@ -290,10 +266,19 @@ def _header_file_type(path: Path) -> int | None:
 
     from gguf import GGUFValueType
 
-    fixed = {GGUFValueType.UINT8: 1, GGUFValueType.INT8: 1, GGUFValueType.UINT16: 2,
-             GGUFValueType.INT16: 2, GGUFValueType.UINT32: 4, GGUFValueType.INT32: 4,
-             GGUFValueType.FLOAT32: 4, GGUFValueType.BOOL: 1, GGUFValueType.UINT64: 8,
-             GGUFValueType.INT64: 8, GGUFValueType.FLOAT64: 8}  # fmt: skip
+    fixed = {
+        GGUFValueType.UINT8: 1,
+        GGUFValueType.INT8: 1,
+        GGUFValueType.UINT16: 2,
+        GGUFValueType.INT16: 2,
+        GGUFValueType.UINT32: 4,
+        GGUFValueType.INT32: 4,
+        GGUFValueType.FLOAT32: 4,
+        GGUFValueType.BOOL: 1,
+        GGUFValueType.UINT64: 8,
+        GGUFValueType.INT64: 8,
+        GGUFValueType.FLOAT64: 8,
+    }
     try:
         with open(path, "rb") as f:
 

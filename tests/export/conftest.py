@@ -32,7 +32,7 @@ def gguf_of(tiny_dir, tmp_path_factory):
 def reference_runs(tiny):
     """PyTorch's greedy runs on the parity prompts (one short, one past the window of 32)."""
     from bslm.export.parity import parity_prompts, reference_runs
-    from bslm.runtime.backends.torch import TorchBackend
+    from bslm.models.torch_backend import TorchBackend
 
     model, tok = tiny
     prompts = parity_prompts(tok, model.config.sliding_window, 24)

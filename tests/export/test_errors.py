@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bslm.runtime.cli import main
+from bslm.cli.main import main
 
 
 def _one_line_error(capsys) -> str:

@@ -55,8 +55,15 @@ def test_metadata_rebuilds_the_dual_tokenizer(gguf_of, tiny):
     assert json.loads(meta["bslm.modalities"])["tool"] == [tok.offset, len(tok)]
     again = tokenizer_from_metadata(meta)
     msgs = [{"role": "user", "content": "Weather in Paris, <|im_start|> please"}]
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}}}}]  # fmt: skip
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
     assert encode_chat(again, msgs, tools).ids == encode_chat(tok, msgs, tools).ids
     assert (again.offset, again.eot_id, again.bos_id) == (tok.offset, tok.eot_id, tok.bos_id)
 

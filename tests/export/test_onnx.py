@@ -50,8 +50,9 @@ def test_runs_in_plain_onnxruntime(onnx_dir, tiny):
 
 
 @pytest.mark.parametrize("which, max_abs, top1", [("fp32", 1e-3, 1.0), ("int8", 0.2, 0.9)])
-def test_parity_with_pytorch_past_the_window(onnx_dir, int8_dir, reference_runs, which, max_abs,
-                                              top1):  # fmt: skip
+def test_parity_with_pytorch_past_the_window(
+    onnx_dir, int8_dir, reference_runs, which, max_abs, top1
+):
     from bslm.export.parity import compare
     from bslm.runtime.backends import open_backend
 

@@ -1,12 +1,14 @@
-"""The shipped artifact: pack an SFT adapter small, rebuild the same model from it."""
+"""The shipped artifact: pack an SFT adapter small (``models/pack.py``), rebuild the same model
+from it (``models/build.py``, ``models/artifact.py``)."""
 
 import json
 
 import pytest
 import torch
 
-from bslm.models.artifact import build_from_artifact, digest, pack
-from bslm.models.build import load_model
+from bslm.models.build import build_from_artifact, load_model
+from bslm.models.files import digest
+from bslm.models.pack import pack
 
 
 def test_pack_and_rebuild_match_the_adapter(tmp_path):
@@ -22,8 +24,16 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
         ],
     }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,), max_steps=(3,),
-                    batch_size=2, use_cpu=True, lr=0.05)  # fmt: skip
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(3,),
+        batch_size=2,
+        use_cpu=True,
+        lr=0.05,
+    )
     final = train(cfg)
     art = pack(final, tmp_path / "art")
     meta = json.loads((art / "artifact.json").read_text())
@@ -43,7 +53,7 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
 
 
 def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, monkeypatch):
-    from bslm.models import build
+    from bslm.models import build, files
     from bslm.train.sft import SFTConfig, train
 
     data = tmp_path / "train.jsonl"
@@ -52,35 +62,56 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
     }
     data.write_text(json.dumps(rec))
-    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                            max_steps=(2,), batch_size=1, use_cpu=True))  # fmt: skip
+    final = train(
+        SFTConfig(
+            model="tiny",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            stages=(3,),
+            max_steps=(2,),
+            batch_size=1,
+            use_cpu=True,
+        )
+    )
     art = pack(final, tmp_path / "default")
     monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(build, "shipped_artifact", lambda: art)
+    monkeypatch.setattr(files, "shipped_artifact", lambda: art)
     out = build.build_model()
-    assert out == build.default_model_dir() and build.stale_reason(out) is None
+    assert out == files.default_model_dir() and files.stale_reason(out) is None
     model, tok = load_model()
     expected, _ = build_from_artifact(art)
     ids = torch.tensor([tok.encode_text("hi")])
     with torch.no_grad():
         assert torch.allclose(model(ids).logits, expected(ids).logits, atol=1e-5)
     (art / "artifact.json").write_text((art / "artifact.json").read_text() + " ")
-    assert "changed" in build.stale_reason(out)
+    assert "changed" in files.stale_reason(out)
 
 
 @pytest.mark.slow
 def test_the_shipped_default_model_rebuilds_and_answers():
-    from bslm.models.build import shipped_artifact
     from bslm.models.chat import encode_chat
-    from bslm.models.generate import greedy
+    from bslm.models.files import shipped_artifact
     from bslm.models.parser import parse_output
+    from bslm.models.torch_backend import greedy
 
     art = shipped_artifact()
     assert art is not None, "models/default holds no artifact"
     model, tok = build_from_artifact(art)
     assert tok.base_name == json.loads((art / "artifact.json").read_text())["base"]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city.",
-              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]  # fmt: skip
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather of a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
     prompt = encode_chat(
         tok, [{"role": "user", "content": "What's the weather in Paris?"}], tools, True
     ).ids
@@ -91,20 +122,33 @@ def test_the_shipped_default_model_rebuilds_and_answers():
 
 def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, monkeypatch):
     """GRPO/DPO train a LoRA over the default model; packing stacks it onto the shipped one."""
-    from bslm.models import build
-    from bslm.train.policy import save_policy
+    from bslm.models import files
+    from bslm.train.rl.policy import save_policy
     from bslm.train.sft import new_adapter
 
     data = tmp_path / "train.jsonl"
-    rec = {"stage": 3, "tools": [], "messages": [{"role": "user", "content": "hi"},
-                                                   {"role": "assistant", "content": "hello"}]}  # fmt: skip
+    rec = {
+        "stage": 3,
+        "tools": [],
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+    }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
     from bslm.train.sft import SFTConfig, train
 
-    final = train(SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                            max_steps=(2,), batch_size=2, use_cpu=True, lr=0.05))  # fmt: skip
+    final = train(
+        SFTConfig(
+            model="tiny",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            stages=(3,),
+            max_steps=(2,),
+            batch_size=2,
+            use_cpu=True,
+            lr=0.05,
+        )
+    )
     shipped = pack(final, tmp_path / "shipped")
-    monkeypatch.setattr(build, "shipped_artifact", lambda: shipped)
+    monkeypatch.setattr(files, "shipped_artifact", lambda: shipped)
     default, tok = build_from_artifact(shipped)
     policy = new_adapter(default, tok, r=4, alpha=8, dropout=0.0, tool_rows=False)
     torch.manual_seed(0)
@@ -136,11 +180,25 @@ def test_training_continues_from_an_artifact(tmp_path):
     from bslm.train.sft import SFTConfig, adapter_from_artifact, train
 
     data = tmp_path / "train.jsonl"
-    rec = {"stage": 3, "tools": [], "messages": [
-        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]}  # fmt: skip
+    rec = {
+        "stage": 3,
+        "tools": [],
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello there"},
+        ],
+    }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,),
-                    max_steps=(3,), batch_size=2, use_cpu=True, lr=0.05)  # fmt: skip
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(3,),
+        batch_size=2,
+        use_cpu=True,
+        lr=0.05,
+    )
     art = pack(train(cfg), tmp_path / "art")
     rebuilt, tok = build_from_artifact(art)
     model, tok2 = fresh_model("tiny")

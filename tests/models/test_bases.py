@@ -30,10 +30,10 @@ def test_smollm2_loads_and_generates_with_its_chat_template():
 
 
 def test_smollm2_with_tool_vocabulary_generates_dual_ids():
-    from bslm.models.build import attach_tool_vocabulary
     from bslm.models.chat import encode_chat
-    from bslm.models.generate import greedy
+    from bslm.models.embeddings import attach_tool_vocabulary
     from bslm.models.parser import parse_output
+    from bslm.models.torch_backend import greedy
 
     model, text_tok = load_base("smollm2-135m")
     tok = attach_tool_vocabulary(model, text_tok, "smollm2-135m")
@@ -68,7 +68,7 @@ _cache = {}
 
 
 def _gemma_tok():
-    from bslm.models.build import dual_tokenizer
+    from bslm.models.embeddings import dual_tokenizer
 
     if "tok" not in _cache:
         _cache["tok"] = dual_tokenizer("gemma-3-270m")

@@ -3,8 +3,10 @@
 import torch
 from transformers import AutoModelForCausalLM
 
-from bslm.models.build import attach_tool_vocabulary, is_model_dir, load_model, save_model
+from bslm.models.build import load_model, save_model
 from bslm.models.chat import encode_chat
+from bslm.models.embeddings import attach_tool_vocabulary
+from bslm.models.files import is_model_dir
 from bslm.models.tiny import TinyPreset, build_tiny
 
 

@@ -35,7 +35,7 @@ REFS = {
     "type": "object",
     "$defs": {
         "Point": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
-    },  # fmt: skip
+    },
     "properties": {
         "p": {"$ref": "#/$defs/Point"},
         "either": {"anyOf": [{"type": "integer"}, {"type": "string", "enum": ["all"]}]},
@@ -126,8 +126,9 @@ def test_turn_structure(tok, grammar):
     call = call_items(ToolCall("get_weather", {"city": "Paris"}))
     two = call + call_items(ToolCall("refs", {"p": {"x": 1}}))
     assert accepts(grammar, ids(tok, [Text("Hello there."), Sym("eot")]))
-    assert accepts(grammar, ids(tok, [Sym("think"), Text("need weather"), Sym("end"), *two,
-                                      Sym("eot")]))  # fmt: skip
+    assert accepts(
+        grammar, ids(tok, [Sym("think"), Text("need weather"), Sym("end"), *two, Sym("eot")])
+    )
     assert accepts(grammar, ids(tok, [Text("Let me check."), *call, Sym("eot")]))
     # a parameter given twice
     twice = call[:-1] + call[2:]
@@ -225,7 +226,7 @@ def schema_strategy():
         st.builds(
             lambda ts: {"type": ts},
             st.lists(st.sampled_from(LEAF_TYPES), min_size=2, max_size=3, unique=True),
-        ),  # fmt: skip
+        ),
         st.builds(
             lambda vs: {"type": "string", "enum": vs},
             st.lists(st.sampled_from(["a", "ab", "b", "no"]), min_size=1, unique=True),
@@ -233,7 +234,7 @@ def schema_strategy():
         st.builds(
             lambda vs: {"enum": vs},
             st.lists(st.sampled_from([1, 2, True, None, "x"]), min_size=1, unique=True),
-        ),  # fmt: skip
+        ),
     )
 
     def grow(children):
@@ -248,10 +249,16 @@ def schema_strategy():
             st.lists(st.booleans(), min_size=3, max_size=3),
         )
         arr = st.builds(
-            lambda items, lo, hi: {"type": "array", "items": items, "minItems": lo,
-                                   **({"maxItems": lo + hi} if hi is not None else {})},
-            children, st.integers(0, 1), st.none() | st.integers(0, 2),
-        )  # fmt: skip
+            lambda items, lo, hi: {
+                "type": "array",
+                "items": items,
+                "minItems": lo,
+                **({"maxItems": lo + hi} if hi is not None else {}),
+            },
+            children,
+            st.integers(0, 1),
+            st.none() | st.integers(0, 2),
+        )
         union = st.builds(lambda subs: {"anyOf": subs}, st.lists(children, min_size=2, max_size=3))
         return obj | arr | union
 
@@ -259,11 +266,14 @@ def schema_strategy():
 
 
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | st.sampled_from([0.5, -2.25, 1e-9])
+    st.none()
+    | st.booleans()
+    | st.integers(-1000, 1000)
+    | st.sampled_from([0.5, -2.25, 1e-9])
     | st.sampled_from(["a", "ab", "b", "x", "no", "Paris"]),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(KEYS, c, max_size=3),
     max_leaves=6,
-)  # fmt: skip
+)
 
 # integers are written as integers: 2.0 is a number, not an integer (the grammar's rule)
 _STRICT = jsonschema.validators.extend(
@@ -288,8 +298,9 @@ def _enum_exact(schema, value) -> bool:
 
 @given(schema=schema_strategy(), value=VALUES)
 def test_grammar_agrees_with_jsonschema(tok, schema, value):
-    spec = ToolSpec("probe", None, {"type": "object", "properties": {"v": schema},
-                                    "required": ["v"]})  # fmt: skip
+    spec = ToolSpec(
+        "probe", None, {"type": "object", "properties": {"v": schema}, "required": ["v"]}
+    )
     g = Grammar(tok, [spec])
     valid = _STRICT(spec.parameters).is_valid({"v": value})
     if not _enum_exact(schema, value):
@@ -302,18 +313,18 @@ def test_grammar_agrees_with_jsonschema(tok, schema, value):
 
 def test_hard_mask_decoding_always_parses(tiny):
     from bslm.models.chat import encode_chat
-    from bslm.runtime.backends.torch import TorchBackend
-    from bslm.runtime.decode import generate
+    from bslm.models.engine import generate
+    from bslm.models.torch_backend import TorchBackend
 
     model, tok = tiny
     backend = TorchBackend(model, tok)
     g = Grammar(tok, TOOLS, force="get_weather")
-    prompt = encode_chat(tok, [{"role": "user", "content": "weather?"}], TOOLS,
-                         add_generation_prompt=True).ids  # fmt: skip
+    prompt = encode_chat(
+        tok, [{"role": "user", "content": "weather?"}], TOOLS, add_generation_prompt=True
+    ).ids
     made = 0
     for seed in range(6):
-        gen = generate(backend, prompt, g, "hard", max_new_tokens=40, temperature=1.0,
-                       seed=seed)  # fmt: skip
+        gen = generate(backend, prompt, g, "hard", max_new_tokens=40, temperature=1.0, seed=seed)
         out = parse_output(tok.decode(gen.ids))
         assert out.error is None, out.error
         made += len(out.calls)

@@ -105,11 +105,23 @@ def test_schema_is_compact_and_readable():
         },
     )
     assert tool_items(spec) == [
-        S("tool"), Name("get_weather"), Text("Get the weather"),
-        S("req_string"), Name("city"), Text("City name"),
-        S("opt_string"), Name("unit"), S("enum"), S("s"), Text("c"), S("s"), Text("f"),
-        S("default"), S("s"), Text("c"),
-    ]  # fmt: skip
+        S("tool"),
+        Name("get_weather"),
+        Text("Get the weather"),
+        S("req_string"),
+        Name("city"),
+        Text("City name"),
+        S("opt_string"),
+        Name("unit"),
+        S("enum"),
+        S("s"),
+        Text("c"),
+        S("s"),
+        Text("f"),
+        S("default"),
+        S("s"),
+        Text("c"),
+    ]
 
 
 def test_prompt_form_drops_noise_keywords_only():
@@ -175,11 +187,26 @@ CALL_REFUSE = [
     ([S("call"), S("end")], 1),  # no name
     ([S("call"), Name("f")], 2),  # not closed
     ([S("call"), Name("f"), S("arg"), Name("x"), S("end")], 4),  # no value
-    ([S("call"), Name("f"), S("arg"), Name("x"), S("n"), Num("1"), S("arg"), Name("x"), S("n"), Num("2"), S("end")], 7),
+    (
+        [
+            S("call"),
+            Name("f"),
+            S("arg"),
+            Name("x"),
+            S("n"),
+            Num("1"),
+            S("arg"),
+            Name("x"),
+            S("n"),
+            Num("2"),
+            S("end"),
+        ],
+        7,
+    ),
     ([S("call"), Name("f"), S("arg"), Name("x"), S("n"), Num("1.2.3"), S("end")], 5),
     ([S("call"), Name("f"), Text("hi"), S("end")], 2),
     ([S("call"), Name("f"), S("arg"), Name("x"), S("obj"), Name("k"), S("end"), S("end")], 6),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("items,call", CALL_ACCEPT)
@@ -196,11 +223,22 @@ def test_call_refused_with_position(items, position):
 
 def test_output_with_thought_text_and_calls():
     items = [
-        S("think"), Text("need weather"), S("end"),
-        S("call"), Name("get_weather"), S("arg"), Name("city"), S("s"), Text("Paris"), S("end"),
-        S("call"), Name("get_time"), S("end"),
-        Text("Checking."), S("eot"),
-    ]  # fmt: skip
+        S("think"),
+        Text("need weather"),
+        S("end"),
+        S("call"),
+        Name("get_weather"),
+        S("arg"),
+        Name("city"),
+        S("s"),
+        Text("Paris"),
+        S("end"),
+        S("call"),
+        Name("get_time"),
+        S("end"),
+        Text("Checking."),
+        S("eot"),
+    ]
     out = parse_output(items)
     assert out.error is None and out.ended
     assert out.thinking == "need weather" and out.text == "Checking."

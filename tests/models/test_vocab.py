@@ -114,7 +114,8 @@ def test_pruned_model_logits_equal_the_full_models_on_kept_ids():
 def pruned_gguf(tmp_path_factory):
     """A tiny model over the pruned Gemma vocabulary, exported to GGUF."""
     from bslm.export.gguf import export_gguf
-    from bslm.models.build import dual_tokenizer, save_model
+    from bslm.models.build import save_model
+    from bslm.models.embeddings import dual_tokenizer
     from bslm.models.tiny import TinyPreset, build_tiny
 
     tok = dual_tokenizer("gemma-3-270m@32k")
@@ -145,9 +146,9 @@ def test_bslm_build_vocab_full_carries_the_shipped_artifact_over(tmp_path):
     own pruned one give the same logits on the kept ids, for text made of kept tokens."""
     import torch
 
-    from bslm.models.artifact import build_from_artifact
-    from bslm.models.build import load_model, shipped_artifact
-    from bslm.runtime.cli import main
+    from bslm.cli.main import main
+    from bslm.models.build import build_from_artifact, load_model
+    from bslm.models.files import shipped_artifact
 
     out = tmp_path / "full"
     assert main(["build", "--vocab", "full", "--out", str(out)]) == 0

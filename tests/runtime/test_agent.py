@@ -7,19 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from bslm.models.engine import tool_rules
 from bslm.models.language import Sym, Text, call_items
 from bslm.models.tools import ToolCall, ToolSpec
-from bslm.runtime.agent import (
-    Agent,
-    Answer,
-    CallEvent,
-    ContextError,
-    Notice,
-    Step,
-    TextDelta,
-    tool_rules,
-)
+from bslm.runtime.agent import Agent, ContextError
 from bslm.runtime.backends import Backend
+from bslm.runtime.events import Answer, CallEvent, Notice, Step, TextDelta
 
 
 class Scripted(Backend):
@@ -74,8 +67,9 @@ def demo_hub(tmp_path, monkeypatch):
     monkeypatch.setenv("BSLM_DEMO_ROOT", str(tmp_path))
     monkeypatch.setenv("BSLM_DEMO_DATA", str(tmp_path))
     config = demo_config()
-    return lambda **kw: MCPHub(config, policy=Policy(config, override=kw.pop("approve", "all")),
-                               **kw)  # fmt: skip
+    return lambda **kw: MCPHub(
+        config, policy=Policy(config, override=kw.pop("approve", "all")), **kw
+    )
 
 
 def run(coro):
@@ -84,10 +78,15 @@ def run(coro):
 
 def test_a_call_then_an_answer(tok, demo_hub):
     script = [
-        turn(tok, Sym("think"), Text("I should compute it."), Sym("end"),
-             *call("calculate", expression="6*7")),
+        turn(
+            tok,
+            Sym("think"),
+            Text("I should compute it."),
+            Sym("end"),
+            *call("calculate", expression="6*7"),
+        ),
         turn(tok, Text("It is 42.")),
-    ]  # fmt: skip
+    ]
     events = []
 
     async def go():
@@ -98,8 +97,12 @@ def test_a_call_then_an_answer(tok, demo_hub):
     agent, res = run(go())
     assert res.answer == "It is 42."
     [c] = res.calls
-    assert (c.server, c.name, c.arguments, c.is_error) == ("demo", "calculate",
-                                                           {"expression": "6*7"}, False)  # fmt: skip
+    assert (c.server, c.name, c.arguments, c.is_error) == (
+        "demo",
+        "calculate",
+        {"expression": "6*7"},
+        False,
+    )
     assert c.result == "42" and c.ms >= 0
     out = res.to_json()
     assert set(out) == {"answer", "tool_calls", "tokens", "ms", "timing"}
@@ -120,10 +123,14 @@ def test_a_call_then_an_answer(tok, demo_hub):
 
 def test_parallel_calls_and_errors_reach_the_model(tok, demo_hub):
     script = [
-        turn(tok, *call("calculate", expression="2+2"), *call("calculate", expression="1/0"),
-             *call("convert_units", value=1, from_unit="km", to_unit="m")),
+        turn(
+            tok,
+            *call("calculate", expression="2+2"),
+            *call("calculate", expression="1/0"),
+            *call("convert_units", value=1, from_unit="km", to_unit="m"),
+        ),
         turn(tok, Text("Done.")),
-    ]  # fmt: skip
+    ]
 
     async def go():
         async with demo_hub() as hub:
@@ -160,8 +167,11 @@ def test_repeated_calls_make_the_model_answer(tok, demo_hub):
 
     async def go():
         async with demo_hub() as hub:
-            agent = Agent(Scripted(tok, [same, same, turn(tok, Text("9"))]), hub,
-                          on_event=lambda e: isinstance(e, Notice) and notices.append(e))  # fmt: skip
+            agent = Agent(
+                Scripted(tok, [same, same, turn(tok, Text("9"))]),
+                hub,
+                on_event=lambda e: isinstance(e, Notice) and notices.append(e),
+            )
             return await agent.send("x")
 
     res = run(go())
@@ -174,8 +184,9 @@ def test_step_limit_forces_an_answer(tok, demo_hub):
 
     async def go():
         async with demo_hub() as hub:
-            agent = Agent(Scripted(tok, loop + [turn(tok, Text("end"))]), hub, max_steps=2,
-                          max_new_tokens=48)  # fmt: skip
+            agent = Agent(
+                Scripted(tok, loop + [turn(tok, Text("end"))]), hub, max_steps=2, max_new_tokens=48
+            )
             return await agent.send("x")
 
     res = run(go())
@@ -185,8 +196,10 @@ def test_step_limit_forces_an_answer(tok, demo_hub):
 def test_system_rules_are_enforced(tok, demo_hub):
     """'Never call the tool calculate': the scripted call cannot be spelled; 'Always use ...':
     the turn cannot end before that tool is called."""
-    tools = [ToolSpec("calculate", None, {"type": "object", "properties": {}}),
-             ToolSpec("list_notes", None, {"type": "object", "properties": {}})]  # fmt: skip
+    tools = [
+        ToolSpec("calculate", None, {"type": "object", "properties": {}}),
+        ToolSpec("list_notes", None, {"type": "object", "properties": {}}),
+    ]
     forbid, force = tool_rules("Never call the tool calculate. Always use list_notes.", tools)
     assert forbid == {"calculate"} and force == "list_notes"
     assert tool_rules("Use tools freely.", tools) == (frozenset(), None)
@@ -194,8 +207,12 @@ def test_system_rules_are_enforced(tok, demo_hub):
 
     async def go():
         async with demo_hub() as hub:
-            agent = Agent(Scripted(tok, [turn(tok, *call("calculate", expression="1"))]), hub,
-                          system="Never call the tool calculate.", max_new_tokens=40)  # fmt: skip
+            agent = Agent(
+                Scripted(tok, [turn(tok, *call("calculate", expression="1"))]),
+                hub,
+                system="Never call the tool calculate.",
+                max_new_tokens=40,
+            )
             return await agent.send("x")
 
     res = run(go())

@@ -23,7 +23,7 @@ from bslm.models.tools import ToolSpec, from_openai_call
 from bslm.runtime.approval import Policy
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import parse_config
-from bslm.train import devset
+from bslm.train.eval import devset
 
 SQLITE_ADAPTER = Path(__file__).parent / "servers" / "sqlite_v1.py"
 BIN = Path(sys.executable).parent
@@ -40,13 +40,17 @@ def servers(db: Path) -> dict[str, dict]:
     """How each server is started: (package whose version is recorded, command line)."""
     return {
         "demo": {"package": None, "argv": [sys.executable, "-m", "bslm.runtime.demo_server"]},
-        "time": {"package": "mcp-server-time",
-                 "argv": [str(BIN / "mcp-server-time"), "--local-timezone", LOCAL_ZONE]},
+        "time": {
+            "package": "mcp-server-time",
+            "argv": [str(BIN / "mcp-server-time"), "--local-timezone", LOCAL_ZONE],
+        },
         # mcp-server-sqlite is written for mcp 1.x; the adapter runs its own code under mcp 2
-        "sqlite": {"package": "mcp-server-sqlite",
-                   "argv": [sys.executable, str(SQLITE_ADAPTER), "--db-path", str(db)]},
+        "sqlite": {
+            "package": "mcp-server-sqlite",
+            "argv": [sys.executable, str(SQLITE_ADAPTER), "--db-path", str(db)],
+        },
         "git": {"package": "mcp-server-git", "argv": [str(BIN / "mcp-server-git")]},
-    }  # fmt: skip
+    }
 
 
 def installed(package: str | None) -> str | None:
@@ -82,8 +86,12 @@ def capture(out: Path = devset.TOOLS_FILE) -> dict:
             if ver is None:
                 raise RuntimeError(f"{s['package']} is not installed: pip install {s['package']}")
             shown = [Path(a).name if a.startswith(str(BIN)) else a for a in s["argv"]]
-            data[name] = {"package": s["package"] or "bslm", "version": ver,
-                          "command": " ".join(shown), "tools": asyncio.run(list_live(s["argv"]))}  # fmt: skip
+            data[name] = {
+                "package": s["package"] or "bslm",
+                "version": ver,
+                "command": " ".join(shown),
+                "tools": asyncio.run(list_live(s["argv"])),
+            }
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return data
 
@@ -141,8 +149,13 @@ def demo_exchanges() -> list[tuple[str, dict, dict]]:
 async def test_dev_results_are_what_the_demo_server_answers(tmp_path):
     exchanges = demo_exchanges()
     assert len(exchanges) >= 5
-    cfg = parse_config({"mcpServers": {"demo": {
-        "command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"]}}})  # fmt: skip
+    cfg = parse_config(
+        {
+            "mcpServers": {
+                "demo": {"command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"]}
+            }
+        }
+    )
     async with MCPHub(cfg, policy=Policy(None, "all")) as hub:
         for rid, call, shown in exchanges:
             got = result_message(await hub.call(from_openai_call(call)))

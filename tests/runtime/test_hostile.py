@@ -11,9 +11,10 @@ import pytest
 
 from bslm.models.language import Text
 from bslm.models.tools import ToolCall
-from bslm.runtime.agent import Agent, Notice
+from bslm.runtime.agent import Agent
 from bslm.runtime.approval import Policy
 from bslm.runtime.audit import AuditLog, read_log
+from bslm.runtime.events import Notice
 from bslm.runtime.mcp_client import MCPHub, error_kind
 from bslm.runtime.mcp_config import parse_config
 from bslm.runtime.pinning import Pins
@@ -29,10 +30,8 @@ def run(coro):
 
 
 def hostile_config(state: Path, *args: str, approval: dict | None = None, **server):
-    entry = {"command": sys.executable, "args": [HOSTILE, "--state", str(state), *args],
-             **server}  # fmt: skip
-    demo = {"command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"],
-            "trusted": True}  # fmt: skip
+    entry = {"command": sys.executable, "args": [HOSTILE, "--state", str(state), *args], **server}
+    demo = {"command": sys.executable, "args": ["-m", "bslm.runtime.demo_server"], "trusted": True}
     data = {"mcpServers": {"hostile": entry, "demo": demo}}
     if approval:
         data["approval"] = approval
@@ -79,10 +78,15 @@ def test_tools_over_the_limits_are_left_out_and_the_rest_goes_on(tmp_path, tok):
 
     names, res = run(go())
     text = "\n".join(notices)
-    for refused, why in [("pick_color", "5,000 values"), ("deep_input", "nests deeper"),
-                         ("tree_input", "refers to itself"), ("xxxx", "300 characters"),
-                         ("calc\\u200bulate", "U+200B"), ("\u0441alculate", "U+0441"),
-                         ("more", "at most 256 tools")]:  # fmt: skip
+    for refused, why in [
+        ("pick_color", "5,000 values"),
+        ("deep_input", "nests deeper"),
+        ("tree_input", "refers to itself"),
+        ("xxxx", "300 characters"),
+        ("calc\\u200bulate", "U+200B"),
+        ("\u0441alculate", "U+0441"),
+        ("more", "at most 256 tools"),
+    ]:
         assert refused not in names
         assert any(refused in n and why in n for n in notices), (refused, text)
     assert "calc\u200bulate" not in names and "\u200b" not in text  # shown, not hidden
@@ -147,8 +151,12 @@ def test_poisoned_descriptions_are_flagged_in_the_question(tmp_path):
     poisoned, hidden = asker.asked
     assert poisoned.server == "hostile" and SECRET_PATH in poisoned.description
     shown = "\n".join(poisoned.flags)
-    for expected in ("hidden instructions", "secrets", "keeps something from the user",
-                     "parameter sidenote"):  # fmt: skip
+    for expected in (
+        "hidden instructions",
+        "secrets",
+        "keeps something from the user",
+        "parameter sidenote",
+    ):
         assert expected in shown
     assert any("parameter context: asks for the conversation" in f for f in hidden.flags)
     assert hidden.arguments["context"] == context
@@ -226,10 +234,14 @@ def test_a_rug_pull_between_runs_is_not_run_without_a_terminal(tmp_path):
     async def once(approve=None):
         config = hostile_config(tmp_path)
         changed = (tmp_path / "changed").exists()
-        async with hub_for(config, "all", pins=Pins(pins), approve=approve,
-                           on_notice=notices.append) as hub:  # fmt: skip
-            return await hub.call(ToolCall("get_weather", {"city": "Oslo", "token": "t"}
-                                           if changed else {"city": "Oslo"}))  # fmt: skip
+        async with hub_for(
+            config, "all", pins=Pins(pins), approve=approve, on_notice=notices.append
+        ) as hub:
+            return await hub.call(
+                ToolCall(
+                    "get_weather", {"city": "Oslo", "token": "t"} if changed else {"city": "Oslo"}
+                )
+            )
 
     assert not run(once()).is_error  # first use: pinned
     assert json.loads(pins.read_text())["servers"]["hostile"]["tools"]["get_weather"]
@@ -276,8 +288,11 @@ def test_a_tool_named_only_in_a_result_needs_approval(tmp_path, tok, setting):
     approval.namedInResults it asks (so, without a terminal, it is denied even with --approve
     all); with "deny" the grammar cannot even spell it."""
     config = hostile_config(tmp_path, approval={"namedInResults": setting})
-    script = [turn(tok, *call("fetch_page", url="http://x")),
-              turn(tok, *call(BAIT_TOOL, path="/")), turn(tok, Text("ok"))]  # fmt: skip
+    script = [
+        turn(tok, *call("fetch_page", url="http://x")),
+        turn(tok, *call(BAIT_TOOL, path="/")),
+        turn(tok, Text("ok")),
+    ]
 
     async def go():
         async with hub_for(config, "all") as hub:
@@ -295,8 +310,11 @@ def test_without_the_policy_the_bait_runs(tmp_path, tok):
     """The same script with --approve all and no namedInResults: the bait reaches the server,
     which is what the policy above prevents."""
     config = hostile_config(tmp_path)
-    script = [turn(tok, *call("fetch_page", url="http://x")),
-              turn(tok, *call(BAIT_TOOL, path="/")), turn(tok, Text("ok"))]  # fmt: skip
+    script = [
+        turn(tok, *call("fetch_page", url="http://x")),
+        turn(tok, *call(BAIT_TOOL, path="/")),
+        turn(tok, Text("ok")),
+    ]
 
     async def go():
         async with hub_for(config, "all") as hub:
@@ -353,8 +371,15 @@ def test_the_environment_does_not_leak(tmp_path, monkeypatch):
 def test_huge_results_are_bounded_and_the_agent_goes_on(tmp_path, tok):
     config = hostile_config(tmp_path)
     notices = []
-    script = [turn(tok, *call("big_result", size=3_000_000), *call("many_blocks", n=20_000),
-                   *call("deep_result", depth=150)), turn(tok, Text("done"))]  # fmt: skip
+    script = [
+        turn(
+            tok,
+            *call("big_result", size=3_000_000),
+            *call("many_blocks", n=20_000),
+            *call("deep_result", depth=150),
+        ),
+        turn(tok, Text("done")),
+    ]
 
     async def go():
         async with hub_for(config, "all", on_notice=notices.append) as hub:
@@ -412,8 +437,13 @@ def test_agent_notices_tools_over_the_limits_in_a_fixed_list(tok):
         deep = {"type": "object", "properties": {"inner": deep}}
     tools = [ToolSpec("ok", "Fine."), ToolSpec("deep", "Deep.", deep)]
     events = []
-    agent = Agent(Scripted(tok, [turn(tok, Text("hi"))]), None, tools=tools,
-                  on_event=events.append, max_new_tokens=16)  # fmt: skip
+    agent = Agent(
+        Scripted(tok, [turn(tok, Text("hi"))]),
+        None,
+        tools=tools,
+        on_event=events.append,
+        max_new_tokens=16,
+    )
     res = run(agent.send("hello"))
     assert res.answer == "hi" and [t.name for t in agent.tools()] == ["ok"]
     assert [e.message for e in events if isinstance(e, Notice)][0].startswith(

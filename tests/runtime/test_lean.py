@@ -12,7 +12,7 @@ HEAVY = ("torch", "transformers", "peft", "trl", "datasets")
 
 SCRIPT = """
 import json, sys
-from bslm.runtime.cli import main
+from bslm.cli.main import main
 rc = main(sys.argv[1:])
 print(json.dumps({"rc": rc, "heavy": sorted(m for m in %r if m in sys.modules)}))
 """ % (HEAVY,)  # noqa: UP031
@@ -29,7 +29,7 @@ def tiny_dir(tiny, tmp_path):
 def _default_gguf(tiny_dir, cache):
     """The tiny model exported as the default model's GGUF, made from the shipped artifact."""
     from bslm.export.gguf import export_gguf
-    from bslm.models.shipped import BUILD_FILE, shipped_digest
+    from bslm.models.files import BUILD_FILE, shipped_digest
 
     (tiny_dir / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": shipped_digest()}))
     target = cache / "models" / "default.q8_0.gguf"
@@ -56,24 +56,3 @@ def test_bslm_run_on_the_default_gguf_never_imports_torch(tiny_dir, tmp_path):
     result, _ = _run(args, env)
     assert result["heavy"] == []
     assert gguf.is_file() and not (cache / "models" / "default").exists()  # nothing rebuilt
-
-
-def test_the_default_gguf_is_current_only_for_the_shipped_artifact(tiny_dir, tmp_path, monkeypatch):
-    from bslm.export.source import build_record
-    from bslm.models.shipped import BUILD_FILE, shipped_digest
-    from bslm.runtime.backends.llama import is_current
-
-    monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
-    (tiny_dir / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": shipped_digest()}))
-    assert is_current(build_record(tiny_dir))
-    (tiny_dir / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": "0" * 16}))
-    assert not is_current(build_record(tiny_dir))
-    assert not is_current("not json") and not is_current(None)
-    # a built default model decides by its build, wherever the cache lives (moved, linked)
-    built = tmp_path / "cache" / "models" / "default"
-    built.mkdir(parents=True)
-    (built / BUILD_FILE).write_text(json.dumps({"base": "tiny", "artifact": shipped_digest()}))
-    moved = build_record(built).replace(str(built), "/elsewhere/models/default")
-    assert is_current(moved)
-    (built / BUILD_FILE).write_text(json.dumps({"base": "other", "artifact": shipped_digest()}))
-    assert not is_current(moved)

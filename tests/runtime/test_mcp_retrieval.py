@@ -11,7 +11,7 @@ from bslm.runtime.retrieval import (
     top_k,
     words,
 )
-from bslm.train.catalog import catalog
+from bslm.train.data.catalog import catalog
 
 
 @pytest.fixture(scope="module")

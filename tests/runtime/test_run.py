@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-BSLM = [sys.executable, "-c", "import sys; from bslm.runtime.cli import main; sys.exit(main())"]
+BSLM = [sys.executable, "-c", "import sys; from bslm.cli.main import main; sys.exit(main())"]
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +25,22 @@ def bslm(*args, env=None, timeout=300):
 
 @pytest.mark.slow
 def test_run_json_is_one_object(tiny_dir, tmp_path):
-    r = bslm("run", "What time is it in Tokyo?", "--model", str(tiny_dir), "--backend", "torch",
-             "--max-new-tokens", "24", "--max-steps", "2", "--json", "--approve", "all",
-             env={"BSLM_DEMO_DATA": str(tmp_path), "BSLM_MCP_CONFIG": ""})  # fmt: skip
+    r = bslm(
+        "run",
+        "What time is it in Tokyo?",
+        "--model",
+        str(tiny_dir),
+        "--backend",
+        "torch",
+        "--max-new-tokens",
+        "24",
+        "--max-steps",
+        "2",
+        "--json",
+        "--approve",
+        "all",
+        env={"BSLM_DEMO_DATA": str(tmp_path), "BSLM_MCP_CONFIG": ""},
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)  # exactly one JSON document, nothing else on stdout
     assert set(out) == {"answer", "tool_calls", "tokens", "ms"}

@@ -133,8 +133,14 @@ def test_three_stages_change_weights_and_resume(data, tmp_path):
     again = train(cfg)
     assert load_file(str(again / "adapter_model.safetensors")).keys() == adapter.keys()
     # a new run continues from that adapter: a step of size 0 ends where it started
-    more = replace(cfg, out=str(tmp_path / "more"), init_adapter=str(final), stages=(3,),
-                   max_steps=(1,), lr=0.0)  # fmt: skip
+    more = replace(
+        cfg,
+        out=str(tmp_path / "more"),
+        init_adapter=str(final),
+        stages=(3,),
+        max_steps=(1,),
+        lr=0.0,
+    )
     cont = load_file(str(train(more) / "adapter_model.safetensors"))
     assert cont.keys() == adapter.keys()
     assert all(torch.equal(cont[k], adapter[k]) for k in adapter)
@@ -160,12 +166,24 @@ def test_shipped_configs_load():
 
 def test_checkpoints_are_bslm_adapters_that_pack(data, tmp_path):
     """A checkpoint taken while training goes on can be evaluated and packed for shipping."""
-    from bslm.models.artifact import pack
-    from bslm.models.build import is_model_dir, load_model
+    from bslm.models.build import load_model
+    from bslm.models.files import is_model_dir
+    from bslm.models.pack import pack
 
-    cfg = load_config(SFTConfig, None, [f"data={data}", f"out={tmp_path / 'run'}", "model=tiny",
-                      "stages=[3]", "max_steps=[2]", "batch_size=2", "use_cpu=true",
-                      "save_steps=1"])  # fmt: skip
+    cfg = load_config(
+        SFTConfig,
+        None,
+        [
+            f"data={data}",
+            f"out={tmp_path / 'run'}",
+            "model=tiny",
+            "stages=[3]",
+            "max_steps=[2]",
+            "batch_size=2",
+            "use_cpu=true",
+            "save_steps=1",
+        ],
+    )
     train(cfg)
     ckpt = tmp_path / "run" / "stage3" / "checkpoint-2"
     assert is_model_dir(ckpt)

@@ -47,8 +47,12 @@ def make_app(tok, data_dir):
 
     def make(script, backend=None, **options) -> ChatApp:
         model = backend if backend is not None else Scripted(tok, script)
-        return ChatApp(ChatOptions(**options), store=Store(data_dir / "chats.sqlite3"),
-                       config=demo_config(), open_model=lambda: model)  # fmt: skip
+        return ChatApp(
+            ChatOptions(**options),
+            store=Store(data_dir / "chats.sqlite3"),
+            config=demo_config(),
+            open_model=lambda: model,
+        )
 
     return make
 

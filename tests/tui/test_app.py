@@ -44,10 +44,15 @@ def test_a_message_streams_an_answer_and_is_saved(tok, make_app):
 
 def test_a_tool_call_is_a_card(tok, make_app):
     script = [
-        turn(tok, Sym("think"), Text("I should compute it."), Sym("end"),
-             *call("calculate", expression="6*7")),
+        turn(
+            tok,
+            Sym("think"),
+            Text("I should compute it."),
+            Sym("end"),
+            *call("calculate", expression="6*7"),
+        ),
         turn(tok, Text("It is 42.")),
-    ]  # fmt: skip
+    ]
     app = make_app(script)
 
     async def go():
@@ -55,8 +60,11 @@ def test_a_tool_call_is_a_card(tok, make_app):
             await ready(pilot)
             await send(pilot, "six times seven?")
             [card] = app.query(ToolCard)
-            assert (card.server, card.tool_name, card.arguments) == ("demo", "calculate",
-                                                                     {"expression": "6*7"})  # fmt: skip
+            assert (card.server, card.tool_name, card.arguments) == (
+                "demo",
+                "calculate",
+                {"expression": "6*7"},
+            )
             assert card.state == "ok" and card.result == "42" and card.ms > 0
             assert card.border_title == "demo › calculate" and "done" in card.border_subtitle
             [reasoning] = app.query(Reasoning)
@@ -254,8 +262,12 @@ def test_resume_shows_and_continues_a_conversation(tok, make_app, data_dir):
         async with again.run_test(size=SIZE) as pilot:
             await ready(pilot)
             assert again.conversation == cid and again.agent.system == "Be brief."
-            assert [m["role"] for m in again.agent.messages] == ["user", "assistant", "tool",
-                                                                 "assistant"]  # fmt: skip
+            assert [m["role"] for m in again.agent.messages] == [
+                "user",
+                "assistant",
+                "tool",
+                "assistant",
+            ]
             [card] = again.query(ToolCard)
             assert (card.server, card.result, card.state) == ("demo", "5", "ok")
             assert again.query_one(AnswerText).text == "Five."
@@ -280,8 +292,9 @@ def test_a_model_that_cannot_open_is_reported(data_dir):
     def fail():
         raise BackendError("model.gguf is not a GGUF file")
 
-    app = ChatApp(ChatOptions(), store=Store(data_dir / "c.sqlite3"), config=demo_config(),
-                  open_model=fail)  # fmt: skip
+    app = ChatApp(
+        ChatOptions(), store=Store(data_dir / "c.sqlite3"), config=demo_config(), open_model=fail
+    )
 
     async def go():
         async with app.run_test(size=SIZE) as pilot:
@@ -302,12 +315,19 @@ def test_the_dialog_shows_a_poisoned_tool_and_the_audit_log(tok, data_dir):
     from bslm.runtime.mcp_config import parse_config
     from tests.runtime.test_hostile import HOSTILE
 
-    config = parse_config({"mcpServers": {"hostile": {"command": sys.executable,
-                                                      "args": [HOSTILE]}}})  # fmt: skip
-    script = [turn(tok, *call("add_numbers", a=2, b=3, sidenote="ssh-rsa AAAA")),
-              turn(tok, Text("5"))]  # fmt: skip
-    app = ChatApp(ChatOptions(), store=Store(data_dir / "chats.sqlite3"), config=config,
-                  open_model=lambda: Scripted(tok, script))  # fmt: skip
+    config = parse_config(
+        {"mcpServers": {"hostile": {"command": sys.executable, "args": [HOSTILE]}}}
+    )
+    script = [
+        turn(tok, *call("add_numbers", a=2, b=3, sidenote="ssh-rsa AAAA")),
+        turn(tok, Text("5")),
+    ]
+    app = ChatApp(
+        ChatOptions(),
+        store=Store(data_dir / "chats.sqlite3"),
+        config=config,
+        open_model=lambda: Scripted(tok, script),
+    )
 
     async def go():
         async with app.run_test(size=SIZE) as pilot:
@@ -326,6 +346,9 @@ def test_the_dialog_shows_a_poisoned_tool_and_the_audit_log(tok, data_dir):
     assert "hostile › add_numbers" in shown and "~/.ssh/id_rsa" in shown
     assert "⚠ description: hidden instructions" in shown and 'sidenote: "ssh-rsa AAAA"' in shown
     [record, result] = read_log(data_dir / "audit.jsonl")
-    assert (record["tool"], record["decision"], record["decided_by"]) == ("add_numbers", "deny",
-                                                                       "user")  # fmt: skip
+    assert (record["tool"], record["decision"], record["decided_by"]) == (
+        "add_numbers",
+        "deny",
+        "user",
+    )
     assert record["arguments"]["sidenote"] == "ssh-rsa AAAA" and result["is_error"]

@@ -55,16 +55,23 @@ def check(svg: str, name: str, tmp_path) -> None:
     if path.read_text(encoding="utf-8") != svg:
         got = tmp_path / f"{name}.svg"
         got.write_text(svg, encoding="utf-8")
-        pytest.fail(f"{name} looks different: compare {got} with {path} "
-                    "(BSLM_UPDATE_SNAPSHOTS=1 accepts the new look)")  # fmt: skip
+        pytest.fail(
+            f"{name} looks different: compare {got} with {path} "
+            "(BSLM_UPDATE_SNAPSHOTS=1 accepts the new look)"
+        )
 
 
 def test_conversation_with_a_tool_call(tok, make_app, tmp_path):
     script = [
-        turn(tok, Sym("think"), Text("The user wants a product."), Sym("end"),
-             *call("calculate", expression="6*7")),
+        turn(
+            tok,
+            Sym("think"),
+            Text("The user wants a product."),
+            Sym("end"),
+            *call("calculate", expression="6*7"),
+        ),
         turn(tok, Text("Six times seven is **42**.")),
-    ]  # fmt: skip
+    ]
     app = make_app(script)
 
     async def go():

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from bslm.cli.main import main
 from bslm.models.parser import Thought
 from bslm.models.tools import ToolCall
-from bslm.runtime.cli import main
 from bslm.tui.commands import Command, CommandError, is_command, parse
 from bslm.tui.store import Store, StoreError, export, to_markdown
 
@@ -19,7 +19,7 @@ MESSAGES = [
             Thought("2+3"),
             ToolCall("calculate", {"expression": "2+3"}, "call_1"),
         ],
-    },  # fmt: skip
+    },
     {"role": "tool", "name": "calculate", "content": "5", "structured_content": {"result": "5"}},
     {"role": "assistant", "content": "It is 5.", "reasoning": "easy"},
 ]
@@ -35,7 +35,11 @@ def test_messages_round_trip_with_their_parts(tmp_path):
     assert conv.messages == MESSAGES
     assert conv.meta == [None, None, {"ms": 3.5, "server": "demo"}, None]
     assert (conv.title, conv.system, conv.mask, conv.model) == (
-        "Add 2 and 3, then note it.", "Be brief.", "soft", "m.gguf")  # fmt: skip
+        "Add 2 and 3, then note it.",
+        "Be brief.",
+        "soft",
+        "m.gguf",
+    )
 
 
 def test_latest_unknown_and_listing(tmp_path):
@@ -67,8 +71,12 @@ def test_exports(tmp_path):
     assert "Result of `calculate`" in md and "It is 5." in md
     export(conv, tmp_path / "out" / "c.json")
     data = json.loads((tmp_path / "out" / "c.json").read_text())
-    assert data["messages"][1]["parts"][2] == {"type": "call", "name": "calculate",
-                                               "arguments": {"expression": "2+3"}, "id": "call_1"}  # fmt: skip
+    assert data["messages"][1]["parts"][2] == {
+        "type": "call",
+        "name": "calculate",
+        "arguments": {"expression": "2+3"},
+        "id": "call_1",
+    }
 
 
 @pytest.mark.parametrize(

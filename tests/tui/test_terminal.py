@@ -29,22 +29,39 @@ class Tmux:
         self.name = f"bslm-{uuid.uuid4().hex[:8]}"
         assignments = [f"{k}={v}" for k, v in env.items()]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
-             "env", *assignments, *command],
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(size[0]),
+                "-y",
+                str(size[1]),
+                "env",
+                *assignments,
+                *command,
+            ],
             check=True,
-        )  # fmt: skip
+        )
         # a detached session may keep the server's default size
-        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", str(size[0]),
-                        "-y", str(size[1])], capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["tmux", "resize-window", "-t", self.name, "-x", str(size[0]), "-y", str(size[1])],
+            capture_output=True,
+        )
 
     def screen(self) -> str:
-        r = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
-                           capture_output=True, text=True)  # fmt: skip
+        r = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        )
         return r.stdout
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name],
-                              capture_output=True).returncode == 0  # fmt: skip
+        return (
+            subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode
+            == 0
+        )
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
@@ -102,8 +119,20 @@ def test_chat_in_tmux(tiny_model_dir, tmp_path):
         "PATH": os.environ.get("PATH", ""),
         "TERM": "xterm-256color",
     }
-    command = [sys.executable, "-m", "bslm.runtime.cli", "chat", "--model", str(tiny_model_dir),
-               "--backend", "torch", "--max-new-tokens", "12", "--approve", "none"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bslm.cli",
+        "chat",
+        "--model",
+        str(tiny_model_dir),
+        "--backend",
+        "torch",
+        "--max-new-tokens",
+        "12",
+        "--approve",
+        "none",
+    ]
     term = Tmux(command, env)
     try:
         term.wait_for("ready · Enter sends", timeout=120)

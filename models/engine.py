@@ -1,0 +1,270 @@
+"""The decoding engine: one model turn decoded on a backend, under the tool grammar.
+
+Everything that decodes goes through here: the agent (``runtime/agent.py``), evaluation, the
+GRPO and DPO rollouts, and greedy decoding of a plain model. Like nanochat's engine it knows
+nothing about tokenization: token ids in, token ids out, and a grammar that says which ids may
+come next.
+
+- ``Backend``: one model with one KV cache (batch 1), token ids in and next-token logits out.
+  ``models/torch_backend.py`` runs a transformers model; ``runtime/backends`` adds llama.cpp
+  and onnxruntime.
+- ``generate(backend, prompt, grammar, mode)``: one model turn. For every token it reports the
+  id, its log-probability (``logprobs=True``) and whether the grammar forced it.
+- ``turn_grammar(tok, tools, system, called)``: the grammar of one turn, from the tools on
+  offer, the rules the system prompt states about them ("Never call the tool X.", "Always use
+  the tool X") and the tools already called.
+
+``hard``: only tokens the grammar allows can be chosen. ``soft``: allowed tokens get a logit
+bonus; a refused token can still win when the model is sure enough, and from there the rest of
+the turn is decoded freely (the grammar has lost its place). ``off``: the logits as they are.
+Greedy at temperature 0, sampled above it (``models/choice.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bslm.models.choice import DEFAULT_SOFT_BIAS, Chooser, logprob, pick
+from bslm.models.errors import BslmError
+from bslm.models.grammar import Grammar, Matcher
+from bslm.models.tools import ToolSpec
+
+# --- backends -------------------------------------------------------------------------------
+
+
+class BackendError(BslmError, RuntimeError):
+    """A model that cannot be opened or run; the message is one line for the user."""
+
+
+class Backend(ABC):
+    """One model with one KV cache (batch 1).
+
+    Every backend keeps the ids it has evaluated (``tokens``), so a new prompt that shares a
+    prefix with the cache only evaluates the rest (``prime``)."""
+
+    name: str = "?"
+    # ``_eval`` returns a view of the backend's own buffer, overwritten by the next evaluation
+    views: bool = False
+
+    def __init__(self, tokenizer, n_ctx: int, info: dict | None = None):
+        self.tokenizer = tokenizer  # a DualTokenizer (None for a plain text model)
+        self.n_ctx = n_ctx
+        # what a user may want to see: model name/path, quantization, sliding window...
+        self.info: dict = dict(info or {})
+        self.tokens: list[int] = []
+
+    @property
+    def n_past(self) -> int:
+        return len(self.tokens)
+
+    @property
+    @abstractmethod
+    def n_vocab(self) -> int:
+        """Length of a logits row (at least ``len(tokenizer)``)."""
+
+    @abstractmethod
+    def _eval(self, ids: list[int]) -> np.ndarray:
+        """Append ``ids`` after the cached positions; float32 logits of the last one."""
+
+    @abstractmethod
+    def _rewind(self, n: int) -> None:
+        """Keep only the first ``n`` cached positions."""
+
+    def eval(self, ids: list[int], copy: bool = True) -> np.ndarray:
+        """Logits after ``ids`` appended to the cache. ``copy=False``: they may be a read-only
+        view that the next evaluation overwrites (no copy of the vocabulary per token, for a
+        decoding loop). Raises BackendError when the context is full."""
+        if not ids:
+            raise ValueError("nothing to evaluate")
+        if self.n_past + len(ids) > self.n_ctx:
+            raise BackendError(f"context full: {self.n_past + len(ids)} tokens > {self.n_ctx}")
+        logits = self._eval(list(ids))
+        self.tokens.extend(ids)
+        return logits.copy() if copy and self.views else logits
+
+    def rewind(self, n: int) -> None:
+        n = max(0, min(n, self.n_past))
+        if n < self.n_past:
+            self._rewind(n)
+            del self.tokens[n:]
+
+    def reset(self) -> None:
+        self.rewind(0)
+
+    def shared(self, ids: list[int]) -> int:
+        """How many of ``ids`` the cache already holds (the common prefix)."""
+        n = 0
+        for a, b in zip(self.tokens, ids, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def hold(self, ids: list[int], head: bool = False) -> int:
+        """Make the cache hold exactly ``ids``, reusing the cached prefix. ``head``: ``ids`` is
+        a prompt head that recurs across requests (the system prompt and the tools), which a
+        backend that stores heads loads or stores. Returns how many tokens were evaluated."""
+        keep = self.shared(ids)
+        self.rewind(keep)
+        if keep < len(ids):
+            self.eval(ids[keep:])
+        return len(ids) - keep
+
+    def prime(self, prompt: list[int], copy: bool = True) -> np.ndarray:
+        """Logits after ``prompt``, reusing the longest cached prefix (at least the last
+        prompt token is always evaluated again, so there are logits to return)."""
+        keep = self.shared(prompt[:-1])
+        self.rewind(keep)
+        return self.eval(prompt[keep:], copy)
+
+    def close(self) -> None:  # noqa: B027 - optional
+        pass
+
+
+# --- one model turn -------------------------------------------------------------------------
+
+
+@dataclass
+class Generation:
+    ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)  # with logprobs=True: one per id
+    forced: list[bool] = field(default_factory=list)  # the mask changed the model's choice
+    prompt_tokens: int = 0
+    ended: bool = False  # the turn closed with a stop id (not cut by the limit or a stop)
+    seconds: float = 0.0
+    prefill_seconds: float = 0.0
+    mask_seconds: float = 0.0  # time spent in the grammar and the masked choice
+    left_grammar: bool = False  # soft mode: the model chose a refused token
+
+    @property
+    def overridden(self) -> int:
+        """Tokens where the mask changed the model's choice."""
+        return sum(self.forced)
+
+    @property
+    def tokens_per_second(self) -> float:
+        decode = self.seconds - self.prefill_seconds
+        return (len(self.ids) - 1) / decode if decode > 0 and len(self.ids) > 1 else 0.0
+
+
+def generate(
+    backend: Backend,
+    prompt: list[int],
+    grammar: Grammar | None = None,
+    mode: str = "hard",
+    *,
+    max_new_tokens: int = 256,
+    bias: float = DEFAULT_SOFT_BIAS,
+    temperature: float = 0.0,
+    seed: int = 0,
+    rng: np.random.Generator | None = None,
+    stop: Collection[int] | None = None,
+    logprobs: bool = False,
+    on_token: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Generation:
+    """Decode one model turn after ``prompt``. ``grammar`` None or mode ``off``: unconstrained.
+    Stops at a ``stop`` id (default: the tokenizer's ``⟨eot⟩``), the token limit, or
+    ``should_stop()``. Sampling draws from ``rng`` (default: a generator seeded with ``seed``).
+    ``logprobs``: also each token's log-probability under the distribution it was drawn from
+    (the masked logits at ``temperature``; greedy: at 1). Raises BackendError from the
+    backend."""
+    stop = {backend.tokenizer.eot_id} if stop is None else set(stop)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    out = Generation(prompt_tokens=len(prompt))
+    t0 = time.perf_counter()
+    logits = backend.prime(prompt, copy=False)
+    out.prefill_seconds = time.perf_counter() - t0
+    matcher = Matcher(grammar) if grammar is not None and mode != "off" else None
+    chooser = Chooser(grammar, mode, bias, temperature, rng=rng) if grammar is not None else None
+    for _ in range(max_new_tokens):
+        if should_stop is not None and should_stop():
+            break
+        allowed = None
+        if chooser is None:
+            t = pick(logits, temperature, rng)
+            out.forced.append(False)
+        else:
+            m0 = time.perf_counter()
+            allowed = matcher.allowed() if matcher is not None else None
+            t = chooser.choose(logits, allowed)
+            out.forced.append(chooser.overrode)
+            if matcher is not None and not matcher.advance(t):
+                matcher = None  # soft mode only: the model left the grammar
+                out.left_grammar = True
+            out.mask_seconds += time.perf_counter() - m0
+        if logprobs:
+            drawn = chooser.masked(logits, allowed) if allowed is not None else logits
+            out.logprobs.append(logprob(drawn, t, temperature))
+        out.ids.append(t)
+        if on_token is not None:
+            on_token(t)
+        if t in stop:
+            out.ended = True
+            break
+        logits = backend.eval([t], copy=False)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+# --- the grammar of one turn ----------------------------------------------------------------
+
+_TOOLISH = r"(?:the\s+)?(?:tool|function)?\s*[`'\"]?([A-Za-z0-9_.\-]+)[`'\"]?"
+_NEVER = re.compile(
+    r"\b(?:never|do\s+not|don'?t|must\s+not|may\s+not)\s+(?:ever\s+)?(?:call|use|invoke)\s+"
+    + _TOOLISH,
+    re.IGNORECASE,
+)
+_ALWAYS = re.compile(r"\b(?:always|must)\s+(?:call|use|invoke)\s+" + _TOOLISH, re.IGNORECASE)
+
+
+def tool_rules(system: str | None, tools: list[ToolSpec]) -> tuple[frozenset[str], str | None]:
+    """(tools the system prompt forbids, the tool it requires) among ``tools``."""
+    if not system:
+        return frozenset(), None
+    names = {t.name for t in tools}
+
+    def found(rx: re.Pattern) -> list[str]:
+        # a name may contain dots, a sentence ends with one
+        return [n for m in rx.finditer(system) if (n := m.group(1).rstrip(".")) in names]
+
+    forbid = frozenset(found(_NEVER))
+    force = next((n for n in found(_ALWAYS) if n not in forbid), None)
+    return forbid, force
+
+
+def turn_grammar(
+    tok,
+    tools: list[ToolSpec],
+    system: str | None = None,
+    called: Iterable[str] = (),
+    *,
+    forbid: Iterable[str] = (),
+    answer: bool = False,
+) -> Grammar:
+    """The grammar of one model turn: the ``tools`` on offer, minus those the system prompt
+    forbids and those in ``forbid``; the tool it requires must be called before the turn may
+    end, unless ``called`` (the tools already called) holds it. ``answer``: the turn must
+    answer in text (no tool can be spelled)."""
+    never, force = tool_rules(system, tools)
+    never = never | frozenset(forbid)
+    if force is not None and force in set(called):
+        force = None
+    if answer:
+        never, force = frozenset(t.name for t in tools), None
+    return Grammar(tok, tools, forbid=never, force=force)
+
+
+def called_tools(messages: list[dict]) -> set[str]:
+    """The names of the tools the assistant turns of ``messages`` called."""
+    return {
+        c.get("function", c).get("name") if isinstance(c, dict) else c.name
+        for m in messages
+        for c in m.get("tool_calls") or []
+    }

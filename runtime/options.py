@@ -1,0 +1,22 @@
+"""What an agent runs with, as ``bslm run`` and ``bslm chat`` share it: the model and its
+backend, the MCP servers, the system prompt, the approval override, the grammar's mask and the
+loop's limits. ``RunOptions`` (``runtime/run.py``) and ``ChatOptions`` (``tui/app.py``) add
+their own; ``runtime/cli.py`` holds the flags that set them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(kw_only=True)
+class AgentOptions:
+    model: str | None = None  # GGUF file, ONNX directory or bslm model directory (None: default)
+    backend: str | None = None  # llama, onnx or torch (None: from what ``model`` is)
+    mcp_config: str | None = None  # mcpServers JSON (None: $BSLM_MCP_CONFIG, ~/.config/...)
+    system: str | None = None
+    approve: str | None = None  # ask, all or none: override the approval policy
+    mask: str = "hard"
+    max_steps: int = 6
+    max_new_tokens: int = 384
+    n_ctx: int | None = None  # None: the model's own context

@@ -1,0 +1,355 @@
+"""GRPO and DPO on the tiny model: rollouts account for every token, a few steps change the
+weights, stalled tasks get partial solutions, pairs are every correct × incorrect chain."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bslm.models.chat import encode_chat
+from bslm.models.choice import sample
+from bslm.models.parser import ModelOutput
+from bslm.train.rl.dpo import DPOConfig, pairs_for
+from bslm.train.rl.envs import make_env, run_episode
+from bslm.train.rl.envs.base import reference_act
+from bslm.train.rl.grpo import GRPOConfig, Guidance, episode_reward, reward_columns
+from bslm.train.rl.rewards import REWARDS, format_reward
+from bslm.train.rl.rollout import play
+
+
+def _lora_weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "adapter_model.safetensors"))
+
+
+def test_sample_is_greedy_at_zero_and_a_distribution_above():
+    logits = np.array([0.0, 3.0, 1.0], dtype=np.float32)
+    t, logp = sample(logits, 0.0, np.random.default_rng(0))
+    assert t == 1 and logp == pytest.approx(np.log(np.exp(3) / np.exp(logits).sum()))
+    draws = [sample(logits, 1.0, np.random.default_rng(i))[0] for i in range(200)]
+    assert set(draws) == {0, 1, 2} and draws.count(1) > 100
+
+
+@pytest.mark.parametrize("mode", ["hard", "off"])
+def test_rollout_tokens_line_up_with_the_episode(tiny, mode):
+    model, tok = tiny
+    env = make_env("math")
+    task = env.tasks("train", 1)[0]
+    ep, s = play(
+        model,
+        tok,
+        env,
+        task,
+        mode=mode,
+        temperature=1.0,
+        max_turn_tokens=12,
+        max_tokens=64,
+        rng=np.random.default_rng(0),
+    )
+    assert s.prompt_ids == encode_chat(tok, task.messages, task.tools, True).ids
+    assert len(s.completion_ids) == len(s.env_mask) == len(s.logprobs) <= 64 + 64
+    model_tokens = [t for t, m in zip(s.completion_ids, s.env_mask, strict=True) if m]
+    assert 0 < len(model_tokens) <= 12 * len(ep.outputs)
+    assert all(lp <= 0 for lp in s.logprobs)
+    assert all(lp == 0 for lp, m in zip(s.logprobs, s.env_mask, strict=True) if not m)
+    # every results turn the environment wrote sits in the completion, masked out
+    assert sum(1 - m for m in s.env_mask) > 0 or len(ep.outputs) == 1
+
+
+def test_a_rollout_leaves_the_model_in_the_mode_it_found(tiny):
+    """GRPO logs its metrics as training ones only while the policy is in training mode."""
+    model, tok = tiny
+    env = make_env("math")
+    task = env.tasks("train", 1)[0]
+    model.train()
+    try:
+        play(model, tok, env, task, mode="off", max_turn_tokens=2, max_tokens=4)
+        assert model.training
+    finally:
+        model.eval()
+    play(model, tok, env, task, mode="off", max_turn_tokens=2, max_tokens=4)
+    assert not model.training
+
+
+def test_rollout_under_the_hard_mask_calls_only_offered_tools(tiny):
+    model, tok = tiny
+    env = make_env("calls")
+    names = set()
+    for task in env.tasks("train", 4):
+        ep, _ = play(
+            model,
+            tok,
+            env,
+            task,
+            mode="hard",
+            temperature=1.5,
+            max_turn_tokens=24,
+            max_tokens=96,
+            rng=np.random.default_rng(1),
+        )
+        offered = {t["function"]["name"] for t in task.tools}
+        for out in ep.outputs:
+            for c in out.calls:
+                names.add(c.name)
+                assert c.name in offered
+    assert names <= {t["function"]["name"] for task in env.tasks("train", 4) for t in task.tools}
+
+
+def test_rollout_starts_after_a_partial_solution(tiny):
+    model, tok = tiny
+    env = make_env("math")
+    task = next(t for t in env.tasks("train", 10) if len(t.solution) >= 2)
+    _, plain = play(
+        model,
+        tok,
+        env,
+        task,
+        mode="off",
+        max_turn_tokens=4,
+        max_tokens=8,
+        rng=np.random.default_rng(0),
+    )
+    _, guided = play(
+        model,
+        tok,
+        env,
+        task,
+        mode="off",
+        prefix=1,
+        max_turn_tokens=4,
+        max_tokens=8,
+        rng=np.random.default_rng(0),
+    )
+    assert len(guided.prompt_ids) > len(plain.prompt_ids)
+    assert guided.prompt_ids[: len(plain.prompt_ids) - 1] == plain.prompt_ids[:-1]
+
+
+def test_guidance_levels_rise_on_a_stalled_group_and_fall_once_solved(tmp_path):
+    task = next(t for t in make_env("math").tasks("train", 10) if len(t.solution) >= 3)
+    g = Guidance(tmp_path / "g.json")
+    assert g.prefix(task) == 0
+    g.update(task, [0.0, 0.0])
+    g.update(task, [0.0, 0.0])
+    assert g.prefix(task) == 2
+    g.update(task, [1.0, 0.0])  # mixed: the group has a signal, stay
+    assert g.prefix(task) == 2
+    g.update(task, [1.0, 1.0])
+    assert g.prefix(task) == 1
+    g.save()  # the rollout saves once per batch
+    assert Guidance(tmp_path / "g.json").prefix(task) == 1  # survives a restart
+    for _ in range(10):
+        g.update(task, [0.0])
+    assert g.prefix(task) == len(task.solution) - 1  # never the whole solution
+
+
+def test_reward_columns_give_references_only_to_function_calling_tasks():
+    calls = make_env("calls").tasks("train", 1)[0]
+    math = make_env("math").tasks("train", 1)[0]
+    assert reward_columns(calls)["calls"] == calls.solution[0]
+    assert reward_columns(math)["calls"] is None and reward_columns(math)["tools"] == math.tools
+
+
+def test_episode_reward_reads_the_episodes_not_trl_text():
+    wrapped = episode_reward(format_reward, "format")
+    ok = [ModelOutput(parts=["done"], ended=True)]
+    assert wrapped.__name__ == "format"
+    assert wrapped(
+        prompts=["x", "y"],
+        completions=["junk", "junk"],
+        completion_ids=[[1], [2]],
+        episode=[ok, [ModelOutput()]],
+        trainer_state=None,
+    ) == [1.0, 0.0]
+
+
+def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
+    from bslm.train.rl.grpo import train
+
+    # The random tiny model never solves a task: a reward that varies with what it writes
+    # gives the groups the spread GRPO learns from.
+    def length(completions, **kw):
+        return [float(len(c[0].text) % 7) if c else 0.0 for c in completions]
+
+    monkeypatch.setitem(REWARDS, "length", length)
+    cfg = GRPOConfig(
+        model="tiny",
+        envs=("math", "calls"),
+        tasks=2,
+        group_size=2,
+        prompts_per_step=2,
+        max_steps=2,
+        out=str(tmp_path / "grpo"),
+        use_cpu=True,
+        max_turn_tokens=16,
+        max_tokens=48,
+        lr=1e-2,
+        save_steps=1,
+        rewards={"length": 1.0, "outcome": 1.0, "format": 0.1},
+    )
+    final = train(cfg)
+    weights = _lora_weights(final)
+    lora_b = [v for k, v in weights.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero
+    rows = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all("rewards/length/mean" in r for r in rows)
+    assert (tmp_path / "grpo" / "rewards.png").stat().st_size > 0
+    ckpt = tmp_path / "grpo" / "checkpoint-2"
+    assert (ckpt / "bslm_adapter.json").is_file() and (ckpt / "bslm_tokenizer.json").is_file()
+
+
+def test_grpo_refuses_an_unknown_reward_or_mask(tmp_path):
+    from bslm.train.rl.grpo import train
+
+    with pytest.raises(ValueError, match="nope"):
+        train(GRPOConfig(model="tiny", rewards={"nope": 1.0}, out=str(tmp_path / "a")))
+    with pytest.raises(ValueError, match="mask"):
+        train(GRPOConfig(model="tiny", mask="sometimes", out=str(tmp_path / "b")))
+
+
+def test_pairs_are_every_correct_times_incorrect_chain():
+    chains = [{"ids": [i], "mask": [1], "score": s} for i, s in enumerate([1.0, 0.0, 1.0, 0.5])]
+    pairs = pairs_for(chains)
+    assert len(pairs) == 4
+    assert {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs} == {
+        (0, 1),
+        (0, 3),
+        (2, 1),
+        (2, 3),
+    }
+    assert pairs_for(chains, max_pairs=2)[0]["rejected_ids"] == [1]  # widest gap first
+    assert pairs_for([c for c in chains if c["score"] == 1.0]) == []
+
+
+def _reference_chain(tok, env, task):
+    """The task's reference play as completion tokens and environment mask."""
+    ep = run_episode(env, task, reference_act(task))
+    ids, mask = [], []
+    for m in ep.messages[len(task.messages) :]:
+        enc = encode_chat(tok, [m], bos=False)
+        ids += enc.ids
+        mask += [1 if m["role"] == "assistant" else 0] * len(enc.ids)
+    return ids, mask
+
+
+def test_dpo_steps_change_the_weights(tiny, tmp_path):
+    from bslm.train.rl.dpo import PAIRS, train
+
+    _, tok = tiny
+    env = make_env("math")
+    out = tmp_path / "dpo"
+    out.mkdir()
+    rows = []
+    for task in env.tasks("train", 2):
+        good, good_mask = _reference_chain(tok, env, task)
+        bad = encode_chat(
+            tok, [{"role": "assistant", "content": "The answer is 1."}], bos=False
+        ).ids
+        rows.append(
+            {
+                "task": task.id,
+                "prompt_ids": encode_chat(tok, task.messages, task.tools, True).ids,
+                "scores": [1.0, 0.0],
+                "pairs": pairs_for(
+                    [
+                        {"ids": good, "mask": good_mask, "score": 1.0},
+                        {"ids": bad, "mask": [1] * len(bad), "score": 0.0},
+                    ]
+                ),
+            }
+        )
+    (out / PAIRS).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = DPOConfig(
+        model="tiny",
+        envs=("math",),
+        tasks=2,
+        out=str(out),
+        use_cpu=True,
+        max_steps=2,
+        batch_size=1,
+        grad_accum=1,
+        lr=1e-2,
+    )
+    final = train(cfg)
+    lora_b = [v for k, v in _lora_weights(final).items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)
+    assert [json.loads(line)["task"] for line in (out / PAIRS).read_text().splitlines()] == [
+        r["task"] for r in rows
+    ]
+
+
+def test_dpo_chain_collator_masks_the_environments_tokens():
+    from bslm.train.rl.dpo import _collator_class
+
+    collate = _collator_class()(pad_token_id=0)
+    batch = collate(
+        [
+            {
+                "prompt_ids": [5, 6],
+                "chosen_ids": [7, 8, 9],
+                "chosen_mask": [1, 0, 1],
+                "rejected_ids": [10],
+                "rejected_mask": [1],
+            }
+        ]
+    )
+    assert batch["completion_mask"].tolist() == [[0, 0, 1, 0, 1], [0, 0, 1, 0, 0]]
+    assert torch.equal(batch["input_ids"][0], torch.tensor([5, 6, 7, 8, 9]))
+
+
+def test_shipped_rl_configs_load():
+    from pathlib import Path
+
+    from bslm.train.config import load_config
+
+    paths = sorted(Path("configs").glob("grpo_*.yaml")) + sorted(Path("configs").glob("dpo_*.yaml"))
+    assert len(paths) >= 3
+    for path in paths:
+        cfg = load_config(GRPOConfig if path.name.startswith("grpo") else DPOConfig, path)
+        assert cfg.mask in ("hard", "soft", "off")
+        for name in getattr(cfg, "rewards", {}):
+            assert name in REWARDS
+
+
+def test_cli_train_refuses_bad_settings_in_one_line(tmp_path, capsys):
+    from bslm.cli.main import main
+
+    assert main(["train", "grpo", "model=tiny", f"out={tmp_path}", "rewards={nope: 1}"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["train", "dpo", "model=tiny", f"out={tmp_path}", "samples=lots"]) == 2
+    assert "samples" in capsys.readouterr().err
+
+
+def test_grpo_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    from bslm.train.rl.grpo import train
+
+    monkeypatch.setitem(
+        REWARDS,
+        "length",
+        lambda completions, **kw: [float(len(c[0].text) % 5) if c else 0.0 for c in completions],
+    )
+    base = dict(
+        model="tiny",
+        envs=("math",),
+        tasks=2,
+        group_size=2,
+        prompts_per_step=1,
+        out=str(tmp_path / "g"),
+        use_cpu=True,
+        max_turn_tokens=8,
+        max_tokens=16,
+        save_steps=1,
+        rewards={"length": 1.0},
+    )
+    train(GRPOConfig(**base, max_steps=1))
+    assert (tmp_path / "g" / "checkpoint-1").is_dir()
+    train(GRPOConfig(**base, max_steps=2))
+    rows = [json.loads(line) for line in (tmp_path / "g" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]  # step 1 kept from the first run, not redone
+
+
+def test_reward_columns_follow_the_guidance_prefix():
+    chain = next(t for t in make_env("calls").tasks("train", 30) if len(t.solution) >= 2)
+    assert reward_columns(chain, 1)["calls"] == chain.solution[1]
+    assert reward_columns(chain, len(chain.solution))["calls"] == []

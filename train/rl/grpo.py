@@ -1,0 +1,262 @@
+"""GRPO with verifiable rewards: the model plays tool-environment tasks over several turns,
+each group of rollouts of a task is scored by the rewards, and TRL's GRPOTrainer updates a LoRA
+adapter over the starting model (``train/rl/policy.py``).
+
+Rollouts are ours (TRL's ``rollout_func``): each model turn is sampled from the policy, under
+the tools' grammar (``mask: hard``/``soft``) or not (``off``); the calls run in the
+environment and their results are appended to the context as a results turn, whose tokens are
+not trained on (``env_mask``). The rewards (``train/rl/rewards.py``) see each episode's parsed
+model turns, the environment's score and the task's reference; their weights come from the
+config. When every rollout of a task scores zero, the task's next rollouts start from a
+partial solution (its first reference turns, one more each time it stalls, one fewer once a
+group solves it), so learning gets a signal where it had none.
+
+    bslm train grpo --config configs/grpo_gemma.yaml [key=value ...]
+
+A rerun resumes from the last checkpoint. ``OUT/log.jsonl`` holds the logged rewards and
+``OUT/rewards.png`` plots them; ``OUT/final`` is the adapter (``bslm eval --model OUT/final``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bslm.models.files import write_text
+from bslm.train.config import ConfigError
+from bslm.train.rl.envs import Task, make_env, train_tasks
+from bslm.train.rl.rewards import weighted
+
+FINAL = "final"
+GUIDANCE = "guidance.json"
+DEFAULT_REWARDS = {
+    "outcome": 1.0,
+    "steps": 0.2,
+    "format": 0.1,
+    "schema": 0.1,
+    "tool_name": 0.2,
+    "arguments": 0.2,
+    "irrelevance": 0.2,
+}
+
+
+@dataclass(frozen=True)
+class GRPOConfig:
+    model: str = field(
+        default="default",
+        metadata={
+            "help": "starting model: default, a bslm model or adapter dir, a base name, tiny"
+        },
+    )
+    envs: tuple[str, ...] = field(
+        default=("calls", "math", "logic", "store", "code"),
+        metadata={"help": "environments whose train tasks are played"},
+    )
+    tasks: int = field(default=64, metadata={"help": "training tasks per environment"})
+    seed: int = field(
+        default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"}
+    )
+    out: str = field(
+        default="runs/grpo",
+        metadata={"help": "output directory (checkpoints, logs, final adapter)"},
+    )
+    group_size: int = field(default=4, metadata={"help": "rollouts per task in a group (GRPO's G)"})
+    prompts_per_step: int = field(default=2, metadata={"help": "tasks per device step"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    max_steps: int = field(default=40, metadata={"help": "optimizer steps"})
+    lr: float = field(default=5e-5, metadata={"help": "learning rate"})
+    beta: float = field(
+        default=0.0, metadata={"help": "KL coefficient against the starting model (0: none)"}
+    )
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of rollouts"})
+    mask: str = field(
+        default="hard", metadata={"help": "rollouts under the tool grammar: hard, soft or off"}
+    )
+    max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
+    max_tokens: int = field(
+        default=384, metadata={"help": "completion tokens per episode at most (model + results)"}
+    )
+    rewards: dict = field(
+        default_factory=lambda: dict(DEFAULT_REWARDS),
+        metadata={"help": "reward name -> weight (train/rl/rewards.py REWARDS)"},
+    )
+    guidance: bool = field(
+        default=True,
+        metadata={"help": "partial-solution prefixes for tasks whose whole group scored zero"},
+    )
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
+    save_steps: int = field(default=10, metadata={"help": "checkpoint every N steps"})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    use_cpu: bool = field(
+        default=False, metadata={"help": "force the CPU even when a GPU is there"}
+    )
+
+
+class Guidance:
+    """How many reference turns each task's rollouts start from (0 for most)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.levels: dict[str, int] = {}
+        if path is not None and path.is_file():
+            self.levels = json.loads(path.read_text())
+
+    def prefix(self, task: Task) -> int:
+        return min(self.levels.get(task.id, 0), max(len(task.solution) - 1, 0))
+
+    def update(self, task: Task, scores: list[float]) -> None:
+        level = self.levels.get(task.id, 0)
+        if all(s <= 0 for s in scores) and level < len(task.solution) - 1:
+            self.levels[task.id] = level + 1
+        elif level and all(s >= 1 for s in scores):
+            self.levels[task.id] = level - 1
+
+    def save(self) -> None:
+        if self.path is not None:
+            write_text(self.path, json.dumps(self.levels))
+
+
+def reward_columns(task: Task, prefix: int = 0) -> dict:
+    """What the rewards know of a task beside the episode: the reference calls of the first
+    turn the model plays (``calls`` tasks only: elsewhere many plays are right; after a
+    ``prefix`` of reference turns, the next one), the tools, the system rules."""
+    calls = None
+    if task.env == "calls":
+        calls = task.solution[prefix] if prefix < len(task.solution) else []
+    return {"calls": calls, "tools": task.tools, "rules": task.data.get("rules") or None}
+
+
+def episode_reward(fn, name: str):
+    """``fn`` (a reward over parsed episodes) as a TRL reward: the episodes come from the
+    rollout's ``episode`` column instead of TRL's text decoding."""
+
+    def reward(prompts=None, completions=None, completion_ids=None, episode=None, **kwargs):
+        return fn(episode, **kwargs)
+
+    reward.__name__ = name
+    return reward
+
+
+def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidance | None):
+    """TRL's ``rollout_func``: one sampled episode per prompt (a task id; TRL repeats each
+    ``group_size`` times), with the tokens, the environment mask and the reward columns."""
+    from bslm.train.rl.rollout import play
+
+    envs = {name: make_env(name) for name in {t.env for t in tasks.values()}}
+    rng = np.random.default_rng(cfg.seed)
+
+    def rollout(prompts: list[str], trainer) -> dict:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        out: dict[str, list] = {
+            k: []
+            for k in (
+                "prompt_ids",
+                "completion_ids",
+                "logprobs",
+                "env_mask",
+                "episode",
+                "errors",
+                "score",
+                "calls",
+                "tools",
+                "rules",
+            )
+        }
+        scores: dict[str, list[float]] = {}
+        for prompt in prompts:
+            task = tasks[prompt]
+            prefix = guidance.prefix(task) if guidance is not None else 0
+            ep, s = play(
+                model,
+                tok,
+                envs[task.env],
+                task,
+                mode=cfg.mask,
+                temperature=cfg.temperature,
+                prefix=prefix,
+                max_turn_tokens=cfg.max_turn_tokens,
+                max_tokens=cfg.max_tokens,
+                rng=rng,
+            )
+            if not s.completion_ids:  # the token budget was spent by the prefix alone
+                s.completion_ids, s.env_mask, s.logprobs = [tok.eot_id], [1], [0.0]
+            out["prompt_ids"].append(s.prompt_ids)
+            out["completion_ids"].append(s.completion_ids)
+            out["logprobs"].append(s.logprobs)
+            out["env_mask"].append(s.env_mask)
+            out["episode"].append(ep.outputs)
+            out["errors"].append(ep.errors)
+            out["score"].append(ep.score)
+            for k, v in reward_columns(task, prefix).items():
+                out[k].append(v)
+            scores.setdefault(task.id, []).append(ep.score)
+        if guidance is not None:
+            for task_id, group in scores.items():
+                guidance.update(tasks[task_id], group)
+            guidance.save()
+        return out
+
+    return rollout
+
+
+def train(cfg: GRPOConfig) -> Path:
+    """Run GRPO; returns the final adapter's directory. Raises ValueError for bad settings."""
+    from datasets import Dataset
+    from trl import GRPOConfig as TRLConfig
+    from trl import GRPOTrainer
+
+    from bslm.models.choice import MASKS
+    from bslm.train.config import trainer_args
+    from bslm.train.plots import plot_rewards
+    from bslm.train.rl.policy import checkpoint_callback, load_policy, train_and_save
+
+    if cfg.mask not in MASKS:
+        raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+    funcs, weights = weighted(cfg.rewards)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    tasks = {t.id: t for t in train_tasks(cfg.envs, cfg.tasks, cfg.seed)}
+    model, tok = load_policy(cfg.model, cfg.seed, cfg.lora_r, cfg.lora_alpha)
+    guidance = Guidance(out / GUIDANCE) if cfg.guidance else None
+    args = TRLConfig(
+        **trainer_args(cfg, out),
+        per_device_train_batch_size=cfg.prompts_per_step * cfg.group_size,
+        num_generations=cfg.group_size,
+        beta=cfg.beta,
+        max_steps=cfg.max_steps,
+        max_completion_length=cfg.max_tokens,
+        temperature=cfg.temperature,
+        reward_weights=weights,
+        # TRL turns it on to save GPU memory; on a CPU memory is plenty and time is not
+        gradient_checkpointing=not cfg.use_cpu,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[episode_reward(f, name) for f, name in zip(funcs, cfg.rewards, strict=True)],
+        args=args,
+        train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
+        processing_class=tok.base,
+        rollout_func=make_rollout(cfg, tok, tasks, guidance),
+        callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
+    )
+    final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "reward")
+    plot_rewards(rows, out / "rewards.png")
+    print(f"final adapter: {final}\nreward curves: {out / 'rewards.png'}")
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bslm.train.config import config_main
+
+    return config_main(GRPOConfig, train, "GRPO on tool environments.", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
