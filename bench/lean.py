@@ -43,7 +43,7 @@ def table(title: str, head: list[str], rows: list[list]) -> None:
 
 def scratch_cache() -> Path:
     """A cache folder whose models are the user's (linked), with its own prompt store."""
-    from bslm.models.bases import cache_dir
+    from bslm.models.files import cache_dir
 
     real = cache_dir()
     tmp = Path(tempfile.mkdtemp(prefix="bslm-lean-"))

@@ -15,6 +15,7 @@ processes.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import weakref
@@ -109,7 +110,7 @@ class LlamaBackend(Backend):
             "sliding_window": _int(meta.get(f"{arch}.attention.sliding_window")),
         }
         n_train = int(llm.n_ctx())
-        store = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa-fa"))
+        store = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa"))
         return cls(llm, tok, min(n_ctx or n_train, n_train), info, store)
 
     @classmethod
@@ -210,11 +211,12 @@ class LlamaBackend(Backend):
         else evaluated and stored. Returns the tokens evaluated."""
         if not head or self.store is None or len(ids) < MIN_TOKENS:
             return super().hold(ids)
-        stored = self.store.longest(ids) == len(ids)
+        stored = self.store.path(ids).is_file()
         if stored and len(ids) - self.shared(ids) >= MIN_TOKENS:  # loading costs less
             self.rewind(0)
-            if self._restore(ids) == len(ids):
-                self.tokens = list(ids)
+            loaded = self._restore(ids)
+            self.tokens = list(ids[:loaded])
+            if loaded == len(ids):
                 return 0
             stored = False  # the file could not be loaded, and is gone
         evaluated = super().hold(ids)
@@ -223,21 +225,19 @@ class LlamaBackend(Backend):
         return evaluated
 
     def _save(self, ids: list[int]) -> None:
+        """Store the cache's state after ``ids`` (a failure only costs the next process the
+        head's evaluation)."""
+        from bslm.models.files import atomic_file
+
         lib = _llama()
-        path = self.store.path(ids)
-        try:
-            tmp = self.store.temporary(path)
-        except OSError:
-            return  # no room for a cache: the head is evaluated each time
         arr = (lib.llama_token * len(ids))(*ids)
-        try:
-            if lib.llama_state_save_file(self.llm._ctx.ctx, str(tmp).encode(), arr, len(ids)):
-                tmp.replace(path)
-                self.store.prune()
-        except OSError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            with atomic_file(self.store.path(ids)) as tmp:
+                if not lib.llama_state_save_file(
+                    self.llm._ctx.ctx, str(tmp).encode(), arr, len(ids)
+                ):
+                    raise OSError("llama.cpp could not save its state")
+            self.store.prune()
 
     def close(self) -> None:
         self._finalizer()

@@ -27,7 +27,7 @@ MIN_TOKENS = 64  # shorter heads cost less to evaluate than to look up and load
 
 
 def default_dir() -> Path:
-    from bslm.models.bases import cache_dir
+    from bslm.models.files import cache_dir
 
     return cache_dir() / "prompts"
 
@@ -64,23 +64,16 @@ class PromptStore:
             return []
         return sorted(out, reverse=True)
 
-    def longest(self, tokens: list[int], at_most: int | None = None) -> int:
-        """Length of the longest stored head that ``tokens`` starts with (at most
-        ``at_most`` long), 0 for none."""
-        limit = len(tokens) if at_most is None else min(at_most, len(tokens))
+    def longest(self, tokens: list[int]) -> int:
+        """Length of the longest stored head that ``tokens`` starts with, 0 for none."""
         for n in self.lengths():
-            if MIN_TOKENS <= n <= limit and self.path(tokens[:n]).is_file():
+            if MIN_TOKENS <= n <= len(tokens) and self.path(tokens[:n]).is_file():
                 return n
         return 0
 
     def touch(self, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.utime(path)
-
-    def temporary(self, path: Path) -> Path:
-        """A temporary name next to ``path`` (same folder, so the rename is atomic)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
     def prune(self) -> None:
         """Keep the most recently used files within the limits."""
