@@ -43,8 +43,11 @@ def test_run_json_is_one_object(tiny_dir, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)  # exactly one JSON document, nothing else on stdout
-    assert set(out) == {"answer", "tool_calls", "tokens", "ms"}
+    assert set(out) == {"answer", "tool_calls", "tokens", "ms", "timing"}
     assert isinstance(out["answer"], str) and out["ms"] > 0
+    timing = out["timing"]
+    assert {"model_s", "servers_s", "head_s", "prefill_s", "decode_s", "tools_s"} <= set(timing)
+    assert all(v >= 0 for v in timing.values()) and timing["decode_s"] > 0
     assert out["tokens"]["prompt"] > 100 and out["tokens"]["completion"] > 0
     for c in out["tool_calls"]:
         assert set(c) == {"server", "name", "arguments", "result", "is_error", "ms"}
