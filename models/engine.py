@@ -165,7 +165,7 @@ def generate(
     seed: int = 0,
     rng: np.random.Generator | None = None,
     stop: Collection[int] | None = None,
-    logprobs: bool = False,
+    logprobs: bool | str = False,
     on_token: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Generation:
@@ -173,8 +173,11 @@ def generate(
     Stops at a ``stop`` id (default: the tokenizer's ``⟨eot⟩``), the token limit, or
     ``should_stop()``. Sampling draws from ``rng`` (default: a generator seeded with ``seed``).
     ``logprobs``: also each token's log-probability under the distribution it was drawn from
-    (the masked logits at ``temperature``; greedy: at 1). Raises BackendError from the
-    backend."""
+    (the masked logits at ``temperature``; greedy: at 1); ``logprobs="model"``: under the
+    model's own, unmasked logits at ``temperature`` (what a trainer recomputes from the
+    weights). Raises BackendError from the backend."""
+    if logprobs not in (False, True, "model"):
+        raise ValueError(f"logprobs must be a bool or 'model', not {logprobs!r}")
     stop = {backend.tokenizer.eot_id} if stop is None else set(stop)
     rng = rng if rng is not None else np.random.default_rng(seed)
     out = Generation(prompt_tokens=len(prompt))
@@ -200,7 +203,8 @@ def generate(
                 out.left_grammar = True
             out.mask_seconds += time.perf_counter() - m0
         if logprobs:
-            drawn = chooser.masked(logits, allowed) if allowed is not None else logits
+            masked = allowed is not None and logprobs != "model"
+            drawn = chooser.masked(logits, allowed) if masked else logits
             out.logprobs.append(logprob(drawn, t, temperature))
         out.ids.append(t)
         if on_token is not None:

@@ -53,8 +53,9 @@ class LlamaBackend(Backend):
         self._finalizer = weakref.finalize(self, llm.close)
 
     @staticmethod
-    def _load(path: Path, n_ctx: int | None):
-        """(Llama, its string metadata). Raises BackendError for a file llama.cpp refuses."""
+    def _load(path: Path, n_ctx: int | None, full_cache: bool = False):
+        """(Llama, its string metadata). Raises BackendError for a file llama.cpp refuses.
+        ``full_cache``: the sliding layers keep every position too (any rewind is a cut)."""
         from llama_cpp import Llama
 
         from bslm.export.gguf import quiet_native_output
@@ -79,7 +80,7 @@ class LlamaBackend(Backend):
                     n_ctx=n_ctx or DEFAULT_N_CTX,
                     n_threads=os.cpu_count() or 1,
                     logits_all=False,
-                    swa_full=False,
+                    swa_full=full_cache,
                     verbose=False,
                     **cache,
                 )
@@ -88,14 +89,24 @@ class LlamaBackend(Backend):
         return llm, dict(llm.metadata)
 
     @classmethod
-    def open(cls, path: Path | None, n_ctx: int | None = None) -> LlamaBackend:
+    def open(
+        cls,
+        path: Path | None,
+        n_ctx: int | None = None,
+        *,
+        full_cache: bool = False,
+        store: bool = True,
+    ) -> LlamaBackend:
+        """``full_cache``: keep every position in the sliding layers too, so that any rewind
+        is a cut (for many samples of one prompt, at a small context); ``store``: load and
+        store prompt heads on disk."""
         from bslm.export.metadata import MetadataError, tokenizer_from_metadata
 
         if path is None:
             llm, meta, path = cls._open_default(n_ctx)
         else:
             path = Path(path)
-            llm, meta = cls._load(path, n_ctx)
+            llm, meta = cls._load(path, n_ctx, full_cache)
         try:
             tok = tokenizer_from_metadata(meta, str(path))
         except MetadataError as e:
@@ -110,8 +121,8 @@ class LlamaBackend(Backend):
             "sliding_window": _int(meta.get(f"{arch}.attention.sliding_window")),
         }
         n_train = int(llm.n_ctx())
-        store = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa"))
-        return cls(llm, tok, min(n_ctx or n_train, n_train), info, store)
+        heads = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa"))
+        return cls(llm, tok, min(n_ctx or n_train, n_train), info, heads if store else None)
 
     @classmethod
     def _open_default(cls, n_ctx: int | None):

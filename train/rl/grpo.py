@@ -5,7 +5,11 @@ adapter over the starting model (``train/rl/policy.py``).
 Rollouts are ours (TRL's ``rollout_func``): each model turn is sampled from the policy, under
 the tools' grammar (``mask: hard``/``soft``) or not (``off``); the calls run in the
 environment and their results are appended to the context as a results turn, whose tokens are
-not trained on (``env_mask``). The rewards (``train/rl/rewards.py``) see each episode's parsed
+not trained on (``env_mask``). By default the sampler is llama.cpp, on a GGUF mirror of the
+policy exported again every ``sync_every`` steps (``train/rl/mirror.py``), the engine the runtime
+decodes with; TRL recomputes the policy's log-probabilities in one forward pass and corrects
+for the mirror's staleness and quantization with its truncated importance sampling
+(``is_mode``, ``is_cap``). ``rollouts: torch`` samples from the policy itself. The rewards (``train/rl/rewards.py``) see each episode's parsed
 model turns, the environment's score and the task's reference; their weights come from the
 config. When every rollout of a task scores zero, the task's next rollouts start from a
 partial solution (its first reference turns, one more each time it stalls, one fewer once a
@@ -33,6 +37,8 @@ from bslm.train.rl.rewards import weighted
 
 FINAL = "final"
 GUIDANCE = "guidance.json"
+ROLLOUTS = ("llama", "torch")
+IS_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask", "none")
 DEFAULT_REWARDS = {
     "outcome": 1.0,
     "steps": 0.2,
@@ -75,6 +81,30 @@ class GRPOConfig:
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature of rollouts"})
     mask: str = field(
         default="hard", metadata={"help": "rollouts under the tool grammar: hard, soft or off"}
+    )
+    rollouts: str = field(
+        default="llama",
+        metadata={
+            "help": "who samples the rollouts: llama (a llama.cpp mirror of the policy, "
+            "train/rl/mirror.py) or torch (the policy itself, token by token)"
+        },
+    )
+    sync_every: int = field(
+        default=1, metadata={"help": "llama rollouts: export the policy again every N steps"}
+    )
+    mirror_quant: str = field(
+        default="q8_0", metadata={"help": "llama rollouts: the mirror's GGUF type (q8_0, f16, f32)"}
+    )
+    is_mode: str = field(
+        default="token_truncate",
+        metadata={
+            "help": "llama rollouts: TRL's importance-sampling correction for the mirror's "
+            "staleness and quantization (token_truncate, token_mask, sequence_truncate, "
+            "sequence_mask; none: off)"
+        },
+    )
+    is_cap: float = field(
+        default=2.0, metadata={"help": "llama rollouts: the importance ratio's upper bound"}
     )
     max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
     max_tokens: int = field(
@@ -143,16 +173,24 @@ def episode_reward(fn, name: str):
     return reward
 
 
-def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidance | None):
+def make_rollout(
+    cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidance | None, mirror=None
+):
     """TRL's ``rollout_func``: one sampled episode per prompt (a task id; TRL repeats each
-    ``group_size`` times), with the tokens, the environment mask and the reward columns."""
+    ``group_size`` times), with the tokens, the environment mask and the reward columns.
+    ``mirror``: a ``LlamaMirror`` samples them (synced by the trainer); else the policy."""
     from bslm.train.rl.rollout import play
 
     envs = {name: make_env(name) for name in {t.env for t in tasks.values()}}
     rng = np.random.default_rng(cfg.seed)
 
     def rollout(prompts: list[str], trainer) -> dict:
-        model = trainer.accelerator.unwrap_model(trainer.model)
+        if mirror is not None:
+            if mirror.backend is None:  # before the first step's sync
+                mirror.sync_weights()
+            policy = mirror.backend
+        else:
+            policy = trainer.accelerator.unwrap_model(trainer.model)
         out: dict[str, list] = {
             k: []
             for k in (
@@ -173,7 +211,7 @@ def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidanc
             task = tasks[prompt]
             prefix = guidance.prefix(task) if guidance is not None else 0
             ep, s = play(
-                model,
+                policy,
                 tok,
                 envs[task.env],
                 task,
@@ -205,6 +243,27 @@ def make_rollout(cfg: GRPOConfig, tok, tasks: dict[str, Task], guidance: Guidanc
     return rollout
 
 
+def mirrored_trainer_class():
+    """TRL's GRPOTrainer with rollouts from a llama.cpp mirror of the policy.
+
+    TRL keeps two things for an external generator that it calls vLLM: a weight-sync hook,
+    called once per optimizer step before the rollouts (``vllm_generation.sync_weights()``),
+    and a truncated importance-sampling correction of the loss by the ratio of the policy's
+    log-probabilities (recomputed, one forward pass per batch) to the generator's (the
+    rollouts' ``logprobs``). Both are switched on by ``use_vllm``; the generation itself stays
+    our ``rollout_func``, so nothing of vLLM is imported or run. The mirror is the sync target.
+    """
+    from trl import GRPOTrainer
+
+    class MirroredGRPOTrainer(GRPOTrainer):
+        def mirror_with(self, mirror) -> None:
+            self.use_vllm = True  # TRL's sync hook and importance sampling, not its generation
+            self.vllm_generation = mirror
+            self._last_loaded_step = -1
+
+    return MirroredGRPOTrainer
+
+
 def train(cfg: GRPOConfig) -> Path:
     """Run GRPO; returns the final adapter's directory. Raises ValueError for bad settings."""
     from datasets import Dataset
@@ -218,6 +277,12 @@ def train(cfg: GRPOConfig) -> Path:
 
     if cfg.mask not in MASKS:
         raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
+    if cfg.rollouts not in ROLLOUTS:
+        raise ConfigError(f"unknown rollouts {cfg.rollouts!r} (choose from {', '.join(ROLLOUTS)})")
+    if cfg.is_mode not in IS_MODES:
+        raise ConfigError(f"unknown is_mode {cfg.is_mode!r} (choose from {', '.join(IS_MODES)})")
+    if cfg.sync_every < 1:
+        raise ConfigError("sync_every must be at least 1")
     funcs, weights = weighted(cfg.rewards)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -236,17 +301,31 @@ def train(cfg: GRPOConfig) -> Path:
         reward_weights=weights,
         # TRL turns it on to save GPU memory; on a CPU memory is plenty and time is not
         gradient_checkpointing=not cfg.use_cpu,
+        vllm_importance_sampling_correction=cfg.is_mode != "none",
+        vllm_importance_sampling_mode=cfg.is_mode if cfg.is_mode != "none" else "token_truncate",
+        vllm_importance_sampling_clip_max=cfg.is_cap,
     )
-    trainer = GRPOTrainer(
+    mirror = None
+    if cfg.rollouts == "llama":
+        from bslm.train.rl.mirror import LlamaMirror
+
+        mirror = LlamaMirror(tok, out / "mirror", cfg.mirror_quant, cfg.sync_every)
+    trainer = (mirrored_trainer_class() if mirror is not None else GRPOTrainer)(
         model=model,
         reward_funcs=[episode_reward(f, name) for f, name in zip(funcs, cfg.rewards, strict=True)],
         args=args,
         train_dataset=Dataset.from_list([{"prompt": task_id} for task_id in tasks]),
         processing_class=tok.base,
-        rollout_func=make_rollout(cfg, tok, tasks, guidance),
+        rollout_func=make_rollout(cfg, tok, tasks, guidance, mirror),
         callbacks=[checkpoint_callback(tok, cfg.model, cfg.seed)],
     )
-    final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "reward")
+    if mirror is not None:
+        trainer.mirror_with(mirror.bind(trainer))
+    try:
+        final, rows = train_and_save(trainer, tok, out / FINAL, cfg.model, cfg.seed, "reward")
+    finally:
+        if mirror is not None:
+            mirror.close()
     plot_rewards(rows, out / "rewards.png")
     print(f"final adapter: {final}\nreward curves: {out / 'rewards.png'}")
     return final

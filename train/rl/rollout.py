@@ -1,12 +1,18 @@
-"""Sampled episodes for reinforcement learning: a torch model plays environment tasks, each
-model turn sampled by the engine (``models/engine.py``, under the turn's grammar as the agent
-builds it, or none), every token accounted for — the model's own (trained on, with its
-log-probability) and the environment's (results turns, not trained on).
+"""Sampled episodes for reinforcement learning: a policy plays environment tasks, each model turn
+sampled by the engine (``models/engine.py``, under the turn's grammar as the agent builds it, or
+none), every token accounted for — the model's own (trained on, with its log-probability) and
+the environment's (results turns, not trained on).
 
-``Sampler`` is an ``act`` for ``run_episode``: it keeps the episode's token sequence and KV
-cache, appends each results turn the environment produced, and samples the next model turn.
+The policy is a torch model (decoded through ``TorchBackend``) or any engine backend, such as
+the llama.cpp mirror of a training policy (``train/rl/mirror.py``). Log-probabilities are the
+policy's own, unmasked, at the sampling temperature: what the trainer recomputes from the
+weights, so that the two can be compared (importance sampling) and tested against each other.
 
-    sampler = Sampler(model, tok, grammar, mode="hard", temperature=1.0)
+``Sampler`` is an ``act`` for ``run_episode``: it keeps the episode's token sequence (the
+backend keeps its KV cache), appends each results turn the environment produced, and samples
+the next model turn.
+
+    sampler = Sampler(TorchBackend(model, tok), tok, grammar, mode="hard", temperature=1.0)
     episode = run_episode(env, task, sampler)
     sampler.prompt_ids, sampler.completion_ids, sampler.env_mask, sampler.logprobs
 """
@@ -16,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from bslm.models.chat import as_spec, encode_chat
-from bslm.models.engine import called_tools, generate, turn_grammar
+from bslm.models.engine import Backend, called_tools, generate, turn_grammar
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, ParseError, parse_output
 from bslm.models.tokenizer import DualTokenizer
@@ -29,7 +35,7 @@ class Sampler:
 
     def __init__(
         self,
-        model,
+        backend: Backend,
         tok: DualTokenizer,
         grammar: Grammar | None = None,
         mode: str = "hard",
@@ -41,7 +47,7 @@ class Sampler:
         """``grammar``: one grammar for every turn; None: each turn's own (``turn_grammar``:
         the tools, the system prompt's rules, the tools already called), unless ``mode`` is
         ``off``."""
-        self.backend = TorchBackend(model, tok)
+        self.backend = backend
         self.tok, self.grammar, self.mode = tok, grammar, mode
         self.temperature, self.max_turn_tokens, self.max_tokens = (
             temperature,
@@ -74,7 +80,7 @@ class Sampler:
             max_new_tokens=budget,
             temperature=self.temperature,
             rng=self.rng,
-            logprobs=True,
+            logprobs="model",
         )
         self._append(gen.ids, mask=1, logprobs=gen.logprobs)
         return parse_output(self.tok.decode(gen.ids))
@@ -93,7 +99,7 @@ class Sampler:
 
 
 def play(
-    model,
+    policy,
     tok: DualTokenizer,
     env: Environment,
     task: Task,
@@ -106,12 +112,19 @@ def play(
     rng: np.random.Generator | None = None,
     grammar: Grammar | None = None,
 ) -> tuple[Episode, Sampler]:
-    """One sampled episode of ``task``, starting after ``prefix`` reference turns; returns the
-    episode and its sampler (the tokens). ``grammar`` None: each turn's own grammar."""
-    was_training = model.training  # the sampler's backend puts the model in eval mode
-    sampler = Sampler(model, tok, grammar, mode, temperature, max_turn_tokens, max_tokens, rng)
+    """One sampled episode of ``task`` by ``policy`` (a torch model or an engine backend),
+    starting after ``prefix`` reference turns; returns the episode and its sampler (the
+    tokens). ``grammar`` None: each turn's own grammar."""
+    if isinstance(policy, Backend):
+        backend, model = policy, None
+    else:
+        model = policy
+        was_training = model.training  # the torch backend puts the model in eval mode
+        backend = TorchBackend(model, tok)
+    sampler = Sampler(backend, tok, grammar, mode, temperature, max_turn_tokens, max_tokens, rng)
     try:
         episode = run_episode(env, task, sampler, prefix=prefix)
     finally:
-        model.train(was_training)
+        if model is not None:
+            model.train(was_training)
     return episode, sampler

@@ -1,0 +1,190 @@
+"""GRPO rollouts per minute: the policy sampled token by token in PyTorch, against its llama.cpp
+mirror (``train/rl/mirror.py``), on the same tasks, side by side in one run. Pause other work
+while it measures.
+
+    python bench/rollouts.py                       # the default model, 2 steps of 2 tasks x 4
+    python bench/rollouts.py --steps 1 --quants q8_0,f16
+
+A step is what ``configs/grpo_gemma_cpu.yaml`` does before each update: ``tasks`` training
+tasks of the environments, ``group`` rollouts each, under the hard mask at temperature 1. The
+mirror is exported again before every step (``sync_every: 1``, the default), and that time is
+counted in its episodes per minute. The last columns compare the rollouts' log-probabilities
+with the policy's own, recomputed in one forward pass per episode (what TRL does before its
+importance-sampling correction): the mean and largest absolute difference per model token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+ENVS = ("calls", "math", "logic", "store", "code")
+
+
+def table(title: str, head: list[str], rows: list[list]) -> None:
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |")
+    sys.stdout.flush()
+
+
+def policy_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float):
+    import torch
+
+    ids = torch.tensor([prompt_ids + completion_ids])
+    with torch.no_grad():
+        logits = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1).logits[0].float()
+    logps = torch.log_softmax(logits[:-1] / temperature, dim=-1)
+    return logps.gather(1, torch.tensor(completion_ids)[:, None])[:, 0].numpy()
+
+
+def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
+    """Play every step's groups; ``policy_for(step)`` is what samples them (it may sync)."""
+    from bslm.train.rl.envs import make_env
+    from bslm.train.rl.rollout import play
+
+    envs = {name: make_env(name) for name in ENVS}
+    episodes = tokens = solved = 0
+    diffs: list[np.ndarray] = []
+    t0 = time.perf_counter()
+    checking = 0.0
+    for step, tasks in enumerate(steps):
+        policy = policy_for(step)
+        rng = np.random.default_rng(step)
+        for task in tasks:
+            for _ in range(args.group):
+                ep, s = play(
+                    policy,
+                    tok,
+                    envs[task.env],
+                    task,
+                    mode="hard",
+                    temperature=1.0,
+                    max_turn_tokens=args.turn_tokens,
+                    max_tokens=args.max_tokens,
+                    rng=rng,
+                )
+                episodes += 1
+                solved += ep.score >= 1.0
+                mask = np.array(s.env_mask, dtype=bool)
+                tokens += int(mask.sum())
+                if check and mask.any():
+                    c0 = time.perf_counter()
+                    want = policy_logprobs(model, s.prompt_ids, s.completion_ids, 1.0)
+                    diffs.append(np.abs(np.array(s.logprobs)[mask] - want[mask]))
+                    checking += time.perf_counter() - c0
+    seconds = time.perf_counter() - t0 - checking
+    d = np.concatenate(diffs) if diffs else np.zeros(0)
+    return {
+        "episodes": episodes,
+        "tokens": tokens,
+        "solved": solved,
+        "seconds": seconds,
+        "mean_diff": float(d.mean()) if len(d) else None,
+        "max_diff": float(d.max()) if len(d) else None,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="default", help="starting model, as GRPO's `model`")
+    ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--tasks", type=int, default=2, help="tasks per step")
+    ap.add_argument("--group", type=int, default=4, help="rollouts per task")
+    ap.add_argument("--turn-tokens", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--quants", default="q8_0", help="mirror GGUF types, comma-separated")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch sampler")
+    args = ap.parse_args()
+
+    import torch
+
+    from bslm.train.rl.envs import train_tasks
+    from bslm.train.rl.mirror import LlamaMirror
+    from bslm.train.rl.policy import load_policy
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model, tok = load_policy(args.model, seed=0)
+    model.eval()
+    pool = train_tasks(ENVS, (args.steps * args.tasks) // len(ENVS) + 1, seed=0)
+    order = sorted(range(len(pool)), key=lambda i: (i % len(ENVS), i))  # envs interleaved
+    picked = [pool[i] for i in order][: args.steps * args.tasks]
+    steps = [picked[i * args.tasks : (i + 1) * args.tasks] for i in range(args.steps)]
+    print(
+        f"{os.cpu_count()} CPU cores; {args.model} model; {args.steps} steps of {args.tasks} "
+        f"tasks x {args.group} rollouts (hard mask, temperature 1, <= {args.max_tokens} tokens)"
+    )
+    rows, base = [], None
+    if not args.no_torch:
+        r = play_steps(lambda step: model, model, tok, steps, args, check=False)
+        base = r["episodes"] / r["seconds"] * 60
+        rows.append(["PyTorch, token by token", *_cells(r, 0.0, base), "–", "–"])
+    for quant in args.quants.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            mirror = LlamaMirror(tok, Path(tmp), quant=quant, every=1)
+
+            def policy_for(step: int, mirror=mirror):
+                mirror.sync(model, step)  # the same weights: what a sync costs is measured
+                return mirror.backend
+
+            try:
+                r = play_steps(policy_for, model, tok, steps, args, check=True)
+            finally:
+                mirror.close()
+            per_sync = mirror.seconds / max(mirror.syncs, 1)
+            rate = r["episodes"] / r["seconds"] * 60
+            rows.append(
+                [
+                    f"llama.cpp mirror, {quant}",
+                    *_cells(r, per_sync, base or rate),
+                    f"{r['mean_diff']:.4f}",
+                    f"{r['max_diff']:.3f}",
+                ]
+            )
+    table(
+        "GRPO rollouts",
+        [
+            "sampler",
+            "episodes",
+            "model tokens",
+            "solved",
+            "seconds",
+            "sync s/step",
+            "episodes/min",
+            "model tok/s",
+            "× PyTorch",
+            "mean |Δ logprob|",
+            "max |Δ logprob|",
+        ],
+        rows,
+    )
+    return 0
+
+
+def _cells(r: dict, per_sync: float, base: float) -> list:
+    rate = r["episodes"] / r["seconds"] * 60
+    return [
+        r["episodes"],
+        r["tokens"],
+        r["solved"],
+        f"{r['seconds']:.1f}",
+        f"{per_sync:.1f}",
+        f"{rate:.2f}",
+        f"{r['tokens'] / r['seconds']:.1f}",
+        f"{rate / base:.2f}",
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

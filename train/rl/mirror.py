@@ -1,0 +1,117 @@
+"""Rollouts on llama.cpp: the training policy mirrored as a GGUF that the runtime's own backend
+decodes, several times faster than token-by-token PyTorch on a CPU.
+
+Every ``every`` optimizer steps the mirror takes a copy of the policy with its LoRA folded in,
+writes it with the exporter (``export/gguf.py``: f16, then llama.cpp's quantizer for ``q8_0``)
+into its own directory and opens it with ``LlamaBackend`` (a full cache, so that the rollouts of
+one task reuse their shared prompt). Between syncs the rollouts come from a policy up to
+``every - 1`` steps old, and always from a quantized one; GRPO corrects for both with TRL's
+truncated importance sampling (``train/rl/grpo.py``): the mirror is what TRL's weight-sync hook
+(``sync_weights``) updates.
+
+    mirror = LlamaMirror(tok, "runs/grpo/mirror", quant="q8_0", every=1)
+    mirror.sync(model, step=0)            # export and open, when due
+    play(mirror.backend, tok, env, task)  # train/rl/rollout.py
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+from bslm.models.files import atomic_file
+
+QUANTS = ("q8_0", "f16", "f32")
+
+
+class LlamaMirror:
+    """The policy as a llama.cpp backend, exported again when it is ``every`` steps old."""
+
+    def __init__(
+        self,
+        tok,
+        directory: str | Path,
+        quant: str = "q8_0",
+        every: int = 1,
+        n_ctx: int = 2048,
+    ):
+        if quant not in QUANTS:
+            raise ValueError(f"unknown mirror quantization {quant!r} (choose from {QUANTS})")
+        if every < 1:
+            raise ValueError("the mirror must be synced at least every step (every >= 1)")
+        self.tok, self.quant, self.every, self.n_ctx = tok, quant, every, n_ctx
+        self.directory = Path(directory)
+        self.backend = None
+        self.step: int | None = None  # the optimizer step of the policy it mirrors
+        self.syncs = 0
+        self.seconds = 0.0  # spent exporting and opening
+        self.model = None  # the policy ``sync_weights`` reads (set by ``bind``)
+        self.trainer = None
+
+    def bind(self, trainer) -> LlamaMirror:
+        """Follow ``trainer``'s policy and step (for TRL's ``sync_weights`` hook)."""
+        self.trainer = trainer
+        return self
+
+    def sync_weights(self) -> None:
+        """TRL's hook, called before the rollouts of a new optimizer step."""
+        trainer = self.trainer
+        self.sync(trainer.accelerator.unwrap_model(trainer.model), trainer.state.global_step)
+
+    def due(self, step: int) -> bool:
+        return self.backend is None or self.step is None or step - self.step >= self.every
+
+    def sync(self, model, step: int = 0, force: bool = False) -> bool:
+        """Export ``model`` (a PEFT policy or a plain transformers model) and open it, when due
+        or ``force``d. Returns whether it did."""
+        if not (force or self.due(step)):
+            return False
+        from bslm.export.gguf import quantize, quiet_native_output, write_gguf
+        from bslm.runtime.backends.llama import LlamaBackend
+
+        t0 = time.perf_counter()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"policy-{step}.{self.quant}.gguf"
+        merged = _merged_copy(model)
+        float_type = "f32" if self.quant == "f32" else "f16"
+        with atomic_file(path) as final:
+            if self.quant in ("f16", "f32"):
+                write_gguf(merged, self.tok, final, float_type, source=f"policy at step {step}")
+            else:
+                plain = final.with_suffix(".f16.part")
+                try:
+                    write_gguf(merged, self.tok, plain, "f16", source=f"policy at step {step}")
+                    quantize(plain, final, self.quant)
+                finally:
+                    plain.unlink(missing_ok=True)
+        del merged
+        old = self.backend
+        with quiet_native_output():
+            self.backend = LlamaBackend.open(path, self.n_ctx, full_cache=True, store=False)
+        if old is not None:
+            old.close()
+        for stale in self.directory.glob("policy-*.gguf"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+        self.step = step
+        self.syncs += 1
+        self.seconds += time.perf_counter() - t0
+        return True
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+def _merged_copy(model):
+    """A float32, eval-mode copy of ``model`` with any PEFT adapter folded into its weights
+    (the policy itself is left as it is)."""
+    import torch
+
+    with torch.no_grad():
+        clone = copy.deepcopy(model)
+        if hasattr(clone, "merge_and_unload"):
+            clone = clone.merge_and_unload()
+        return clone.float().eval()
