@@ -58,6 +58,16 @@ class DPOConfig:
     mask: str = field(
         default="hard", metadata={"help": "sampling under the tool grammar: hard, soft or off"}
     )
+    rollouts: str = field(
+        default="llama",
+        metadata={
+            "help": "who samples the chains: llama (the starting model exported once to a "
+            "llama.cpp GGUF, train/rl/mirror.py) or torch (the model itself)"
+        },
+    )
+    mirror_quant: str = field(
+        default="q8_0", metadata={"help": "llama chains: the GGUF type (q8_0, f16, f32)"}
+    )
     max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
     max_tokens: int = field(default=384, metadata={"help": "completion tokens per chain at most"})
     seed: int = field(
@@ -107,26 +117,51 @@ def pairs_for(chains: list[dict], max_pairs: int = -1) -> list[dict]:
 def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
     """Sample ``cfg.samples`` chains per task and write the task's pairs to ``path`` (one line
     per task, pairs possibly empty); tasks already in the file are not sampled again."""
-    from tqdm import tqdm
-
-    from bslm.train.rl.rollout import play
-
     done: dict[str, dict] = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             row = json.loads(line)
             done[row["task"]] = row
-    tasks = train_tasks(cfg.envs, cfg.tasks, cfg.seed)
+    tasks = [t for t in train_tasks(cfg.envs, cfg.tasks, cfg.seed) if t.id not in done]
     envs = {n: make_env(n) for n in cfg.envs}
     rng = np.random.default_rng(cfg.seed)
+    if not tasks:
+        return _pairs(done)
+    if cfg.rollouts not in ("llama", "torch"):
+        raise ConfigError(f"unknown rollouts {cfg.rollouts!r} (choose from llama, torch)")
+    mirror, policy = None, model
+    if cfg.rollouts == "llama":  # the chains come from the starting model: one export
+        from bslm.train.rl.mirror import LlamaMirror
+
+        mirror = LlamaMirror(tok, path.parent / "mirror", cfg.mirror_quant)
+        mirror.sync(model)
+        policy = mirror.backend
+    try:
+        _sample_chains(cfg, policy, tok, tasks, envs, rng, path, done)
+    finally:
+        if mirror is not None:
+            mirror.close()
+            mirror.clear()
+    return _pairs(done)
+
+
+def _pairs(done: dict[str, dict]) -> list[dict]:
+    return [dict(p, prompt_ids=row["prompt_ids"]) for row in done.values() for p in row["pairs"]]
+
+
+def _sample_chains(cfg, policy, tok, tasks, envs, rng, path: Path, done: dict) -> None:
+    from tqdm import tqdm
+
+    from bslm.train.rl.rollout import play
+
     with path.open("a") as f:
-        for task in tqdm([t for t in tasks if t.id not in done], desc="sampling chains"):
+        for task in tqdm(tasks, desc="sampling chains"):
             levels = range(len(task.solution)) if cfg.guidance else range(1)
             for prefix in levels:
                 chains = []
                 for _ in range(cfg.samples):
                     ep, s = play(
-                        model,
+                        policy,
                         tok,
                         envs[task.env],
                         task,
@@ -158,7 +193,6 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
             f.write(json.dumps(row) + "\n")
             f.flush()
             done[task.id] = row
-    return [dict(p, prompt_ids=row["prompt_ids"]) for row in done.values() for p in row["pairs"]]
 
 
 def _collator_class():

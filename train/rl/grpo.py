@@ -326,6 +326,7 @@ def train(cfg: GRPOConfig) -> Path:
     finally:
         if mirror is not None:
             mirror.close()
+            mirror.clear()
     plot_rewards(rows, out / "rewards.png")
     print(f"final adapter: {final}\nreward curves: {out / 'rewards.png'}")
     return final

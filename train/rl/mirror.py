@@ -104,6 +104,12 @@ class LlamaMirror:
             self.backend.close()
             self.backend = None
 
+    def clear(self) -> None:
+        """Delete the exported files (after ``close``; a later ``sync`` exports again)."""
+        for path in self.directory.glob("policy-*.gguf"):
+            path.unlink(missing_ok=True)
+        self.step = None
+
 
 def _merged_copy(model):
     """A float32, eval-mode copy of ``model`` with any PEFT adapter folded into its weights

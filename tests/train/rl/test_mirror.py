@@ -1,9 +1,8 @@
 """Rollouts on a llama.cpp mirror of the policy: their log-probabilities are the policy's own
 (recomputed in one forward pass per episode, as the trainer does), the mirror follows the
-policy's weights, and GRPO trains with it through TRL's sync hook and importance sampling."""
+policy's weights (GRPO training with it: tests/train/rl/test_rl.py)."""
 
 import copy
-import json
 
 import numpy as np
 import pytest
@@ -94,33 +93,3 @@ def test_the_mirror_follows_the_policy_and_keeps_one_file(tiny, tmp_path):
         assert mirror.syncs == 2 and mirror.step == 2
     finally:
         mirror.close()
-
-
-@pytest.mark.slow
-def test_grpo_trains_on_mirror_rollouts_with_importance_sampling(tmp_path):
-    from bslm.train.rl.grpo import GRPOConfig, train
-
-    out = tmp_path / "grpo"
-    cfg = GRPOConfig(
-        model="tiny",
-        envs=("calls",),
-        tasks=2,
-        out=str(out),
-        group_size=2,
-        prompts_per_step=1,
-        max_steps=2,
-        max_turn_tokens=8,
-        max_tokens=24,
-        rollouts="llama",
-        mirror_quant="f32",
-        save_steps=1,
-        use_cpu=True,
-    )
-    final = train(cfg)
-    assert (final / "adapter_model.safetensors").is_file()
-    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    assert len(rows) == 2
-    # TRL measured the mirror against the policy: tiny differences (f32, at most a step old)
-    diffs = [r["sampling/sampling_logp_difference/mean"] for r in rows]
-    assert all(0 <= d < 0.05 for d in diffs)
-    assert [p.name for p in (out / "mirror").glob("*.gguf")] == ["policy-1.f32.gguf"]

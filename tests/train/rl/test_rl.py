@@ -164,7 +164,8 @@ def test_episode_reward_reads_the_episodes_not_trl_text():
     ) == [1.0, 0.0]
 
 
-def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
+@pytest.mark.parametrize("rollouts", ["llama", pytest.param("torch", marks=pytest.mark.slow)])
+def test_grpo_steps_change_the_weights(tmp_path, monkeypatch, rollouts):
     from bslm.train.rl.grpo import train
 
     # The random tiny model never solves a task: a reward that varies with what it writes
@@ -187,6 +188,7 @@ def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
         lr=1e-2,
         save_steps=1,
         rewards={"length": 1.0, "outcome": 1.0, "format": 0.1},
+        rollouts=rollouts,
     )
     final = train(cfg)
     weights = _lora_weights(final)
@@ -194,6 +196,10 @@ def test_grpo_steps_change_the_weights(tmp_path, monkeypatch):
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero
     rows = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all("rewards/length/mean" in r for r in rows)
+    if rollouts == "llama":
+        # TRL compared the mirror's log-probabilities with the policy's (q8_0: close, not equal)
+        assert all(0 <= r["sampling/sampling_logp_difference/mean"] < 0.5 for r in rows)
+        assert not list((tmp_path / "grpo" / "mirror").glob("*.gguf"))  # gone with the run
     assert (tmp_path / "grpo" / "rewards.png").stat().st_size > 0
     ckpt = tmp_path / "grpo" / "checkpoint-2"
     assert (ckpt / "bslm_adapter.json").is_file() and (ckpt / "bslm_tokenizer.json").is_file()
@@ -206,6 +212,10 @@ def test_grpo_refuses_an_unknown_reward_or_mask(tmp_path):
         train(GRPOConfig(model="tiny", rewards={"nope": 1.0}, out=str(tmp_path / "a")))
     with pytest.raises(ValueError, match="mask"):
         train(GRPOConfig(model="tiny", mask="sometimes", out=str(tmp_path / "b")))
+    with pytest.raises(ValueError, match="rollouts"):
+        train(GRPOConfig(model="tiny", rollouts="vllm", out=str(tmp_path / "c")))
+    with pytest.raises(ValueError, match="is_mode"):
+        train(GRPOConfig(model="tiny", is_mode="maybe", out=str(tmp_path / "d")))
 
 
 def test_pairs_are_every_correct_times_incorrect_chain():
