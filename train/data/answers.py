@@ -1,6 +1,7 @@
 """What the assistant says in text: answers from tool results, clarifying questions, refusals,
 error explanations and small talk, in English, French, Spanish or German, shaped by the rules
-of the system prompt (lowercase, bullets, JSON only, a prefix, short).
+of the system prompt (lower or upper case, bullets, a numbered list, JSON only, a prefix, a
+sign-off, a contact to mention, a closing question, short).
 
 ``Style.of(rules)`` reads the rules; ``say(style, rng, what, ...)`` renders one message.
 """
@@ -57,6 +58,12 @@ TEXTS: dict[str, dict[str, list[str]]] = {
         ],
         "fact": ["the {label} is {value}"],
         "and": ["and"],
+        "follow_up": [
+            "Anything else I can help with?",
+            "Can I help with anything else?",
+            "Is there anything else you need?",
+            "Would you like anything else?",
+        ],
     },
     "French": {
         "result": [
@@ -86,6 +93,11 @@ TEXTS: dict[str, dict[str, list[str]]] = {
         ],
         "fact": ["{label} : {value}"],
         "and": ["et"],
+        "follow_up": [
+            "Puis-je vous aider avec autre chose ?",
+            "Avez-vous besoin d'autre chose ?",
+            "Je peux faire autre chose pour vous ?",
+        ],
     },
     "Spanish": {
         "result": [
@@ -115,6 +127,11 @@ TEXTS: dict[str, dict[str, list[str]]] = {
         ],
         "fact": ["{label}: {value}"],
         "and": ["y"],
+        "follow_up": [
+            "¿Puedo ayudarle con algo más?",
+            "¿Necesita algo más?",
+            "¿Hay algo más en lo que pueda ayudarle?",
+        ],
     },
     "German": {
         "result": [
@@ -144,8 +161,21 @@ TEXTS: dict[str, dict[str, list[str]]] = {
         ],
         "fact": ["{label}: {value}"],
         "and": ["und"],
+        "follow_up": [
+            "Kann ich sonst noch etwas für dich tun?",
+            "Brauchst du noch etwas?",
+            "Kann ich dir noch bei etwas anderem helfen?",
+        ],
     },
 }
+# How an answer gives the contact a ``mention`` rule asks for (in English: the rule goes with
+# English answers only).
+MENTION_TAILS = [
+    "More help: {phrase}.",
+    "Questions? Contact {phrase}.",
+    "Support: {phrase}.",
+    "For anything else, reach us at {phrase}.",
+]
 ENGLISH_DONE = {
     "create": [
         "Done: I created the {noun}{label} (ID {id}).",
@@ -198,18 +228,27 @@ SMALL_TALK = [
 @dataclass(frozen=True)
 class Style:
     language: str = "English"
-    fmt: str | None = None  # lowercase, bullets or json
+    fmt: str | None = None  # lowercase, uppercase, bullets, numbered or json
     prefix: str | None = None
     short: bool = False
+    sign_off: str | None = None
+    mention: str | None = None  # a contact every answer gives
+    follow_up: bool = False  # every answer ends with a question
 
     @classmethod
     def of(cls, rules: list[Rule]) -> Style:
         kinds = {r.kind: r for r in rules}
+        formats = ("lowercase", "uppercase", "bullets", "numbered", "json")
         return cls(
             language=kinds["language"].params["language"] if "language" in kinds else "English",
-            fmt=next((k for k in ("lowercase", "bullets", "json") if k in kinds), None),
+            fmt=next((k for k in formats if k in kinds), None),
             prefix=kinds["prefix"].params["prefix"] if "prefix" in kinds else None,
-            short="max_words" in kinds or "one_sentence" in kinds,
+            short=any(
+                k in kinds for k in ("max_words", "one_sentence", "max_sentences", "max_chars")
+            ),
+            sign_off=kinds["sign_off"].params["text"] if "sign_off" in kinds else None,
+            mention=kinds["mention"].params["phrase"] if "mention" in kinds else None,
+            follow_up="follow_up" in kinds,
         )
 
 
@@ -268,17 +307,42 @@ def render_facts(rng: Random, lang: str, facts: list[tuple[str, Any]]) -> str:
     return _join(rng, lang, [fact.format(label=humanize(k), value=show(v)) for k, v in facts])
 
 
-def shape(style: Style, text: str, data: dict | None = None, lines: list[str] | None = None) -> str:
+def shape(
+    style: Style,
+    text: str,
+    data: dict | None = None,
+    lines: list[str] | None = None,
+    rng: Random | None = None,
+) -> str:
     """Apply the format rules to a rendered message: ``data`` is what a JSON answer holds,
-    ``lines`` what bullets list (both default to the text itself)."""
+    ``lines`` what a list lists (both default to the text itself). ``rng`` draws the wording
+    of what the rules add (the first wording without it)."""
+
+    def pick(options: list[str]) -> str:
+        return rng.choice(options) if rng is not None else options[0]
+
+    lines = list(lines or [text])
+    if style.mention:
+        tail = pick(MENTION_TAILS).format(phrase=style.mention)
+        text, lines = f"{text} {tail}", [*lines, tail]
+    if style.follow_up and not text.rstrip().endswith("?"):
+        text = f"{text} {pick(TEXTS[style.language]['follow_up'])}"
     if style.fmt == "json":
         text = json.dumps(data if data else {"answer": text}, ensure_ascii=False)
-    elif style.fmt == "bullets":
-        text = "\n".join(f"- {ln}" for ln in (lines or [text]))
+    elif style.fmt in ("bullets", "numbered"):
+        # an item is one line: the lines of a poem go in one item, " / " between them
+        items = [" / ".join(p.strip() for p in ln.splitlines() if p.strip()) for ln in lines]
+        marks = [f"{i}." if style.fmt == "numbered" else "-" for i in range(1, len(items) + 1)]
+        text = "\n".join(f"{m} {x}" for m, x in zip(marks, items, strict=True))
     elif style.fmt == "lowercase":
         text = text.lower()
+    elif style.fmt == "uppercase":
+        text = text.upper()
     if style.prefix:
         text = f"{style.prefix} {text}"
+    if style.sign_off:
+        sep = pick(["\n", " ", "\n\n"])
+        text = f"{text}{sep}{style.sign_off}"
     return text
 
 
@@ -319,10 +383,15 @@ def say_result(
             texts.append(rng.choice(TEXTS[lang][key]).format(facts=render_facts(rng, lang, facts)))
         data |= {k: v for k, v in facts}
         lines += [f"{humanize(k)}: {show(v)}" for k, v in facts]
-    if short and len(texts) > 1:
-        joined = render_facts(rng, lang, [f for r in results for f in facts_of(r, True)[:1]])
-        texts = [rng.choice(TEXTS[lang]["result_short"]).format(facts=joined)]
-    return shape(style, _capitalize(" ".join(texts)), data, lines)
+    if short and len(texts) > 1:  # one sentence for them all
+        facts = [f for r in results for f in facts_of(r, True)[:1]]
+        if facts:
+            joined = render_facts(rng, lang, facts)
+            texts = [rng.choice(TEXTS[lang]["result_short"]).format(facts=joined)]
+        elif lines:  # only lists: their items together
+            joined = _join(rng, lang, lines)
+            texts = [rng.choice(TEXTS[lang]["list_short"]).format(n=len(lines), items=joined)]
+    return shape(style, _capitalize(" ".join(texts)), data, lines, rng)
 
 
 def _capitalize(text: str) -> str:
@@ -337,11 +406,11 @@ def say(style: Style, rng: Random, what: str, **slots: str) -> str:
         options = [o for o in options if sum(map(o.count, ".?!")) <= 1] or options[:1]
     text = rng.choice(options).format(**slots)
     key = {"ask": "question", "error": "error"}.get(what, "answer")
-    return shape(style, text, {key: text} if key != "answer" else None)
+    return shape(style, text, {key: text} if key != "answer" else None, rng=rng)
 
 
 def say_small_talk(style: Style, rng: Random) -> tuple[str, str]:
     """A question with no tool in it and the answer, shaped."""
     options = [qa for qa in SMALL_TALK if not style.short or sum(map(qa[1].count, ".?!")) <= 1]
     question, answer = rng.choice(options)
-    return question, shape(style, answer)
+    return question, shape(style, answer, rng=rng)

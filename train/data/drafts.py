@@ -16,8 +16,17 @@ from random import Random
 from . import answers
 from .catalog import CatalogTool
 from .phrasings import Phrasebook
+from .rules import (
+    CALL_KINDS,
+    LANGUAGES,
+    MENTIONS,
+    PREFIXES,
+    SIGN_OFFS,
+    Rule,
+    compatible,
+    sentence_count,
+)
 from .rules import KINDS as RULE_KINDS
-from .rules import LANGUAGES, PREFIXES, Rule, compatible
 from .values import Value
 
 # Domains close enough that one's tools might serve the other's requests.
@@ -137,12 +146,13 @@ class Context:
     def rules(
         self, text: bool, called: list[CatalogTool], shown: list[CatalogTool], n: int | None = None
     ) -> list[Rule]:
-        """0-2 compatible rules the gold turns will obey."""
+        """0-2 compatible rules the gold turns will obey (the limits a rule sets are filled in
+        from the gold turns by ``finish_rules``)."""
         rng = self.rng
         n = rng.choices([0, 1, 2], [0.45, 0.35, 0.2])[0] if n is None else n
         kinds = [k for k in RULE_KINDS if k in self.allowed_rules]
         if not text:
-            kinds = [k for k in kinds if k in ("must_use", "must_not_use")]
+            kinds = [k for k in kinds if k in CALL_KINDS]
         called_names = {t.name for t in called}
         unused = [t for t in shown if t.name not in called_names]
         if not called:
@@ -155,11 +165,14 @@ class Context:
                 chosen.append(k)
         params = {
             "language": lambda: {"language": rng.choice(LANGUAGES)},
-            "max_words": lambda: {"n": 0},
             "prefix": lambda: {"prefix": rng.choice(PREFIXES)},
+            "sign_off": lambda: {"text": rng.choice(SIGN_OFFS)},
+            "mention": lambda: {"phrase": rng.choice(MENTIONS)},
             "must_use": lambda: {"tool": rng.choice(called).name},
             "must_not_use": lambda: {"tool": rng.choice(unused).name},
         }
+        limits = ("max_words", "max_sentences", "max_chars", "max_calls")
+        params |= {k: lambda: {"n": 0} for k in limits}
         return [Rule(k, params[k]() if k in params else {}) for k in chosen]
 
     def think(self, p: float | None = None) -> bool:
@@ -208,9 +221,25 @@ def result_msg(rng: Random, tool: CatalogTool, result, is_error: bool = False) -
 
 
 def finish_rules(rng: Random, rules: list[Rule], messages: list[dict]) -> list[Rule]:
-    """Fill in the word limit from the gold texts (the longest, rounded up)."""
-    words = max(
-        [len((m.get("content") or "").split()) for m in messages if m["role"] == "assistant"] + [1]
-    )
+    """Fill in the limits from the gold turns: words, sentences and characters from the
+    longest text (rounded up, now and then with room to spare), tool calls from their count
+    (over the whole conversation, so at least as many as any one request made)."""
+    texts = [(m.get("content") or "").strip() for m in messages if m["role"] == "assistant"]
+    words = max([len(t.split()) for t in texts] + [1])
     limit = -(-words // 5) * 5 + rng.choice([0, 0, 5, 10])
-    return [Rule(r.kind, {"n": limit}) if r.kind == "max_words" else r for r in rules]
+
+    def filled(rule: Rule) -> Rule:
+        if rule.kind == "max_words":
+            return Rule("max_words", {"n": limit})
+        if rule.kind == "max_sentences":
+            most = max([sentence_count(t) for t in texts] + [1])
+            return Rule("max_sentences", {"n": max(2, most + rng.choice([0, 0, 1]))})
+        if rule.kind == "max_chars":
+            chars = max([len(t) for t in texts] + [1])
+            return Rule("max_chars", {"n": -(-chars // 10) * 10 + rng.choice([0, 0, 20, 50])})
+        if rule.kind == "max_calls":
+            made = sum(len(m.get("tool_calls") or []) for m in messages if m["role"] == "assistant")
+            return Rule("max_calls", {"n": max(1, made) + rng.choice([0, 0, 1])})
+        return rule
+
+    return [filled(r) for r in rules]

@@ -96,7 +96,7 @@ def build_chat(ctx: Context) -> Draft:
     rules = _english_rules(ctx, [], shown)
     _, question, text = chitchat.draw(rng, ctx.pb.held_out, _abilities(utils, ctx))
     why = prompts.reason_none(rng) if ctx.think(0.2) else None
-    messages = [user(question), say(answers.shape(Style.of(rules), text), why)]
+    messages = [user(question), say(answers.shape(Style.of(rules), text, rng=rng), why)]
     return Draft("chat", "chat", shown, messages, finish_rules(rng, rules, messages))
 
 
@@ -187,7 +187,7 @@ def _exchange(ctx: Context, utils: dict[str, UtilityTool], style: Style) -> list
         user(text),
         calls([(gold, args)], _why(ctx, gold, args, ctx.reasoning)),
         {"role": "tool", "name": gold.name, "content": _json(result)},
-        say(answers.shape(style, _capital(say_result(gold, by_role, result)))),
+        say(answers.shape(style, _capital(say_result(gold, by_role, result)), rng=rng)),
     ]
 
 
@@ -217,7 +217,7 @@ def build_stop(ctx: Context) -> Draft:
             ctx.pb.held_out,
             kind=rng.choice(["thanks", "thanks", "fact", "joke", "how_are_you"]),
         )
-        messages += [user(q), say(answers.shape(style, a))]
+        messages += [user(q), say(answers.shape(style, a, rng=rng))]
     return Draft("stop", "utilities", shown, messages, finish_rules(rng, rules, messages))
 
 
@@ -263,7 +263,7 @@ def build_multi(ctx: Context) -> Draft:
         result = fake_result(rng, tool, by_role, ctx.today)
         messages.append({"role": "tool", "name": tool.name, "content": _json(result)})
         lines.append(_capital(say_result(tool, by_role, result)))
-    messages.append(say(answers.shape(style, " ".join(lines), lines=lines)))
+    messages.append(say(answers.shape(style, " ".join(lines), lines=lines, rng=rng)))
     return Draft("multi", "utilities", shown, messages, finish_rules(rng, rules, messages))
 
 
@@ -277,10 +277,10 @@ def build_smalltalk(ctx: Context) -> Draft:
     _, q, a = chitchat.draw(
         rng, ctx.pb.held_out, _abilities(utils, ctx), rng.choice(["greeting", "who", "how_are_you"])
     )
-    messages = [user(q), say(answers.shape(style, a))]
+    messages = [user(q), say(answers.shape(style, a, rng=rng))]
     messages += _exchange(ctx, utils, style)
     _, q, a = chitchat.draw(rng, ctx.pb.held_out, _abilities(utils, ctx))
-    messages += [user(q), say(answers.shape(style, a))]
+    messages += [user(q), say(answers.shape(style, a, rng=rng))]
     return Draft("smalltalk", "utilities", shown, messages, finish_rules(rng, rules, messages))
 
 

@@ -100,12 +100,13 @@ def build_select(ctx: Context) -> Draft:
     args = ctx.args(gold, 0.25)
     rules = ctx.rules(False, [gold], shown, n=1 if ctx.think(0.15) else 0)
     why = prompts.reason_call(ctx.rng, gold, args) if ctx.think(0.15) else None
+    messages = [user(ctx.request(gold, args)), calls([(gold, args)], why)]
     return Draft(
         "select",
         gold.domain,
         shown,
-        [user(ctx.request(gold, args)), calls([(gold, args)], why)],
-        rules,
+        messages,
+        finish_rules(ctx.rng, rules, messages),
     )
 
 
@@ -138,12 +139,13 @@ def build_args(ctx: Context) -> Draft:
     args = ctx.args(gold, 0.6)
     why = prompts.reason_call(ctx.rng, gold, args) if ctx.think(0.3) else None
     rules = ctx.rules(False, [gold], shown, n=1 if ctx.think(0.1) else 0)
+    messages = [user(ctx.request(gold, args)), calls([(gold, args)], why)]
     return Draft(
         "args",
         gold.domain,
         shown,
-        [user(ctx.request(gold, args)), calls([(gold, args)], why)],
-        rules,
+        messages,
+        finish_rules(ctx.rng, rules, messages),
     )
 
 

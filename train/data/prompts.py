@@ -2,7 +2,9 @@
 
 A system prompt is one of several templates, the reference date (so "tomorrow" means one day;
 left out now and then, and then no request speaks of relative dates) and the rules of the
-example. Reasoning names the tool, why it fits, and spells out the conversions the arguments
+example, each in one of its phrasings (``rules.PHRASINGS``: polite, terse, strict, or said of
+the persona when the template named one: "You are Sage, a support bot for Globex. Sage keeps
+every reply to 20 words or fewer."). Reasoning names the tool, why it fits, and spells out the conversions the arguments
 needed ("tomorrow" -> 2026-03-04), so the model reasons in text before it writes a call.
 """
 
@@ -25,6 +27,8 @@ SYSTEM_TEMPLATES = [
     "You are a friendly assistant. Use the tools below to answer questions and complete tasks; never make up tool results.",
     "You are {persona}. Answer the user's requests, using the tools where appropriate.",
     "Tools are available. Use them when the request needs them.",
+    "You are {persona}, a support bot for {company}.",
+    "You are {persona}, {company}'s virtual assistant. Be friendly and accurate.",
 ]
 PERSONAS = ["Nova", "Atlas", "Pixel", "Juniper", "Echo", "Sage", "Orbit", "Milo"]
 COMPANIES = ["Acme Corp", "Northwind", "Contoso", "Blue Harbor", "Globex", "Initech"]
@@ -38,9 +42,11 @@ RULE_HEADS = ["Rules:", "Follow these rules:", "Important:", ""]
 
 
 def system_prompt(rng: Random, today: date | None, rules: list[Rule]) -> str:
-    text = rng.choice(SYSTEM_TEMPLATES).format(
-        persona=rng.choice(PERSONAS), company=rng.choice(COMPANIES)
-    )
+    """A template, the reference date and the rules, each in one of its phrasings (those said
+    of the persona only when the template introduced one)."""
+    template = rng.choice(SYSTEM_TEMPLATES)
+    persona = rng.choice(PERSONAS)
+    text = template.format(persona=persona, company=rng.choice(COMPANIES))
     lines = [text]
     if today is not None:
         lines.append(
@@ -54,12 +60,12 @@ def system_prompt(rng: Random, today: date | None, rules: list[Rule]) -> str:
         )
     if rules:
         head = rng.choice(RULE_HEADS)
+        named = persona if "{persona}" in template else None
+        said = [r.instruction(rng, named) for r in rules]
         if rng.random() < 0.5:
-            lines.append(
-                "\n".join(([head] if head else []) + [f"- {r.instruction()}" for r in rules])
-            )
+            lines.append("\n".join(([head] if head else []) + [f"- {s}" for s in said]))
         else:
-            lines.append(" ".join(([head] if head else []) + [r.instruction() for r in rules]))
+            lines.append(" ".join(([head] if head else []) + said))
     return "\n".join(lines) if rng.random() < 0.6 else " ".join(lines)
 
 

@@ -10,6 +10,8 @@ from bslm.models.chat import chat_items, decode_chat, encode_chat, parse_chat
 from bslm.train.data.catalog import catalog, split_tools
 from bslm.train.data.examples import STAGE_KINDS
 from bslm.train.data.phrasings import WRAPPERS, Phrasebook, split_phrases
+from bslm.train.data.prompts import PERSONAS
+from bslm.train.data.rules import KINDS as RULE_KINDS
 from bslm.train.data.rules import Rule, detect_language
 from bslm.train.data.synthesis import (
     SPLITS,
@@ -133,22 +135,13 @@ def test_gold_answers_obey_their_rules(records):
     ruled = [r for r in records if r["rules"]]
     assert len(ruled) > len(records) / 5
     kinds = {rule["kind"] for r in ruled for rule in r["rules"]}
-    assert kinds == {
-        "language",
-        "max_words",
-        "one_sentence",
-        "lowercase",
-        "bullets",
-        "json",
-        "must_use",
-        "must_not_use",
-        "prefix",
-    }
+    assert kinds == set(RULE_KINDS)
     for r in ruled:
         answer, calls = answer_and_calls(r["messages"])
+        system = r["messages"][0]["content"]
         for rule in map(Rule.from_dict, r["rules"]):
             assert rule.check(answer, calls), (r["id"], rule)
-            assert rule.instruction() in r["messages"][0]["content"]
+            assert any(s in system for p in (None, *PERSONAS) for s in rule.instructions(p))
             if rule.kind == "language":
                 assert detect_language(answer) == rule.params["language"]
 
