@@ -14,7 +14,12 @@ run, as tables. Pause other work while it measures.
 - chat: ``bslm chat`` in a real terminal (tmux), from the start of the process to the ready
   input box (the model loaded, the servers started, "ready" in the status line).
 - choice: time to choose a token (the argmax and the grammar's mask) per token, with the mask
-  off and hard, over held-out tool-use requests (bench/runtime.py's decode section).
+  off and hard, over held-out tool-use requests (bench/runtime.py's decode section); then its
+  parts, timed one by one on fresh logits in a hard-mask greedy decode: numpy's argmax over
+  llama.cpp's logits as the backend hands them out, and through a read-only view of the same
+  buffer (numpy copies a read-only array before its argmax), each read again, and the
+  grammar's ``Matcher.allowed``, ``Chooser.choose`` (its argmax included) and
+  ``Matcher.advance``, where text is free and inside a call's structure.
 """
 
 from __future__ import annotations
@@ -153,9 +158,76 @@ def bench_choice(n: int, tokens: int) -> None:
 
     backend = open_backend(None, "llama")
     try:
-        mod.bench_decode(backend, mod.requests(n), tokens)
+        reqs = mod.requests(n)
+        mod.bench_decode(backend, reqs, tokens)
+        choice_parts(backend, reqs, tokens)
     finally:
         backend.close()
+
+
+def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
+    """Each part of a token's choice, timed on fresh logits. Three readers take turns to read
+    the logits first after an evaluation (the argmax on the backend's view, the argmax on a
+    read-only view of it, the choice itself); only the first reader of a token is timed."""
+    import numpy as np
+
+    from bslm.models.chat import as_spec, encode_chat
+    from bslm.models.choice import Chooser
+    from bslm.models.grammar import Grammar, Matcher
+
+    ns = time.perf_counter_ns
+    tok = backend.tokenizer
+    times: dict[tuple[str, str], list[float]] = {}
+    turn = 0
+    for r in reqs:
+        specs = [as_spec(t) for t in r["tools"]]
+        ids = encode_chat(tok, r["messages"], specs, add_generation_prompt=True).ids
+        g = Grammar(tok, specs)
+        matcher, chooser = Matcher(g), Chooser(g, "hard")
+        logits = backend.prime(ids, copy=False)
+        for _ in range(tokens):
+            first, turn = turn % 3, turn + 1
+            parts = {}
+            if first < 2:
+                x = logits
+                if first == 1:
+                    x = logits.view()
+                    x.flags.writeable = False
+                name = "argmax, read-only view" if first else "argmax"
+                t0 = ns()
+                x.argmax()
+                t1 = ns()
+                x.argmax()
+                t2 = ns()
+                parts = {name: t1 - t0, f"{name}, again": t2 - t1}
+            t0 = ns()
+            allowed = matcher.allowed()
+            t1 = ns()
+            t = chooser.choose(logits, allowed)
+            t2 = ns()
+            matcher.advance(t)
+            t3 = ns()
+            if first == 2:
+                parts = {"Matcher.allowed": t1 - t0, "Chooser.choose": t2 - t1,
+                         "Matcher.advance": t3 - t2, "the three": t3 - t0}  # fmt: skip
+            state = "text" if allowed.text else "structure"
+            for name, v in parts.items():
+                times.setdefault((name, state), []).append(v / 1000)
+                times.setdefault((name, "all"), []).append(v / 1000)
+            if t == tok.eot_id:
+                break
+            logits = backend.eval([t], copy=False)
+    names = dict.fromkeys(name for name, _ in times)
+
+    def cell(name: str, state: str) -> str:
+        v = times.get((name, state))
+        return f"{np.median(v):.1f} ({len(v)})" if v else "–"
+
+    table(
+        "Choosing a token, part by part on fresh logits (hard mask; median µs, (tokens))",
+        ["part", "all", "text free", "inside structure"],
+        [[name, cell(name, "all"), cell(name, "text"), cell(name, "structure")] for name in names],
+    )
 
 
 def main() -> int:

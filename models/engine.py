@@ -77,9 +77,10 @@ class Backend(ABC):
         """Keep only the first ``n`` cached positions."""
 
     def eval(self, ids: list[int], copy: bool = True) -> np.ndarray:
-        """Logits after ``ids`` appended to the cache. ``copy=False``: they may be a read-only
-        view that the next evaluation overwrites (no copy of the vocabulary per token, for a
-        decoding loop). Raises BackendError when the context is full."""
+        """Logits after ``ids`` appended to the cache. ``copy=False``: they may be a view of
+        the backend's buffer that the next evaluation overwrites (no copy of the vocabulary per
+        token, for a decoding loop; never write into it). Raises BackendError when the context
+        is full."""
         if not ids:
             raise ValueError("nothing to evaluate")
         if self.n_past + len(ids) > self.n_ctx:

@@ -11,7 +11,11 @@ either wholly allowed (free text) or wholly refused (inside structure).
 
 The state is a set of stacks of immutable frames (usually one stack; a name that is a prefix
 of another, or a union of schemas, keeps several alive until a token decides). ``Matcher``
-tracks it token by token; ``allowed()`` says what may come next.
+tracks it token by token; ``allowed()`` says what may come next. A text token where text is
+free (the bulk of a turn) leaves the state as it is: ``advance`` sees that from the state's
+``allowed()`` and costs a few comparisons, and ``allowed()`` is not computed again. The
+frames' own ``Allowed`` sets are made once (per grammar, trie node or object schema), not per
+token.
 
     matcher = Matcher(Grammar(tokenizer, tools))
     allowed = matcher.allowed()          # Allowed(text, names, ids)
@@ -71,6 +75,10 @@ class Allowed:
     ids: frozenset[int] = frozenset()
 
     def __or__(self, o: Allowed) -> Allowed:
+        if self is NOTHING:
+            return o
+        if o.ids <= self.ids and o.text <= self.text and o.names <= self.names:
+            return self
         return Allowed(self.text or o.text, self.names or o.names, self.ids | o.ids)
 
     @property
@@ -79,17 +87,20 @@ class Allowed:
 
 
 NOTHING = Allowed()
+TEXT = Allowed(text=True)
+NAMES = Allowed(names=True)
 
 
 class Trie:
     """Token-id sequences with a value at each end."""
 
-    __slots__ = ("children", "value", "keys")
+    __slots__ = ("children", "value", "keys", "allowed")
 
     def __init__(self):
         self.children: dict[int, Trie] = {}
         self.value: Any = None
         self.keys: frozenset[int] = frozenset()
+        self.allowed: Allowed = NOTHING  # the keys, as what may come next (set by freeze)
 
     def add(self, ids: list[int], value: Any) -> None:
         node = self
@@ -99,6 +110,7 @@ class Trie:
 
     def freeze(self) -> Trie:
         self.keys = frozenset(self.children)
+        self.allowed = Allowed(ids=self.keys)
         for c in self.children.values():
             c.freeze()
         return self
@@ -116,6 +128,8 @@ class Members:
     required: frozenset[str]
     # per-name tries of the names left: built on demand, keyed by the names already used
     _left: dict[frozenset, Trie] = field(default_factory=dict)
+    # what may come next in a Keys frame, keyed by (names used, separator)
+    _allowed: dict[tuple, Allowed] = field(default_factory=dict)
 
 
 class Grammar:
@@ -153,6 +167,19 @@ class Grammar:
         if force is not None:
             self._forced.add(self.name_ids(force), force)
         self._forced.freeze()
+        # the Allowed sets that depend on the symbols alone, made once
+        sym = self.sym
+        opens = {sym["think"], sym["call"]} if self.tools else {sym["think"]}
+        self.in_turn = {  # keyed by "the forced tool's call is still owed"
+            True: Allowed(text=True, ids=frozenset(opens)),
+            False: Allowed(text=True, ids=frozenset(opens | {sym["eot"]})),
+        }
+        self.in_think = Allowed(text=True, ids=frozenset({sym["end"]}))
+        self.closing = Allowed(ids=frozenset({sym["end"]}))
+        self.starts = {
+            kind: Allowed(ids=frozenset(sym[x] for x in starts)) for kind, starts in _STARTS.items()
+        }
+        self._numbers: dict[tuple, Allowed] = {}
         self._members: dict[int, Members] = {}
         self._alts: dict[int, list] = {}
         self._fixed: dict[int, Trie] = {}
@@ -345,6 +372,10 @@ class Grammar:
 class Frame:
     __slots__ = ()
     done = False
+    # Takes every text token and stays as it is. Exactly the frames whose ``allowed`` has
+    # ``text``; every other frame takes only the ids (or names) its ``allowed`` lists, so a
+    # text token outside ``allowed().ids`` is decided by these frames alone (Matcher.advance).
+    text_loops = False
 
     def allowed(self, g: Grammar) -> Allowed:
         raise NotImplementedError
@@ -355,15 +386,13 @@ class Frame:
 
 class Turn(Frame):
     __slots__ = ("force",)
+    text_loops = True
 
     def __init__(self, force: bool):
         self.force = force  # a call to the forced tool is still owed
 
     def allowed(self, g):
-        ids = {g.sym["think"], g.sym["call"]} if (g.tools or self.force) else {g.sym["think"]}
-        if not self.force:
-            ids.add(g.sym["eot"])
-        return Allowed(text=True, ids=frozenset(ids))
+        return g.in_turn[self.force]
 
     def step(self, g, t):
         if g.is_text(t):
@@ -381,9 +410,10 @@ class Turn(Frame):
 
 class Think(Frame):
     __slots__ = ()
+    text_loops = True
 
     def allowed(self, g):
-        return Allowed(text=True, ids=frozenset({g.sym["end"]}))
+        return g.in_think
 
     def step(self, g, t):
         if g.is_text(t):
@@ -401,7 +431,7 @@ class Walk(Frame):
         self.node = node
 
     def allowed(self, g):
-        return Allowed(ids=self.node.keys)
+        return self.node.allowed
 
     def moved(self, node: Trie) -> Walk:
         raise NotImplementedError
@@ -458,16 +488,19 @@ class Keys(Frame):
         return self.m.required <= self.used
 
     def allowed(self, g):
-        ids = set()
-        trie = g.left_trie(self.m, self.used)
-        if trie.keys:
-            if self.sep:
-                ids.add(g.sym[self.sep])
-            else:
-                ids |= trie.keys
-        if self._closable():
-            ids.add(g.sym["end"])
-        return Allowed(ids=frozenset(ids))
+        a = self.m._allowed.get((self.used, self.sep))
+        if a is None:
+            ids = set()
+            trie = g.left_trie(self.m, self.used)
+            if trie.keys:
+                if self.sep:
+                    ids.add(g.sym[self.sep])
+                else:
+                    ids |= trie.keys
+            if self._closable():
+                ids.add(g.sym["end"])
+            a = self.m._allowed[(self.used, self.sep)] = Allowed(ids=frozenset(ids))
+        return a
 
     def step(self, g, t):
         if t == g.sym["end"]:
@@ -526,8 +559,8 @@ class FreeName(Frame):
 
     def allowed(self, g):
         if not self.started:
-            return Allowed(names=True)
-        return Allowed(names=True) | Value(self.values, self.root).allowed(g)
+            return NAMES
+        return NAMES | Value(self.values, self.root).allowed(g)
 
     def step(self, g, t):
         if g.is_name(t):
@@ -544,8 +577,9 @@ class Value(Frame):
         self.schema, self.root = schema, root
 
     def allowed(self, g):
-        a = NOTHING
-        for alt in g.alternatives(self.schema, self.root):
+        alts = g.alternatives(self.schema, self.root)
+        a = _starts(g, alts[0])
+        for alt in alts[1:]:
             a = a | _starts(g, alt)
         return a
 
@@ -571,9 +605,7 @@ _STARTS = {
 
 
 def _starts(g: Grammar, alt: tuple) -> Allowed:
-    if alt[0] == "fixed":
-        return Allowed(ids=alt[1].keys)
-    return Allowed(ids=frozenset(g.sym[s] for s in _STARTS[alt[0]]))
+    return alt[1].allowed if alt[0] == "fixed" else g.starts[alt[0]]
 
 
 def _enter(g: Grammar, alt: tuple, t: int) -> list[tuple]:
@@ -612,9 +644,10 @@ class String(Frame):
 
     __slots__ = ()
     done = True
+    text_loops = True
 
     def allowed(self, g):
-        return Allowed(text=True)
+        return TEXT
 
     def step(self, g, t):
         return [(self,)] if g.is_text(t) else []
@@ -659,8 +692,12 @@ class Number(Frame):
         return nxt
 
     def allowed(self, g):
-        chars = self._next()
-        return Allowed(ids=frozenset(i for i, c in g.num.items() if c in chars))
+        key = (self.state, self.integer, self.unsigned, self.n >= MAX_NUMBER_CHARS)
+        a = g._numbers.get(key)
+        if a is None:
+            chars = self._next()
+            a = g._numbers[key] = Allowed(ids=frozenset(i for i, c in g.num.items() if c in chars))
+        return a
 
     def step(self, g, t):
         c = g.num.get(t)
@@ -675,7 +712,7 @@ class Array(Frame):
         self.items, self.root, self.count, self.lo, self.hi = items, root, count, lo, hi
 
     def allowed(self, g):
-        a = Allowed(ids=frozenset({g.sym["end"]})) if self.count >= self.lo else NOTHING
+        a = g.closing if self.count >= self.lo else NOTHING
         if self.hi is None or self.count < self.hi:
             a = a | Value(self.items, self.root).allowed(g)
         return a
@@ -711,6 +748,7 @@ class Matcher:
         self.g = grammar
         self.stacks: list[tuple] = [(Turn(grammar.force is not None),)]
         self._allowed: Allowed | None = None
+        self._on_text: list[tuple] = []  # the stacks after a text token outside allowed().ids
 
     @property
     def finished(self) -> bool:
@@ -723,17 +761,38 @@ class Matcher:
 
     def allowed(self) -> Allowed:
         if self._allowed is None:
-            a = NOTHING
+            g = self.g
+            a, on_text = NOTHING, []
             for stack in self.stacks:
-                for frame in reversed(stack):
-                    a = a | frame.allowed(self.g)
+                for i in range(len(stack) - 1, -1, -1):
+                    frame = stack[i]
+                    a = a | frame.allowed(g)
+                    if frame.text_loops:
+                        on_text.append(stack[: i + 1])
                     if not frame.done:
                         break
-            self._allowed = a
+            self._allowed, self._on_text = a, on_text
         return self._allowed
 
     def advance(self, t: int) -> bool:
         """Take token ``t``; False (and no change) when the grammar refuses it."""
+        a = self._allowed
+        if a is not None and a.text and t not in a.ids and self.g.is_text(t):
+            # only the frames that loop on text take it (Frame.text_loops), each staying as
+            # it is: usually every stack as it stands, and nothing changes
+            nxt = self._on_text
+            if nxt == self.stacks:
+                return True
+        else:
+            nxt = self._step(t)
+        if not nxt:
+            return False
+        self.stacks = nxt[:MAX_STACKS]
+        self._allowed = None
+        return True
+
+    def _step(self, t: int) -> list[tuple]:
+        """The stacks after ``t``, asking every frame that can take it."""
         g = self.g
         nxt: list[tuple] = []
         for stack in self.stacks:
@@ -744,11 +803,7 @@ class Matcher:
                 if not frame.done:
                     break
                 i -= 1
-        if not nxt:
-            return False
-        self.stacks = nxt[:MAX_STACKS]
-        self._allowed = None
-        return True
+        return nxt
 
     def accepts(self, ids: list[int]) -> bool:
         """Whether the whole sequence is a complete turn (for tests and checks)."""

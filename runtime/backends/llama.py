@@ -167,8 +167,9 @@ class LlamaBackend(Backend):
         address = ctypes.addressof(ptr.contents)
         if address != self._address:  # llama.cpp's output buffer, the same from token to token
             self._address = address
+            # writeable on purpose: numpy's argmax copies a read-only array before searching it
+            # (it asks for a writeable one), a copy of the row per token: 2-3 times the argmax
             self._view = np.ctypeslib.as_array(ptr, shape=(self._vocab,))
-            self._view.flags.writeable = False
         return self._view
 
     def _rewind(self, n: int) -> None:
@@ -270,26 +271,17 @@ def _int(value) -> int | None:
 _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 15: "q4_k_m"}
 
 
+# GGUF metadata value types, numbered as in the GGUF spec (gguf-py's GGUFValueType, which
+# costs its package's import on the way to the model), and the sizes of the fixed-size ones
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
 def _header_file_type(path: Path) -> int | None:
     """``general.file_type`` read from the GGUF header alone (the tokenizer arrays after it
     are never parsed); None when the header is unreadable or lacks it."""
     import struct
 
-    from gguf import GGUFValueType
-
-    fixed = {
-        GGUFValueType.UINT8: 1,
-        GGUFValueType.INT8: 1,
-        GGUFValueType.UINT16: 2,
-        GGUFValueType.INT16: 2,
-        GGUFValueType.UINT32: 4,
-        GGUFValueType.INT32: 4,
-        GGUFValueType.FLOAT32: 4,
-        GGUFValueType.BOOL: 1,
-        GGUFValueType.UINT64: 8,
-        GGUFValueType.INT64: 8,
-        GGUFValueType.FLOAT64: 8,
-    }
     try:
         with open(path, "rb") as f:
 
@@ -301,20 +293,20 @@ def _header_file_type(path: Path) -> int | None:
 
             magic, _version, _tensors, n_kv = read("4sIQQ")
             for _ in range(n_kv if magic == b"GGUF" else 0):
-                key, kind = string(), GGUFValueType(read("I")[0])
-                if key == b"general.file_type" and kind in fixed:
-                    return int.from_bytes(f.read(fixed[kind]), "little")
-                if kind == GGUFValueType.STRING:
+                key, kind = string(), read("I")[0]
+                if key == b"general.file_type" and kind in _GGUF_SIZES:
+                    return int.from_bytes(f.read(_GGUF_SIZES[kind]), "little")
+                if kind == _GGUF_STRING:
                     string()
-                elif kind == GGUFValueType.ARRAY:
+                elif kind == _GGUF_ARRAY:
                     item, n = read("IQ")
-                    if GGUFValueType(item) == GGUFValueType.STRING:
+                    if item == _GGUF_STRING:
                         for _ in range(n):
                             string()
                     else:
-                        f.seek(fixed[GGUFValueType(item)] * n, 1)
+                        f.seek(_GGUF_SIZES[item] * n, 1)
                 else:
-                    f.seek(fixed[kind], 1)
+                    f.seek(_GGUF_SIZES[kind], 1)
     except (OSError, ValueError, KeyError, struct.error):
         return None
     return None

@@ -214,6 +214,33 @@ def test_random_walks_yield_valid_calls(tok, grammar):
     assert finished > 200 and calls > 100
 
 
+def test_a_text_token_where_text_is_free_is_decided_by_the_frames_that_loop_on_text(tok, grammar):
+    """Matcher.advance's shortcut for text tokens (the bulk of a turn) gives the stacks that
+    asking every frame gives, and the frames that allow text are exactly those that loop on it."""
+    rng = random.Random(1)
+    text_ids = tok.encode_text("Paris is nice today, 12 degrees or so.")
+    checked = 0
+    for _ in range(150):
+        m = Matcher(grammar)
+        while not m.finished and checked < 20_000:
+            a = m.allowed()
+            for stack in m.stacks:
+                for frame in reversed(stack):
+                    assert frame.allowed(grammar).text == frame.text_loops, frame
+                    if not frame.done:
+                        break
+            if a.text:
+                for t in text_ids:
+                    if t not in a.ids:
+                        assert m._on_text == m._step(t)
+                        checked += 1
+            choices = sorted(a.ids) + ([rng.choice(text_ids)] * 3 if a.text else [])
+            if a.names:
+                choices += rng.sample(range(grammar.name_lo, grammar.name_hi), 3)
+            assert m.advance(rng.choice(choices))
+    assert checked > 1000
+
+
 # --- agreement with jsonschema on random schemas ---------------------------------------------
 
 KEYS = st.sampled_from(["a", "b", "city", "count", "x_y", "Name"])
