@@ -14,31 +14,38 @@ with status 2; anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import warnings
 
-from bslm.export import cli as export_cli
-from bslm.models import cli as models_cli
 from bslm.models.errors import BslmError
-from bslm.runtime import cli as runtime_cli
-from bslm.train import cli as train_cli
-from bslm.tui import cli as tui_cli
 
 EXIT_USAGE = 2
 
+# Each room's CLI module and its commands, in the order ``bslm --help`` lists them. A command
+# imports only its own room's module: ``bslm run`` and ``bslm chat`` never load the export
+# room's (numpy, gguf) or the training room's.
+ROOMS = {
+    "bslm.models.cli": ("build", "tokenize", "pack"),
+    "bslm.train.cli": ("data", "train", "eval"),
+    "bslm.runtime.cli": ("run", "tools"),
+    "bslm.export.cli": ("export",),
+    "bslm.tui.cli": ("chat",),
+}
 
-def parser() -> argparse.ArgumentParser:
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``bslm`` parser: every room's commands, or only ``command``'s room when it names
+    one."""
     ap = argparse.ArgumentParser(
         prog="bslm",
         description="bslm: a small bi-modal language model that calls tools, on your machine.",
     )
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    models_cli.add_parsers(sub)
-    train_cli.add_parsers(sub)
-    runtime_cli.add_parsers(sub)
-    export_cli.add_parser(sub)
-    tui_cli.add_parsers(sub)
+    mine = [m for m, commands in ROOMS.items() if command in commands]
+    for module in mine or ROOMS:
+        importlib.import_module(module).add_parsers(sub)
     return ap
 
 
@@ -47,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = parser(command).parse_args(argv)
     if not getattr(args, "lean", False):  # the agent on a GGUF never needs transformers
         from transformers.utils import logging as hf_logging
 

@@ -19,7 +19,7 @@ from .onnx import ONNX_QUANTS
 FORMATS = ("gguf", "onnx")
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parsers(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "export", help="export a model to GGUF (llama.cpp) or ONNX (onnxruntime)"
     )

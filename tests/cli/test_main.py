@@ -19,6 +19,33 @@ def test_help_lists_subcommands(capsys):
         assert cmd in out
 
 
+def test_each_room_adds_the_commands_it_is_listed_with():
+    import argparse
+
+    from bslm.cli.main import ROOMS, parser
+
+    def commands(ap):
+        return set(
+            next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
+        )
+
+    assert commands(parser()) == {c for cs in ROOMS.values() for c in cs}
+    for listed in ROOMS.values():
+        assert commands(parser(listed[0])) == set(listed)
+
+
+def test_run_and_chat_load_only_their_rooms_command_line():
+    script = (
+        "import sys; from bslm.cli.main import parser; "
+        "parser('run').parse_args(['run', 'hi']); parser('chat').parse_args(['chat']); "
+        "print(sorted(m for m in ('bslm.export.cli', 'bslm.train.cli', 'bslm.models.cli', "
+        "'numpy', 'gguf') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
 def test_console_script_runs():
     bslm = [sys.executable, "-c", "import sys; from bslm.cli.main import main; sys.exit(main())"]
     r = subprocess.run([*bslm, "--help"], capture_output=True, text=True, timeout=120)

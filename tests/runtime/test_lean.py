@@ -1,5 +1,6 @@
 """The runtime path from Enter to answer on a current GGUF imports no PyTorch, transformers,
-PEFT, TRL or datasets: ``bslm run`` in a fresh interpreter, its modules checked afterwards."""
+PEFT, TRL or datasets, nor gguf-py (llama.cpp reads the file): ``bslm run`` in a fresh
+interpreter, its modules checked afterwards."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "peft", "trl", "datasets")
+HEAVY = ("torch", "transformers", "peft", "trl", "datasets", "gguf")
 
 SCRIPT = """
 import json, sys
