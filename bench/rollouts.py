@@ -26,6 +26,9 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# torch and llama.cpp share one OpenMP runtime here: threads that spin after one's parallel
+# region starve the other's (as bslm's own command line sets it)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ENVS = ("calls", "math", "logic", "store", "code")
 

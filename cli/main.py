@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*ensure_weight_tying.*")
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
+    if command == "train":
+        # Training shares the cores: with OpenMP's spinning default, a busy core (or, in GRPO,
+        # llama.cpp's threads beside torch's in one process) stalls every step several times
+        # over; threads that sleep at once cost a quiet machine nothing (bench/rollouts.py).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = parser(command).parse_args(argv)
     if not getattr(args, "lean", False):  # the agent on a GGUF never needs transformers
         from transformers.utils import logging as hf_logging

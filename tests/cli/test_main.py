@@ -1,6 +1,7 @@
 """The bslm command line: help, bad input, tokenize, build from a local checkpoint."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,13 @@ def test_run_and_chat_share_the_agent_options():
 
     assert agent_options(run) == agent_options(chat)
     assert agent_options(run)["n_ctx"] == 512
+
+
+def test_training_commands_let_idle_threads_sleep(monkeypatch, capsys):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "OMP_WAIT_POLICY" not in os.environ  # decoding keeps OpenMP's default
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
