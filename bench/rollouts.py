@@ -4,6 +4,7 @@ while it measures.
 
     python bench/rollouts.py                       # the default model, 2 steps of 2 tasks x 4
     python bench/rollouts.py --steps 1 --quants q8_0,f16
+    python bench/rollouts.py --omp default         # OpenMP's spinning threads, as before
 
 A step is what ``configs/grpo_gemma_cpu.yaml`` does before each update: ``tasks`` training
 tasks of the environments, ``group`` rollouts each, under the hard mask at temperature 1. The
@@ -26,9 +27,6 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-# torch and llama.cpp share one OpenMP runtime here: threads that spin after one's parallel
-# region starve the other's (as bslm's own command line sets it)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ENVS = ("calls", "math", "logic", "store", "code")
 
@@ -109,7 +107,19 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--quants", default="q8_0", help="mirror GGUF types, comma-separated")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch sampler")
+    ap.add_argument(
+        "--omp",
+        choices=("passive", "default"),
+        default="passive",
+        help="OpenMP's wait policy: passive (idle threads sleep, as `bslm train` sets it) or "
+        "OpenMP's default (they spin a while)",
+    )
     args = ap.parse_args()
+    # torch and llama.cpp share one OpenMP runtime here; it reads the policy when it loads
+    if args.omp == "passive":
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    else:
+        os.environ.pop("OMP_WAIT_POLICY", None)
 
     import torch
 
@@ -125,7 +135,7 @@ def main() -> int:
     picked = [pool[i] for i in order][: args.steps * args.tasks]
     steps = [picked[i * args.tasks : (i + 1) * args.tasks] for i in range(args.steps)]
     print(
-        f"{os.cpu_count()} CPU cores; {args.model} model; {args.steps} steps of {args.tasks} "
+        f"{os.cpu_count()} CPU cores, OpenMP wait policy {args.omp}; {args.model} model; {args.steps} steps of {args.tasks} "
         f"tasks x {args.group} rollouts (hard mask, temperature 1, <= {args.max_tokens} tokens)"
     )
     rows, base = [], None
