@@ -40,20 +40,10 @@ def table(title: str, head: list[str], rows: list[list]) -> None:
     sys.stdout.flush()
 
 
-def policy_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float):
-    import torch
-
-    ids = torch.tensor([prompt_ids + completion_ids])
-    with torch.no_grad():
-        logits = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1).logits[0].float()
-    logps = torch.log_softmax(logits[:-1] / temperature, dim=-1)
-    return logps.gather(1, torch.tensor(completion_ids)[:, None])[:, 0].numpy()
-
-
 def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
     """Play every step's groups; ``policy_for(step)`` is what samples them (it may sync)."""
     from bslm.train.rl.envs import make_env
-    from bslm.train.rl.rollout import play
+    from bslm.train.rl.rollout import play, policy_logprobs
 
     envs = {name: make_env(name) for name in ENVS}
     episodes = tokens = solved = 0

@@ -127,8 +127,6 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
     rng = np.random.default_rng(cfg.seed)
     if not tasks:
         return _pairs(done)
-    if cfg.rollouts not in ("llama", "torch"):
-        raise ConfigError(f"unknown rollouts {cfg.rollouts!r} (choose from llama, torch)")
     mirror, policy = None, model
     if cfg.rollouts == "llama":  # the chains come from the starting model: one export
         from bslm.train.rl.mirror import LlamaMirror
@@ -227,8 +225,10 @@ def train(cfg: DPOConfig) -> Path:
 
     from bslm.train.config import trainer_args
     from bslm.train.plots import plot_training
+    from bslm.train.rl.mirror import check_sampler
     from bslm.train.rl.policy import checkpoint_callback, load_policy, train_and_save
 
+    check_sampler(cfg.rollouts, cfg.mirror_quant)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))

@@ -37,7 +37,6 @@ from bslm.train.rl.rewards import weighted
 
 FINAL = "final"
 GUIDANCE = "guidance.json"
-ROLLOUTS = ("llama", "torch")
 IS_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask", "none")
 DEFAULT_REWARDS = {
     "outcome": 1.0,
@@ -273,12 +272,12 @@ def train(cfg: GRPOConfig) -> Path:
     from bslm.models.choice import MASKS
     from bslm.train.config import trainer_args
     from bslm.train.plots import plot_rewards
+    from bslm.train.rl.mirror import LlamaMirror, check_sampler
     from bslm.train.rl.policy import checkpoint_callback, load_policy, train_and_save
 
     if cfg.mask not in MASKS:
         raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
-    if cfg.rollouts not in ROLLOUTS:
-        raise ConfigError(f"unknown rollouts {cfg.rollouts!r} (choose from {', '.join(ROLLOUTS)})")
+    check_sampler(cfg.rollouts, cfg.mirror_quant)
     if cfg.is_mode not in IS_MODES:
         raise ConfigError(f"unknown is_mode {cfg.is_mode!r} (choose from {', '.join(IS_MODES)})")
     if cfg.sync_every < 1:
@@ -307,8 +306,6 @@ def train(cfg: GRPOConfig) -> Path:
     )
     mirror = None
     if cfg.rollouts == "llama":
-        from bslm.train.rl.mirror import LlamaMirror
-
         mirror = LlamaMirror(tok, out / "mirror", cfg.mirror_quant, cfg.sync_every)
     trainer = (mirrored_trainer_class() if mirror is not None else GRPOTrainer)(
         model=model,

@@ -23,6 +23,17 @@ from pathlib import Path
 from bslm.models.files import atomic_file
 
 QUANTS = ("q8_0", "f16", "f32")
+SAMPLERS = ("llama", "torch")  # who samples rollouts: this mirror, or the torch policy itself
+
+
+def check_sampler(rollouts: str, quant: str) -> None:
+    """A config's ``rollouts`` and ``mirror_quant``; raises ConfigError for either unknown."""
+    from bslm.train.config import ConfigError
+
+    if rollouts not in SAMPLERS:
+        raise ConfigError(f"unknown rollouts {rollouts!r} (choose from {', '.join(SAMPLERS)})")
+    if quant not in QUANTS:
+        raise ConfigError(f"unknown mirror_quant {quant!r} (choose from {', '.join(QUANTS)})")
 
 
 class LlamaMirror:
@@ -46,8 +57,7 @@ class LlamaMirror:
         self.step: int | None = None  # the optimizer step of the policy it mirrors
         self.syncs = 0
         self.seconds = 0.0  # spent exporting and opening
-        self.model = None  # the policy ``sync_weights`` reads (set by ``bind``)
-        self.trainer = None
+        self.trainer = None  # whose policy ``sync_weights`` reads (set by ``bind``)
 
     def bind(self, trainer) -> LlamaMirror:
         """Follow ``trainer``'s policy and step (for TRL's ``sync_weights`` hook)."""

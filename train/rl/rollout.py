@@ -20,6 +20,7 @@ the next model turn.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from bslm.models.chat import as_spec, encode_chat
 from bslm.models.engine import Backend, called_tools, generate, turn_grammar
@@ -128,3 +129,16 @@ def play(
         if model is not None:
             model.train(was_training)
     return episode, sampler
+
+
+def policy_logprobs(
+    model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0
+) -> np.ndarray:
+    """The policy's own log-probability of every completion token (unmasked logits at
+    ``temperature``), from one forward pass: what the trainer recomputes from the weights."""
+    ids = torch.tensor([prompt_ids + completion_ids], device=model.device)
+    with torch.no_grad():
+        out = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1)
+    logps = torch.log_softmax(out.logits[0, :-1].float() / temperature, dim=-1)
+    picked = torch.tensor(completion_ids, device=logps.device)[:, None]
+    return logps.gather(1, picked)[:, 0].cpu().numpy()

@@ -10,19 +10,8 @@ import torch
 
 from bslm.train.rl.envs import make_env
 from bslm.train.rl.mirror import LlamaMirror
-from bslm.train.rl.rollout import play
+from bslm.train.rl.rollout import play, policy_logprobs
 from bslm.train.sft import new_adapter
-
-
-def policy_logprobs(model, prompt_ids, completion_ids, temperature):
-    """The policy's log-probability of every completion token, from one forward pass."""
-    ids = torch.tensor([prompt_ids + completion_ids])
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0].float()
-    n = len(prompt_ids)
-    logits = logits[n - 1 : n - 1 + len(completion_ids)] / temperature
-    logps = torch.log_softmax(logits, dim=-1)
-    return logps.gather(1, torch.tensor(completion_ids)[:, None])[:, 0].numpy()
 
 
 def _lora(tiny):
