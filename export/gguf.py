@@ -381,6 +381,7 @@ def write_gguf(
     float_type: str = "f16",
     source: str = "",
     progress: bool = False,
+    decoding: dict | None = None,
 ) -> tuple[int, int, dict]:
     """Write ``model`` as an f16/f32 GGUF at ``out`` (no temp-file handling here); returns
     (tensors, metadata keys, details)."""
@@ -396,7 +397,7 @@ def write_gguf(
     )
     details = write_hparams(w, arch, model.config, n_rows)
     vocab = write_vocab(w, tok, n_rows)
-    meta = bslm_metadata(tok, source)
+    meta = bslm_metadata(tok, source, decoding)
     for key, value in meta.items():
         if isinstance(value, int):
             w.add_uint32(key, value)
@@ -453,7 +454,9 @@ def export_gguf(
         written = final.with_suffix(".f16.part") if quantized else final
         try:
             say(f"writing {float_type} GGUF ({gguf_arch(model.config)})...")
-            n, n_kv, details = write_gguf(model, tok, written, float_type, src.record, progress)
+            n, n_kv, details = write_gguf(
+                model, tok, written, float_type, src.record, progress, src.decoding
+            )
             del model
             if quantized:
                 say(f"quantizing to {quant} with llama.cpp...")

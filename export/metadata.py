@@ -14,6 +14,8 @@ export is used with no other file:
     bslm.special            JSON ``{"bos": id | null, "eot": id, "symbols": {name: id}}``
     bslm.tool_tokenizer     ``bslm_tokenizer.json``: symbols, number characters, pieces
     bslm.text_tokenizer     JSON ``{file name: text}`` of the base tokenizer's own files
+    bslm.decoding           JSON ``{"call_threshold", "copy_bias", ...}``: the decoder's help
+                            calibrated for these weights (``engine.Help``); absent when none
 
 ``tokenizer_from_metadata`` rebuilds the dual tokenizer from these alone.
 """
@@ -52,8 +54,11 @@ def tokenizer_files(tok: DualTokenizer) -> dict[str, str]:
         return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(d).iterdir())}
 
 
-def bslm_metadata(tok: DualTokenizer, source: str = "") -> dict[str, int | str]:
-    """The ``bslm.*`` key/values of a model with dual tokenizer ``tok``."""
+def bslm_metadata(
+    tok: DualTokenizer, source: str = "", decoding: dict | None = None
+) -> dict[str, int | str]:
+    """The ``bslm.*`` key/values of a model with dual tokenizer ``tok``; ``decoding``: its
+    calibrated decoding help, if any."""
     files = tokenizer_files(tok)
     tool_json = files.pop(TOOL_TOKENIZER_FILE)
     n_tool = len(tok.tool)
@@ -71,7 +76,16 @@ def bslm_metadata(tok: DualTokenizer, source: str = "") -> dict[str, int | str]:
         "bslm.special": json.dumps({"bos": tok.bos_id, "eot": tok.eot_id, "symbols": symbols}),
         "bslm.tool_tokenizer": tool_json,
         "bslm.text_tokenizer": json.dumps(files, ensure_ascii=False),
-    }
+    } | ({"bslm.decoding": json.dumps(decoding, sort_keys=True)} if decoding else {})
+
+
+def decoding_settings(meta: dict) -> dict | None:
+    """The calibrated decoding help in ``bslm.*`` metadata (None: none, or unreadable)."""
+    try:
+        value = json.loads(meta.get("bslm.decoding") or "null")
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def check_metadata(meta: dict, where: str) -> None:

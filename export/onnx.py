@@ -352,7 +352,7 @@ def export_onnx(
         raw.mkdir()
         say("exporting prefill and decode graphs (torch.export, a while)...")
         n_weights = export_graphs(model, tok, raw)
-        meta = bslm_metadata(tok, src.record) | onnx_info(model.config)
+        meta = bslm_metadata(tok, src.record, src.decoding) | onnx_info(model.config)
         meta["onnx.quantization"] = quant
         del model
         write_graphs(raw, tmp, quant, meta, say)

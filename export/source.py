@@ -16,6 +16,13 @@ class Source:
     name: str
     record: str  # what ``bslm.source`` says: the directory and its build record
 
+    @property
+    def decoding(self) -> dict | None:
+        """The decoding help calibrated for this build (``bslm.decoding``), if any."""
+        from bslm.models.files import read_build_record
+
+        return read_build_record(self.path).get("decoding") or None
+
     def load(self):
         """(model, dual tokenizer) in float32. Raises ExportError."""
         from bslm.models.build import load_model

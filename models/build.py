@@ -64,6 +64,10 @@ def build_model(
     if art is not None:
         model, tok = build_from_artifact(art, vocab)
         record = {"base": tok.base_name, "artifact": digest(art)}
+        # the decoder's help calibrated for these weights (train/eval/calibrate.py), if any
+        decoding = json.loads((Path(art) / META).read_text()).get("decoding")
+        if decoding:
+            record["decoding"] = decoding
     else:
         base = base or DEFAULT_BASE
         if vocab is not None and not Path(base).is_dir():

@@ -22,6 +22,7 @@ Greedy at temperature 0, sampled above it (``models/choice.py``).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from abc import ABC, abstractmethod
@@ -32,7 +33,7 @@ import numpy as np
 
 from bslm.models.choice import DEFAULT_SOFT_BIAS, Chooser, logprob, pick
 from bslm.models.errors import BslmError
-from bslm.models.grammar import Grammar, Matcher
+from bslm.models.grammar import Allowed, Grammar, Matcher
 from bslm.models.tools import ToolSpec
 
 # --- backends -------------------------------------------------------------------------------
@@ -128,6 +129,79 @@ class Backend(ABC):
         pass
 
 
+# --- inference-side help -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Help:
+    """Help the decoder gives the model where it is weak, apart from the mask, chosen on the
+    development set and reported apart from what training gives (``train/eval/calibrate.py``).
+
+    - ``call_threshold``: at a turn's first token, where a call may open, a call opens when the
+      (masked) probability of ``⟨call⟩`` is at least this, whatever the model's top choice
+      (None: the model's own choice). A threshold above 0.5 makes calls rarer on small talk
+      and after results; 0 always calls, above 1 never opens one at the first token.
+    - ``copy_bias``: a logit bonus, inside string values, for the text tokens of the
+      conversation's user and tool messages (``copy_ids``, from ``for_conversation``), so that
+      values come from what was said rather than from examples in the tools' descriptions.
+    """
+
+    call_threshold: float | None = None
+    copy_bias: float = 0.0
+    copy_ids: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.call_threshold is not None or self.copy_bias != 0.0
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: dict | None,
+        call_threshold: float | None = None,
+        copy_bias: float | None = None,
+    ) -> Help:
+        """The help of a model's calibrated ``settings`` (``{"call_threshold", "copy_bias"}``,
+        from its ``bslm.decoding`` metadata; None: none), each overridden by the argument that
+        is not None. Raises ValueError for settings out of range."""
+        settings = settings or {}
+        t = settings.get("call_threshold") if call_threshold is None else call_threshold
+        b = settings.get("copy_bias") if copy_bias is None else copy_bias
+        if t is not None and not (isinstance(t, int | float) and 0.0 <= t <= 1.0):
+            raise ValueError(f"call threshold {t!r} is not a probability between 0 and 1")
+        if b is not None and not (isinstance(b, int | float) and math.isfinite(b)):
+            raise ValueError(f"copy bias {b!r} is not a number")
+        return cls(None if t is None else float(t), float(b or 0.0))
+
+    def for_conversation(self, tok, messages: list[dict]) -> Help:
+        """This help with ``copy_ids`` from ``messages`` (user and tool messages): each word's
+        text tokens, as it starts a value and as it follows a space."""
+        if not self.copy_bias:
+            return self
+        ids: set[int] = set()
+        for m in messages:
+            if m.get("role") not in ("user", "tool"):
+                continue
+            content = m.get("content")
+            if not isinstance(content, str):
+                content = json_text(content)
+            words = set(_WORD.findall(content))
+            for word in words | {w.rstrip(".!?:") for w in words} - {""}:
+                for form in (word, " " + word):
+                    ids.update(tok.encode_text(form))
+        off = tok.offset
+        return Help(self.call_threshold, self.copy_bias, tuple(sorted(i for i in ids if i < off)))
+
+
+_WORD = re.compile(r"[^\s\"'`,;()\[\]{}<>]+")
+
+
+def json_text(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
 # --- one model turn -------------------------------------------------------------------------
 
 
@@ -142,6 +216,10 @@ class Generation:
     prefill_seconds: float = 0.0
     mask_seconds: float = 0.0  # time spent in the grammar and the masked choice
     left_grammar: bool = False  # soft mode: the model chose a refused token
+    # with a call threshold: the masked probability of opening a call at the first token
+    # (None where no call could open there)
+    call_p: float | None = None
+    call_own: bool | None = None  # ... and whether the model's own choice there was a call
 
     @property
     def overridden(self) -> int:
@@ -169,6 +247,7 @@ def generate(
     logprobs: bool | str = False,
     on_token: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    help: Help | None = None,
 ) -> Generation:
     """Decode one model turn after ``prompt``. ``grammar`` None or mode ``off``: unconstrained.
     Stops at a ``stop`` id (default: the tokenizer's ``⟨eot⟩``), the token limit, or
@@ -176,7 +255,8 @@ def generate(
     ``logprobs``: also each token's log-probability under the distribution it was drawn from
     (the masked logits at ``temperature``; greedy: at 1); ``logprobs="model"``: under the
     model's own, unmasked logits at ``temperature`` (what a trainer recomputes from the
-    weights). Raises BackendError from the backend."""
+    weights). ``help``: inference-side help (``Help``), under a mask only. Raises
+    BackendError from the backend."""
     if logprobs not in (False, True, "model"):
         raise ValueError(f"logprobs must be a bool or 'model', not {logprobs!r}")
     stop = {backend.tokenizer.eot_id} if stop is None else set(stop)
@@ -187,7 +267,10 @@ def generate(
     out.prefill_seconds = time.perf_counter() - t0
     matcher = Matcher(grammar) if grammar is not None and mode != "off" else None
     chooser = Chooser(grammar, mode, bias, temperature, rng=rng) if grammar is not None else None
-    for _ in range(max_new_tokens):
+    if matcher is None or help is None or not help.active:
+        help = None
+    copy = np.array(help.copy_ids, dtype=np.int64) if help is not None else None
+    for step in range(max_new_tokens):
         if should_stop is not None and should_stop():
             break
         allowed = None
@@ -197,8 +280,12 @@ def generate(
         else:
             m0 = time.perf_counter()
             allowed = matcher.allowed() if matcher is not None else None
-            t = chooser.choose(logits, allowed)
-            out.forced.append(chooser.overrode)
+            if help is None:
+                t = chooser.choose(logits, allowed)
+                out.forced.append(chooser.overrode)
+            else:
+                t, forced = _helped(chooser, matcher, logits, allowed, help, copy, step, out)
+                out.forced.append(forced)
             if matcher is not None and not matcher.advance(t):
                 matcher = None  # soft mode only: the model left the grammar
                 out.left_grammar = True
@@ -216,6 +303,41 @@ def generate(
         logits = backend.eval([t], copy=False)
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _helped(
+    chooser: Chooser,
+    matcher: Matcher,
+    logits: np.ndarray,
+    allowed,
+    help: Help,
+    copy: np.ndarray,
+    step: int,
+    out: Generation,
+) -> tuple[int, bool]:
+    """The next token under ``help``, and whether the mask or the help changed the model's
+    choice."""
+    g = chooser.g
+    call = g.sym["call"]
+    if step == 0 and help.call_threshold is not None and call in allowed.ids:
+        z = chooser.masked(logits, allowed).astype(np.float64)
+        z -= z.max()
+        p = np.exp(z)
+        out.call_p = float(p[call] / p.sum())
+        out.call_own = chooser.choose(logits, allowed) == call
+        if out.call_p >= help.call_threshold:
+            t = call
+        else:
+            t = chooser.choose(logits, Allowed(allowed.text, allowed.names, allowed.ids - {call}))
+        return t, t != int(logits.argmax())
+    if help.copy_bias and len(copy) and matcher.in_string:
+        own = int(logits.argmax())
+        boosted = np.array(logits, dtype=np.float32)
+        boosted[copy[copy < len(boosted)]] += np.float32(help.copy_bias)
+        t = chooser.choose(boosted, allowed)
+        return t, t != own
+    t = chooser.choose(logits, allowed)
+    return t, chooser.overrode
 
 
 # --- the grammar of one turn ----------------------------------------------------------------

@@ -759,6 +759,11 @@ class Matcher:
     def failed(self) -> bool:
         return not self.stacks
 
+    @property
+    def in_string(self) -> bool:
+        """The next token may continue a string value."""
+        return any(s and type(s[-1]) is String for s in self.stacks)
+
     def allowed(self) -> Allowed:
         if self._allowed is None:
             g = self.g

@@ -33,6 +33,7 @@ class TorchBackend(Backend):
         Raises BackendError."""
         from bslm.models.build import ensure_default_model, load_model
         from bslm.models.errors import BslmError
+        from bslm.models.files import read_build_record
 
         try:
             if path is None:
@@ -47,6 +48,8 @@ class TorchBackend(Backend):
             "quantization": str(model.dtype).removeprefix("torch."),
             "architecture": getattr(cfg, "model_type", "?"),
             "sliding_window": getattr(cfg, "sliding_window", None),
+            # calibrated decoding help (engine.Help) of a build of the default model
+            "decoding": read_build_record(Path(path)).get("decoding") or None,
         }
         return cls(model, tok, n_ctx, info)
 

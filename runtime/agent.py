@@ -45,7 +45,7 @@ from typing import Any
 
 from bslm.models.chat import assistant_message, encode_chat, result_message
 from bslm.models.choice import DEFAULT_SOFT_BIAS
-from bslm.models.engine import Backend, Generation, generate, tool_rules, turn_grammar
+from bslm.models.engine import Backend, Generation, Help, generate, tool_rules, turn_grammar
 from bslm.models.errors import BslmError
 from bslm.models.grammar import Grammar
 from bslm.models.parser import ModelOutput, parse_output
@@ -132,8 +132,10 @@ class Agent:
         tools: list[ToolSpec] | None = None,
         select_tools: Callable[[list[dict], list[ToolSpec]], list[ToolSpec]] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        help: Help | None = None,
     ):
         self.backend, self.hub = backend, hub
+        self.help = help  # inference-side help under the mask (engine.Help)
         self.tok = backend.tokenizer
         self.system, self.mask, self.bias = system, mask, bias
         self.max_steps, self.max_new_tokens = max_steps, max_new_tokens
@@ -358,6 +360,7 @@ class Agent:
             temperature=self.temperature,
             on_token=stream,
             should_stop=self._stop.is_set,
+            help=self.help.for_conversation(self.tok, self.messages) if self.help else None,
         )
         self.last_prompt_tokens = len(prompt)
         return gen

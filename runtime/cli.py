@@ -2,7 +2,8 @@
 chat`` shares (``add_agent_options``).
 
     bslm run "PROMPT" [--model PATH] [--backend llama|onnx|torch] [--mcp-config FILE]
-             [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off] [--max-steps N] [--json]
+             [--system TEXT] [--approve ask|all|none] [--mask hard|soft|off]
+             [--call-threshold P] [--copy-bias B] [--max-steps N] [--json]
     bslm tools [--mcp-config FILE] [--accept SERVER ...]
 """
 
@@ -44,9 +45,33 @@ def add_agent_options(p: argparse.ArgumentParser) -> None:
         default="hard",
         help="constrained decoding of tool calls (default: hard)",
     )
+    p.add_argument(
+        "--call-threshold",
+        type=_probability,
+        default=None,
+        help="open a call at a turn's start only when its masked probability is at least this "
+        "(default: the model's calibrated setting, else its own choice)",
+    )
+    p.add_argument(
+        "--copy-bias",
+        type=float,
+        default=None,
+        help="logit bonus, inside string values, for words of the conversation (default: the "
+        "model's calibrated setting, else 0)",
+    )
     p.add_argument("--max-steps", type=int, default=6, help="model turns that call tools, at most")
     p.add_argument("--max-new-tokens", type=int, default=384, help="tokens per model turn")
     p.add_argument("--ctx", type=int, default=None, help="context length (default: the model's)")
+
+
+def _probability(value: str) -> float:
+    try:
+        p = float(value)
+    except ValueError:
+        p = -1.0
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a probability between 0 and 1")
+    return p
 
 
 def agent_options(args) -> dict:
@@ -58,6 +83,8 @@ def agent_options(args) -> dict:
         "system": args.system,
         "approve": args.approve,
         "mask": args.mask,
+        "call_threshold": args.call_threshold,
+        "copy_bias": args.copy_bias,
         "max_steps": args.max_steps,
         "max_new_tokens": args.max_new_tokens,
         "n_ctx": args.ctx,

@@ -17,6 +17,20 @@ class AgentOptions:
     system: str | None = None
     approve: str | None = None  # ask, all or none: override the approval policy
     mask: str = "hard"
+    # inference-side help under the mask (models/engine.Help); None: the model's own setting
+    call_threshold: float | None = None
+    copy_bias: float | None = None
     max_steps: int = 6
     max_new_tokens: int = 384
     n_ctx: int | None = None  # None: the model's own context
+
+    def help(self, backend):
+        """The decoder's help for ``backend``: the model's calibrated settings (its
+        ``bslm.decoding`` metadata), overridden by ``call_threshold`` / ``copy_bias`` where
+        given. None without a mask, or with nothing to do."""
+        from bslm.models.engine import Help
+
+        if self.mask == "off":
+            return None
+        help = Help.from_settings(backend.info.get("decoding"), self.call_threshold, self.copy_bias)
+        return help if help.active else None

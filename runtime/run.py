@@ -166,6 +166,7 @@ async def run_async(opts: RunOptions) -> dict:
                 max_steps=opts.max_steps,
                 max_new_tokens=opts.max_new_tokens,
                 on_event=printer,
+                help=opts.help(backend),
             )
             result = await agent.send(opts.prompt)
     finally:

@@ -4,7 +4,8 @@ bslm data generate [--config YAML] [key=value ...]
 bslm data import FILE --format openai|xlam|sharegpt -o OUT.jsonl [--force]
 bslm train sft|grpo|dpo [--config YAML] [key=value ...]
 bslm eval --suite S1,S2,... [--model PATH] [--backend torch|llama|onnx] [--limit N]
-          [--mask hard|soft|off] [--out FILE.json] [--prompted] [--compare OTHER.json ...]
+          [--mask hard|soft|off] [--call-threshold P] [--copy-bias B] [--out FILE.json]
+          [--prompted] [--compare OTHER.json ...]
           [--plot FILE.png]
 """
 
@@ -77,6 +78,8 @@ def _eval(args) -> int:
         distractors=args.distractors,
         retrieval=args.retrieval,
         top_k=args.top_k,
+        call_threshold=args.call_threshold,
+        copy_bias=args.copy_bias,
     )
     others = [read_json(p) for p in args.compare]
     report = evaluate(cfg, open_predictor(cfg), args.name, tool_selector(cfg.retrieval, cfg.top_k))
@@ -157,6 +160,19 @@ def add_parsers(sub) -> None:
         help="narrow each request's tools to the top-k",
     )
     p.add_argument("--top-k", type=int, default=10, help="tools kept by --retrieval")
+    p.add_argument(
+        "--call-threshold",
+        type=float,
+        default=None,
+        help="help: open a call at a turn's first token when its masked probability is at "
+        "least this (default: the model's own choice)",
+    )
+    p.add_argument(
+        "--copy-bias",
+        type=float,
+        default=0.0,
+        help="help: logit bonus, in string values, for the conversation's own tokens",
+    )
     p.add_argument("--name", default=None, help="the model's name in the report")
     p.add_argument(
         "--prompted",

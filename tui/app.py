@@ -200,6 +200,7 @@ class ChatApp(App):
                 max_steps=self.options.max_steps,
                 max_new_tokens=self.options.max_new_tokens,
                 on_event=lambda ev: self.post_message(AgentEvent(ev)),
+                help=self.options.help(backend),
             )
             self.agent.messages = list(self._restored.messages) if self._restored else []
             self._saved = len(self.agent.messages)

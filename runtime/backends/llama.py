@@ -30,6 +30,16 @@ from bslm.runtime.backends.prompt_store import MIN_TOKENS, PromptStore, default_
 DEFAULT_N_CTX = 8192
 
 
+def threads() -> int:
+    """The threads llama.cpp decodes with: ``$BSLM_THREADS``, else one per core."""
+    value = os.environ.get("BSLM_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise BackendError(f"BSLM_THREADS must be a positive integer, not {value!r}")
+        return int(value)
+    return os.cpu_count() or 1
+
+
 GGML_TYPE_F32 = 0
 FILE_TYPE_F32 = 0  # llama.cpp's LLAMA_FTYPE_ALL_F32
 
@@ -78,7 +88,7 @@ class LlamaBackend(Backend):
                 llm = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx or DEFAULT_N_CTX,
-                    n_threads=os.cpu_count() or 1,
+                    n_threads=threads(),
                     logits_all=False,
                     swa_full=full_cache,
                     verbose=False,
@@ -100,7 +110,7 @@ class LlamaBackend(Backend):
         """``full_cache``: keep every position in the sliding layers too, so that any rewind
         is a cut (for many samples of one prompt, at a small context); ``store``: load and
         store prompt heads on disk."""
-        from bslm.export.metadata import MetadataError, tokenizer_from_metadata
+        from bslm.export.metadata import MetadataError, decoding_settings, tokenizer_from_metadata
 
         if path is None:
             llm, meta, path = cls._open_default(n_ctx)
@@ -119,6 +129,7 @@ class LlamaBackend(Backend):
             "quantization": _file_type(meta.get("general.file_type")),
             "architecture": arch,
             "sliding_window": _int(meta.get(f"{arch}.attention.sliding_window")),
+            "decoding": decoding_settings(meta),  # calibrated decoding help (engine.Help)
         }
         n_train = int(llm.n_ctx())
         heads = PromptStore(default_dir(), identity(path, n_ctx=n_train, cache="swa"))

@@ -44,7 +44,12 @@ class OnnxBackend(Backend):
     def open(cls, path: Path | None, n_ctx: int | None = None) -> OnnxBackend:
         import onnxruntime as ort
 
-        from bslm.export.metadata import MetadataError, read_onnx_metadata, tokenizer_from_metadata
+        from bslm.export.metadata import (
+            MetadataError,
+            decoding_settings,
+            read_onnx_metadata,
+            tokenizer_from_metadata,
+        )
 
         if path is None:
             raise BackendError(
@@ -80,6 +85,7 @@ class OnnxBackend(Backend):
             "quantization": meta.get("onnx.quantization", "?"),
             "architecture": meta.get("onnx.architecture", "?"),
             "sliding_window": int(meta.get("onnx.sliding_window") or 0) or None,
+            "decoding": decoding_settings(meta),  # calibrated decoding help (engine.Help)
         }
         return cls(sessions, tok, min(n_ctx or limit, limit), meta, info)
 

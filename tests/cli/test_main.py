@@ -213,6 +213,17 @@ def test_run_and_chat_share_the_agent_options():
 
     assert agent_options(run) == agent_options(chat)
     assert agent_options(run)["n_ctx"] == 512
+    assert agent_options(run)["call_threshold"] is None  # the model's calibrated setting
+    helped = ap.parse_args(["run", "hi", "--call-threshold", "0.8", "--copy-bias", "2"])
+    assert (agent_options(helped)["call_threshold"], agent_options(helped)["copy_bias"]) == (0.8, 2)
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "often"])
+def test_a_call_threshold_is_a_probability(capsys, value):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "hi", "--call-threshold", value])
+    assert e.value.code == 2
+    assert "is not a probability between 0 and 1" in capsys.readouterr().err
 
 
 def test_training_commands_let_idle_threads_sleep(monkeypatch, capsys):

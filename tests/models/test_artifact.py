@@ -212,3 +212,58 @@ def test_training_continues_from_an_artifact(tmp_path):
         SFTConfig(**{**cfg.__dict__, "out": str(tmp_path / "run2"), "init_adapter": str(art)})
     )
     assert (again / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_calibrated_decoding_help_travels_from_the_artifact_to_the_runtime(tmp_path, monkeypatch):
+    """calibrate --write records the help in artifact.json; the build, the GGUF
+    (``bslm.decoding``) and the backends carry it; the runtime decodes with it unless a flag
+    says otherwise; a new pack drops it (it belongs to the weights it was calibrated on)."""
+    from bslm.export.gguf import export_gguf
+    from bslm.models import build, files
+    from bslm.models.engine import Help
+    from bslm.models.torch_backend import TorchBackend
+    from bslm.runtime.backends.llama import LlamaBackend
+    from bslm.runtime.options import AgentOptions
+    from bslm.train.eval.calibrate import write_settings
+    from bslm.train.sft import SFTConfig, train
+
+    data = tmp_path / "train.jsonl"
+    rec = {
+        "stage": 3,
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+    }
+    data.write_text(json.dumps(rec))
+    final = train(
+        SFTConfig(
+            model="tiny",
+            data=str(data),
+            out=str(tmp_path / "run"),
+            stages=(3,),
+            max_steps=(1,),
+            batch_size=1,
+            use_cpu=True,
+        )
+    )
+    art = pack(final, tmp_path / "default")
+    before = digest(art)
+    figures = {"threshold": 0.7, "n": 10, "own": 10.0, "helped": 20.0, "two_fold": 18.0}
+    write_settings(art, figures, copy_bias=1.5)
+    assert digest(art) != before  # builds and exports of the old settings are stale
+    monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "shipped_artifact", lambda: art)
+    out = build.build_model()
+    settings = files.read_build_record(out)["decoding"]
+    assert settings["call_threshold"] == 0.7 and settings["copy_bias"] == 1.5
+    assert TorchBackend.open(None).info["decoding"] == settings
+    gguf = tmp_path / "m.gguf"
+    export_gguf(None, gguf, "f16")
+    backend = LlamaBackend.open(gguf, n_ctx=256, store=False)
+    try:
+        assert backend.info["decoding"] == settings
+        assert AgentOptions().help(backend) == Help(0.7, 1.5)
+        assert AgentOptions(call_threshold=0.2, copy_bias=0.0).help(backend) == Help(0.2, 0.0)
+        assert AgentOptions(mask="off").help(backend) is None
+    finally:
+        backend.close()
+    assert "decoding" not in json.loads((pack(final, art).joinpath("artifact.json")).read_text())

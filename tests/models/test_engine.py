@@ -67,3 +67,77 @@ def test_turn_grammar_holds_the_system_prompts_rules_and_the_calls_made(tok):
     assert call not in Matcher(turn_grammar(tok, tools, "Never call get_time.")).allowed().ids
     assert call not in Matcher(turn_grammar(tok, tools, answer=True)).allowed().ids
     assert call in Matcher(turn_grammar(tok, tools)).allowed().ids
+
+
+def _weather(tok):
+    from bslm.models.chat import encode_chat
+    from bslm.models.tools import ToolSpec
+
+    tools = [
+        ToolSpec(
+            "get_weather",
+            None,
+            {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        )
+    ]
+    messages = [{"role": "user", "content": "Weather in Reykjavik, please."}]
+    return tools, messages, encode_chat(tok, messages, tools, True).ids
+
+
+def test_a_call_threshold_opens_a_call_by_its_probability_alone(tiny):
+    """At the first token a threshold takes the call where p >= t and the rest of the turn as
+    the model decodes it: so each threshold's outcome is one of the two extreme passes, which
+    is what calibration (train/eval/calibrate.py) relies on."""
+    from bslm.models.engine import Help, generate, turn_grammar
+    from bslm.models.torch_backend import TorchBackend
+
+    model, tok = tiny
+    tools, _, prompt = _weather(tok)
+    backend = TorchBackend(model, tok)
+    grammar = turn_grammar(tok, tools)
+
+    def run(t):
+        return generate(backend, prompt, grammar, "hard", max_new_tokens=12, help=Help(t))
+
+    always, never, plain = (
+        run(0.0),
+        run(2.0),
+        generate(backend, prompt, grammar, "hard", max_new_tokens=12),
+    )
+    assert always.ids[0] == tok.sym("call") != never.ids[0]
+    assert 0.0 < always.call_p < 1.0
+    assert never.call_p == pytest.approx(always.call_p, rel=1e-4)  # (a cached prefix)
+    assert plain.call_p is None
+    own = always if always.call_own else never
+    assert own.ids == plain.ids  # no threshold: the model's own choice, as without help
+    for t in (always.call_p * 0.99, always.call_p * 1.01):
+        assert run(t).ids == (always.ids if always.call_p >= t else never.ids)
+    # no call can open: the threshold has nothing to decide
+    answer = turn_grammar(tok, tools, answer=True)
+    quiet = generate(backend, prompt, answer, "hard", max_new_tokens=4, help=Help(0.0))
+    assert quiet.call_p is None and tok.sym("call") not in quiet.ids
+
+
+def test_a_copy_bias_draws_string_values_from_the_conversation(tiny):
+    from bslm.models.engine import Help, generate, turn_grammar
+    from bslm.models.grammar import Matcher
+    from bslm.models.torch_backend import TorchBackend
+
+    model, tok = tiny
+    tools, messages, prompt = _weather(tok)
+    help = Help(0.0, copy_bias=1e4).for_conversation(tok, messages)
+    said = set(tok.encode_text(" Reykjavik")) | set(tok.encode_text("Reykjavik"))
+    assert said <= set(help.copy_ids) and all(i < tok.offset for i in help.copy_ids)
+    assert Help(0.5).for_conversation(tok, messages).copy_ids == ()  # no bias: no ids
+    grammar = turn_grammar(tok, tools)
+    gen = generate(
+        backend := TorchBackend(model, tok), prompt, grammar, "hard", max_new_tokens=24, help=help
+    )
+    m, inside = Matcher(grammar), []
+    for t in gen.ids:
+        if m.in_string and t < tok.offset:
+            inside.append(t)
+        assert m.advance(t)
+    assert inside and set(inside) <= set(help.copy_ids)
+    plain = generate(backend, prompt, grammar, "hard", max_new_tokens=24, help=Help(0.0))
+    assert plain.ids != gen.ids

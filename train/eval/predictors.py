@@ -15,7 +15,14 @@ import json
 from collections.abc import Callable
 
 from bslm.models.chat import as_spec, encode_chat
-from bslm.models.engine import Backend, BackendError, called_tools, generate, turn_grammar
+from bslm.models.engine import (
+    Backend,
+    BackendError,
+    Help,
+    called_tools,
+    generate,
+    turn_grammar,
+)
 from bslm.models.parser import ModelOutput, parse_output
 from bslm.models.tools import ToolCall
 from bslm.models.torch_backend import TorchBackend
@@ -102,12 +109,24 @@ class DecodingPredictor:
     with the tools' grammar as a hard mask, a soft bias, or off. With a mask, tool rules in the
     system prompt (never / always use a tool) are enforced as the runtime enforces them."""
 
-    def __init__(self, model, tok=None, max_new_tokens: int = 128, mask: str = "off"):
-        """``model``: a transformers model (with ``tok``), or an open runtime ``Backend``."""
+    def __init__(
+        self,
+        model,
+        tok=None,
+        max_new_tokens: int = 128,
+        mask: str = "off",
+        help: Help | None = None,
+    ):
+        """``model``: a transformers model (with ``tok``), or an open runtime ``Backend``.
+        ``help``: the decoder's inference-side help (``engine.Help``), under a mask."""
         self.backend = model if isinstance(model, Backend) else TorchBackend(model, tok)
         self.tok, self.max_new_tokens, self.mask = self.backend.tokenizer, max_new_tokens, mask
+        self.help = help
         self.tokens = 0
         self.seconds = 0.0
+        # with a call threshold: the last turn's probability of opening a call, and whether
+        # the model's own choice was to open one
+        self.last_call: tuple[float, bool] | None = None
 
     def grammar(self, messages: list[dict], specs: list):
         system = (
@@ -119,7 +138,16 @@ class DecodingPredictor:
         specs = [as_spec(t) for t in tools or []]
         prompt = encode_chat(self.tok, messages, specs, add_generation_prompt=True).ids
         grammar = self.grammar(messages, specs) if self.mask != "off" else None
-        gen = generate(self.backend, prompt, grammar, self.mask, max_new_tokens=self.max_new_tokens)
+        help = self.help.for_conversation(self.tok, messages) if self.help else None
+        gen = generate(
+            self.backend,
+            prompt,
+            grammar,
+            self.mask,
+            max_new_tokens=self.max_new_tokens,
+            help=help,
+        )
+        self.last_call = None if gen.call_p is None else (gen.call_p, bool(gen.call_own))
         self.seconds += gen.seconds
         self.tokens += len(gen.ids)
         return parse_output(self.tok.decode(gen.ids))
@@ -149,11 +177,19 @@ def open_predictor(cfg: EvalConfig) -> Callable:
         return PromptedPredictor(decode, text_tok, cfg.max_new_tokens)
     if cfg.backend != "torch":
         backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
-        return DecodingPredictor(backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask)
+        return DecodingPredictor(
+            backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask, help=config_help(cfg)
+        )
     from bslm.models.build import fresh_model, load_model
 
     model, tok = fresh_model(cfg.model) if cfg.model == "tiny" else load_model(cfg.model)
-    return DecodingPredictor(model, tok, cfg.max_new_tokens, cfg.mask)
+    return DecodingPredictor(model, tok, cfg.max_new_tokens, cfg.mask, config_help(cfg))
+
+
+def config_help(cfg: EvalConfig) -> Help | None:
+    """The inference-side help ``cfg`` asks for (None: none)."""
+    help = Help(cfg.call_threshold, cfg.copy_bias)
+    return help if help.active else None
 
 
 def llama_text_decoder(name: str, n_ctx: int = 8192) -> tuple[Callable, object]:

@@ -48,6 +48,17 @@ class EvalConfig:
         default="hard", metadata={"help": "constrained decoding: hard (as the runtime), soft, off"}
     )
     max_new_tokens: int = field(default=128, metadata={"help": "tokens per decision at most"})
+    call_threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "help: open a call at a turn's first token when its masked probability is "
+            "at least this (default: the model's own choice)"
+        },
+    )
+    copy_bias: float = field(
+        default=0.0,
+        metadata={"help": "help: logit bonus in string values for the conversation's tokens"},
+    )
     distractors: int = field(
         default=0, metadata={"help": "catalog tools added to each request's own (our suites)"}
     )
@@ -235,11 +246,17 @@ def run_dev(predict: Callable, limit: int) -> dict:
     records = spread(load(), limit)
     tally = Tally()
     parts: dict[str, list[int]] = {}
+    items = []
     for rec in records:
         *history, gold = rec["messages"]
         tools = {s.name: s for s in map(as_spec, rec["tools"])}
         calls = [from_openai_call(c) for c in gold.get("tool_calls") or []]
         ok = tally.add(predict(history, rec["tools"]), calls, tools)
+        item = {"id": rec["id"], "kind": rec["kind"], "ok": bool(ok)}
+        call = getattr(predict, "last_call", None)
+        if call is not None:
+            item["call_p"], item["call_own"] = round(call[0], 6), call[1]
+        items.append(item)
         for part in (rec["domain"], rec["kind"]):
             parts.setdefault(part, [0, 0])
             parts[part][0] += 1
@@ -247,6 +264,7 @@ def run_dev(predict: Callable, limit: int) -> dict:
     m = tally.metrics()
     m["records"] = len(records)
     m["by_part"] = {p: {"n": n, "accuracy": round(100.0 * k / n, 2)} for p, (n, k) in parts.items()}
+    m["items"] = items  # each decision's outcome (and call probability, with a threshold)
     return m
 
 
@@ -317,6 +335,8 @@ def evaluate(
         many = predict = ManyTools(predict, cfg.distractors, select)
     name = model_name or str(cfg.model or "default") + (" prompted" if cfg.prompted else "")
     report = {"model": name, "mask": cfg.mask, "suites": {}}
+    if cfg.call_threshold is not None or cfg.copy_bias:
+        report["help"] = {"call_threshold": cfg.call_threshold, "copy_bias": cfg.copy_bias}
     if many is not None:
         report["tools"] = {
             "distractors": cfg.distractors,
@@ -358,6 +378,8 @@ def check_config(cfg: EvalConfig) -> None:
             )
     if cfg.prompted and cfg.mask != "off":
         raise ConfigError("--prompted answers in JSON text: evaluate it with --mask off")
+    if (cfg.call_threshold is not None or cfg.copy_bias) and (cfg.mask == "off" or cfg.prompted):
+        raise ConfigError("--call-threshold and --copy-bias help the masked decoder: use a mask")
     if cfg.prompted and cfg.backend not in ("torch", "llama"):
         raise ConfigError("--prompted runs a base on the torch or llama backend")
 

@@ -158,6 +158,27 @@ def test_unknown_suite_and_mask_are_clear(data):
             EvalConfig(suites=("seen",), data=str(data), mask="hard", prompted=True),
             predict=always_paris,
         )
+    with pytest.raises(ValueError, match="use a mask"):
+        evaluate(
+            EvalConfig(suites=("dev",), data=str(data), mask="off", call_threshold=0.5),
+            predict=always_paris,
+        )
+
+
+def test_the_dev_report_holds_each_decision_and_its_call_probability():
+    from bslm.models.build import fresh_model
+    from bslm.models.engine import Help
+    from bslm.train.eval.predictors import DecodingPredictor
+
+    model, tok = fresh_model("tiny")
+    predict = DecodingPredictor(model, tok, max_new_tokens=4, mask="hard", help=Help(0.0))
+    report = evaluate(
+        EvalConfig(suites=("dev",), limit=3, mask="hard", call_threshold=0.0), predict
+    )
+    items = report["suites"]["dev"]["items"]
+    assert report["help"] == {"call_threshold": 0.0, "copy_bias": 0.0}
+    assert [it["kind"] for it in items] and len(items) == 3
+    assert all(0 < it["call_p"] < 1 and it["call_own"] in (True, False) for it in items)
 
 
 @pytest.mark.slow

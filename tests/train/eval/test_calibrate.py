@@ -1,0 +1,82 @@
+"""Calibrating the call threshold: two passes give every threshold's accuracy, the threshold
+chosen is the middle of the widest best interval, and the two-fold figure scores a threshold
+on items it was not chosen on."""
+
+import json
+
+import pytest
+
+from bslm.models.errors import BslmError
+from bslm.train.eval.calibrate import NEVER, accuracy, choose, main, pair, report, two_fold
+
+
+def _reports(rows):
+    """rows: (id, kind, p, own, ok when calling, ok when not)."""
+    call = [
+        {"id": i, "kind": k, "ok": c, **({} if p is None else {"call_p": p, "call_own": o})}
+        for i, k, p, o, c, _ in rows
+    ]
+    text = [
+        {
+            "id": i,
+            "kind": k,
+            "ok": t if p is not None else c,
+            **({} if p is None else {"call_p": p}),
+        }
+        for i, k, p, o, c, t in rows
+    ]
+    return ({"suites": {"dev": {"items": call}}}, {"suites": {"dev": {"items": text}}})
+
+
+ROWS = [
+    ("a", "call", 0.9, True, True, False),
+    ("b", "call", 0.7, True, True, False),
+    ("c", "text", 0.6, True, False, True),  # the model calls on small talk at 0.6
+    ("d", "text", 0.3, False, False, True),
+    ("e", "call", 0.55, True, False, False),  # wrong either way
+    ("f", "ask", None, False, True, True),  # no call could open
+]
+
+
+def test_each_threshold_takes_one_pass_per_item():
+    items = pair(*_reports(ROWS))
+    assert accuracy(items, 0.0) == pytest.approx(100 * 3 / 6)  # a, b, f
+    assert accuracy(items, NEVER) == pytest.approx(100 * 3 / 6)  # c, d, f
+    assert accuracy(items, None) == pytest.approx(100 * 4 / 6)  # own: a, b, d, f
+    assert accuracy(items, 0.65) == pytest.approx(100 * 5 / 6)  # a, b, c, d, f
+    # the best outcome holds for thresholds in (0.6, 0.7]: its middle is chosen
+    assert choose(items) == pytest.approx(0.65)
+    r = report(items)
+    assert r["helped"] > r["own"] and r["threshold"] == pytest.approx(0.65)
+    assert r["by_kind"]["helped"]["text"] == 100.0 and r["by_kind"]["own"]["text"] == 50.0
+    assert 0 <= two_fold(items) <= 100
+
+
+def test_two_fold_is_not_read_off_the_items_it_was_chosen_on():
+    # the even items are best at a threshold in (0.2, 0.3], the odd ones in (0.8, 0.9]: a
+    # threshold chosen on one half misses one item of the other
+    rows = [
+        ("e1", "call", 0.3, True, True, False),
+        ("o1", "call", 0.9, True, True, False),
+        ("e2", "text", 0.2, False, False, True),
+        ("o2", "text", 0.8, False, False, True),
+    ]
+    items = pair(*_reports(rows))
+    assert choose(items[0::2]) == pytest.approx(0.25) and choose(items[1::2]) == pytest.approx(0.85)
+    assert accuracy(items, choose(items)) == 75.0
+    assert two_fold(items) == 50.0
+
+
+def test_mismatched_reports_are_refused(tmp_path, capsys):
+    call, text = _reports(ROWS)
+    text["suites"]["dev"]["items"].pop()
+    with pytest.raises(BslmError):
+        pair(call, text)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(call))
+    b.write_text(json.dumps(text))
+    assert main(["--reports", str(a), str(b)]) == 2
+    assert "same development items" in capsys.readouterr().err
+    b.write_text(json.dumps(_reports(ROWS)[1]))
+    assert main(["--reports", str(a), str(b)]) == 0
+    assert "call threshold chosen: 0.65" in capsys.readouterr().out

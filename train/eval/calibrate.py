@@ -1,0 +1,198 @@
+"""Choosing the decoder's call threshold (``engine.Help.call_threshold``) on the development set.
+
+A threshold decides one thing per decision: whether the turn opens with a call. So two passes
+over the development set give the accuracy of every threshold without decoding again: one
+where every turn that can open with a call does (threshold 0), one where none does (a
+threshold above 1). Each decision's masked call probability ``p``, recorded in both passes,
+says which pass a threshold ``t`` takes: the calling one where ``p >= t``, the other below.
+The model's own choice (no threshold) is the calling pass where its top token was the call.
+
+The threshold chosen is the middle of the widest interval of best accuracy. So that the gain is
+not read off the same items it was chosen on, the report also gives a two-fold estimate: the
+threshold chosen on the even items scored on the odd ones, and the other way round.
+
+    python -m bslm.train.eval.calibrate --model M.gguf [--limit N] [--out DIR]
+    python -m bslm.train.eval.calibrate --reports CALL.json TEXT.json [--write models/default]
+
+``--write ARTIFACT`` records the threshold (and ``--copy-bias``, chosen by its own runs) in the
+artifact's ``artifact.json`` as ``decoding``: builds and exports of it carry it
+(``bslm.decoding``) and the runtime decodes with it unless told otherwise. A new ``bslm pack``
+drops it: a threshold belongs to the weights it was calibrated on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bslm.models.errors import BslmError
+
+NEVER = 2.0  # a threshold no probability reaches
+
+
+def pair(call_report: dict, text_report: dict) -> list[dict]:
+    """The development set's items of both passes, side by side: ``{"id", "kind", "p",
+    "own", "call", "text"}`` (``p`` None where no call could open; ``call``/``text``: whether
+    the item came out right in each pass)."""
+    a = call_report["suites"]["dev"]["items"]
+    b = {it["id"]: it for it in text_report["suites"]["dev"]["items"]}
+    if len(a) != len(b) or any(it["id"] not in b for it in a):
+        raise BslmError("the two reports do not hold the same development items")
+    return [
+        {
+            "id": it["id"],
+            "kind": it["kind"],
+            "p": it.get("call_p"),
+            "own": bool(it.get("call_own")),
+            "call": it["ok"],
+            "text": b[it["id"]]["ok"],
+        }
+        for it in a
+    ]
+
+
+def right(item: dict, threshold: float | None) -> bool:
+    """Whether ``item`` comes out right under ``threshold`` (None: the model's own choice)."""
+    if item["p"] is None:
+        return item["call"]
+    opens = item["own"] if threshold is None else item["p"] >= threshold
+    return item["call"] if opens else item["text"]
+
+
+def accuracy(items: list[dict], threshold: float | None) -> float:
+    return 100.0 * sum(right(it, threshold) for it in items) / len(items) if items else 0.0
+
+
+def candidates(items: list[dict]) -> list[float]:
+    """One threshold per interval where the outcome can change: 0, each probability, NEVER."""
+    return sorted({0.0, NEVER, *(it["p"] for it in items if it["p"] is not None)})
+
+
+def choose(items: list[dict]) -> float:
+    """The threshold of best accuracy on ``items``: the middle of the widest best interval."""
+    cuts = candidates(items)
+    scores = [accuracy(items, t) for t in cuts]
+    best = max(scores)
+    widest, pick = -1.0, 0.5
+    for i, (t, s) in enumerate(zip(cuts, scores, strict=True)):
+        if s < best:
+            continue
+        # the outcome of t holds for every threshold in (previous cut, t]
+        lo = cuts[i - 1] if i else 0.0
+        hi = min(t, 1.0)
+        if hi - lo > widest:
+            widest, pick = hi - lo, (lo + hi) / 2 if i else 0.0
+    return round(pick, 3)
+
+
+def two_fold(items: list[dict]) -> float:
+    """Accuracy of the threshold chosen on one half, scored on the other (both ways)."""
+    even, odd = items[0::2], items[1::2]
+    hits = accuracy(odd, choose(even)) * len(odd) + accuracy(even, choose(odd)) * len(even)
+    return hits / len(items) if items else 0.0
+
+
+def by_kind(items: list[dict], threshold: float | None) -> dict[str, float]:
+    kinds: dict[str, list[dict]] = {}
+    for it in items:
+        kinds.setdefault(it["kind"], []).append(it)
+    return {k: round(accuracy(v, threshold), 1) for k, v in sorted(kinds.items())}
+
+
+def report(items: list[dict]) -> dict:
+    t = choose(items)
+    return {
+        "n": len(items),
+        "threshold": t,
+        "own": round(accuracy(items, None), 2),
+        "helped": round(accuracy(items, t), 2),
+        "two_fold": round(two_fold(items), 2),
+        "by_kind": {"own": by_kind(items, None), "helped": by_kind(items, t)},
+        "curve": {f"{x / 10:.1f}": round(accuracy(items, x / 10), 2) for x in range(11)},
+    }
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        f"call threshold chosen: {r['threshold']} (n={r['n']})",
+        "",
+        "| decoding | dev accuracy |",
+        "|---|---:|",
+        f"| hard mask, the model's own choice | {r['own']} |",
+        f"| hard mask + call threshold {r['threshold']} | {r['helped']} |",
+        f"| hard mask + threshold chosen on the other half (two-fold) | {r['two_fold']} |",
+        "",
+        "| threshold | " + " | ".join(r["curve"]) + " |",
+        "|---|" + "---:|" * len(r["curve"]),
+        "| accuracy | " + " | ".join(str(v) for v in r["curve"].values()) + " |",
+        "",
+        "| kind | " + " | ".join(r["by_kind"]["own"]) + " |",
+        "|---|" + "---:|" * len(r["by_kind"]["own"]),
+        "| own | " + " | ".join(str(v) for v in r["by_kind"]["own"].values()) + " |",
+        "| helped | " + " | ".join(str(v) for v in r["by_kind"]["helped"].values()) + " |",
+    ]
+    return "\n".join(lines)
+
+
+def write_settings(artifact: Path, r: dict, copy_bias: float = 0.0) -> dict:
+    """Record ``r``'s threshold (and ``copy_bias``) as the artifact's decoding help."""
+    from bslm.models.files import META, write_text
+
+    meta_path = Path(artifact) / META
+    if not meta_path.is_file():
+        raise BslmError(f"{artifact} is not a packed artifact (no {META})")
+    meta = json.loads(meta_path.read_text())
+    decoding = {"call_threshold": r["threshold"]}
+    if copy_bias:
+        decoding["copy_bias"] = copy_bias
+    decoding["dev"] = {k: r[k] for k in ("n", "own", "helped", "two_fold")}
+    meta["decoding"] = decoding
+    write_text(meta_path, json.dumps(meta, indent=2))
+    return decoding
+
+
+def passes(model: str | None, backend: str, limit: int, out: Path) -> tuple[dict, dict]:
+    """Run the two passes (reports written under ``out``)."""
+    from bslm.train.eval.predictors import open_predictor
+    from bslm.train.eval.suites import EvalConfig, evaluate, write_report
+
+    reports = []
+    for name, t in (("call", 0.0), ("text", NEVER)):
+        cfg = EvalConfig(
+            suites=("dev",), model=model, backend=backend, limit=limit, call_threshold=t
+        )
+        r = evaluate(cfg, open_predictor(cfg))
+        write_report(r, out / f"calibrate-{name}.json")
+        reports.append(r)
+    return reports[0], reports[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bslm.train.eval.calibrate", description=__doc__)
+    ap.add_argument("--model", default=None, help="GGUF or model directory (default model)")
+    ap.add_argument("--backend", default="llama", help="llama, onnx or torch")
+    ap.add_argument("--limit", type=int, default=0, help="development items at most (0: all)")
+    ap.add_argument("--reports", nargs=2, metavar=("CALL", "TEXT"), help="reuse two passes")
+    ap.add_argument("--out", default=".", help="directory for the passes' reports")
+    ap.add_argument("--write", default=None, help="artifact directory to record the setting in")
+    ap.add_argument("--copy-bias", type=float, default=0.0, help="copy bias to record with it")
+    args = ap.parse_args(argv)
+    try:
+        if args.reports:
+            call, text = (json.loads(Path(p).read_text()) for p in args.reports)
+        else:
+            call, text = passes(args.model, args.backend, args.limit, Path(args.out))
+        r = report(pair(call, text))
+        if args.write:
+            write_settings(Path(args.write), r, args.copy_bias)
+    except (OSError, ValueError, KeyError, BslmError) as e:
+        print(f"bslm: error: {e}", file=sys.stderr)
+        return 2
+    print(markdown(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
