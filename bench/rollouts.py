@@ -5,11 +5,15 @@ while it measures.
     python bench/rollouts.py                       # the default model, 2 steps of 2 tasks x 4
     python bench/rollouts.py --steps 1 --quants q8_0,f16
     python bench/rollouts.py --omp default         # OpenMP's spinning threads, as before
+    python bench/rollouts.py --batches 1,4,8       # episodes decoded together or not
+    python bench/rollouts.py --steps 4 --per-generation 4 --batches 1,32   # one sync per 4 steps
 
 A step is what ``configs/grpo_gemma_cpu.yaml`` does before each update: ``tasks`` training
 tasks of the environments, ``group`` rollouts each, under the hard mask at temperature 1. The
-mirror is exported again before every step (``sync_every: 1``, the default), and that time is
-counted in its episodes per minute. The last columns compare the rollouts' log-probabilities
+mirror is exported again before every generation of rollouts (``sync_every: 1``, the default;
+a generation is ``--per-generation`` steps, GRPO's ``steps_per_generation``), and that time is
+counted in its episodes per minute. Its episodes are decoded one after another, or ``--batches``
+of them together (``train/rl/batched.py``, GRPO's ``rollout_batch``). The last columns compare the rollouts' log-probabilities
 with the policy's own, recomputed in one forward pass per episode (what TRL does before its
 importance-sampling correction): the mean and largest absolute difference per model token.
 """
@@ -41,7 +45,10 @@ def table(title: str, head: list[str], rows: list[list]) -> None:
 
 
 def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
-    """Play every step's groups; ``policy_for(step)`` is what samples them (it may sync)."""
+    """Play every step's groups; ``policy_for(step)`` is what samples them (it may sync): an
+    engine backend or torch model, one episode after another, or a ``BatchedLlama``, the
+    step's episodes decoded together (``train/rl/batched.py``)."""
+    from bslm.train.rl.batched import BatchedLlama, play_together
     from bslm.train.rl.envs import make_env
     from bslm.train.rl.rollout import play, policy_logprobs
 
@@ -50,31 +57,44 @@ def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
     diffs: list[np.ndarray] = []
     t0 = time.perf_counter()
     checking = 0.0
-    for step, tasks in enumerate(steps):
+    kw = {
+        "mode": "hard",
+        "temperature": 1.0,
+        "max_turn_tokens": args.turn_tokens,
+        "max_tokens": args.max_tokens,
+    }
+    per = args.per_generation
+    generations = [sum(steps[i : i + per], []) for i in range(0, len(steps), per)]
+    for step, tasks in enumerate(generations):
         policy = policy_for(step)
         rng = np.random.default_rng(step)
-        for task in tasks:
-            for _ in range(args.group):
-                ep, s = play(
-                    policy,
-                    tok,
-                    envs[task.env],
-                    task,
-                    mode="hard",
-                    temperature=1.0,
-                    max_turn_tokens=args.turn_tokens,
-                    max_tokens=args.max_tokens,
-                    rng=rng,
-                )
-                episodes += 1
-                solved += ep.score >= 1.0
-                mask = np.array(s.env_mask, dtype=bool)
-                tokens += int(mask.sum())
-                if check and mask.any():
-                    c0 = time.perf_counter()
-                    want = policy_logprobs(model, s.prompt_ids, s.completion_ids, 1.0)
-                    diffs.append(np.abs(np.array(s.logprobs)[mask] - want[mask]))
-                    checking += time.perf_counter() - c0
+        if isinstance(policy, BatchedLlama):
+            jobs = [
+                {
+                    "env": make_env(t.env),
+                    "task": t,
+                    "rng": np.random.default_rng(rng.integers(2**63)),
+                }
+                for t in tasks
+                for _ in range(args.group)
+            ]
+            played = play_together(policy, tok, jobs, **kw)
+        else:
+            played = [
+                play(policy, tok, envs[t.env], t, rng=rng, **kw)
+                for t in tasks
+                for _ in range(args.group)
+            ]
+        for ep, s in played:
+            episodes += 1
+            solved += ep.score >= 1.0
+            mask = np.array(s.env_mask, dtype=bool)
+            tokens += int(mask.sum())
+            if check and mask.any():
+                c0 = time.perf_counter()
+                want = policy_logprobs(model, s.prompt_ids, s.completion_ids, 1.0)
+                diffs.append(np.abs(np.array(s.logprobs)[mask] - want[mask]))
+                checking += time.perf_counter() - c0
     seconds = time.perf_counter() - t0 - checking
     d = np.concatenate(diffs) if diffs else np.zeros(0)
     return {
@@ -96,6 +116,18 @@ def main() -> int:
     ap.add_argument("--turn-tokens", type=int, default=64)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--quants", default="q8_0", help="mirror GGUF types, comma-separated")
+    ap.add_argument(
+        "--per-generation",
+        type=int,
+        default=1,
+        help="steps whose rollouts are one generation: one sync, decoded together "
+        "(GRPO's steps_per_generation)",
+    )
+    ap.add_argument(
+        "--batches",
+        default="1,8",
+        help="episodes the mirror decodes together, comma-separated (1: one after another)",
+    )
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch sampler")
     ap.add_argument(
         "--omp",
@@ -126,7 +158,8 @@ def main() -> int:
     steps = [picked[i * args.tasks : (i + 1) * args.tasks] for i in range(args.steps)]
     print(
         f"{os.cpu_count()} CPU cores, OpenMP wait policy {args.omp}; {args.model} model; {args.steps} steps of {args.tasks} "
-        f"tasks x {args.group} rollouts (hard mask, temperature 1, <= {args.max_tokens} tokens)"
+        f"tasks x {args.group} rollouts, {args.per_generation} step(s) per generation (hard mask, "
+        f"temperature 1, <= {args.max_tokens} tokens)"
     )
     rows, base = [], None
     if not args.no_torch:
@@ -134,22 +167,24 @@ def main() -> int:
         base = r["episodes"] / r["seconds"] * 60
         rows.append(["PyTorch, token by token", *_cells(r, 0.0, base), "–", "–"])
     for quant in args.quants.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            mirror = LlamaMirror(tok, Path(tmp), quant=quant, every=1)
+        for batch in (int(b) for b in args.batches.split(",")):
+            with tempfile.TemporaryDirectory() as tmp:
+                mirror = LlamaMirror(tok, Path(tmp), quant=quant, every=1, batch=batch)
 
-            def policy_for(step: int, mirror=mirror):
-                mirror.sync(model, step)  # the same weights: what a sync costs is measured
-                return mirror.backend
+                def policy_for(step: int, mirror=mirror):
+                    mirror.sync(model, step)  # the same weights: what a sync costs is measured
+                    return mirror.batched or mirror.backend
 
-            try:
-                r = play_steps(policy_for, model, tok, steps, args, check=True)
-            finally:
-                mirror.close()
+                try:
+                    r = play_steps(policy_for, model, tok, steps, args, check=True)
+                finally:
+                    mirror.close()
             per_sync = mirror.seconds / max(mirror.syncs, 1)
             rate = r["episodes"] / r["seconds"] * 60
+            how = "one after another" if batch == 1 else f"{batch} decoded together"
             rows.append(
                 [
-                    f"llama.cpp mirror, {quant}",
+                    f"llama.cpp mirror, {quant}, {how}",
                     *_cells(r, per_sync, base or rate),
                     f"{r['mean_diff']:.4f}",
                     f"{r['max_diff']:.3f}",

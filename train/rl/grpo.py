@@ -94,6 +94,21 @@ class GRPOConfig:
     mirror_quant: str = field(
         default="q8_0", metadata={"help": "llama rollouts: the mirror's GGUF type (q8_0, f16, f32)"}
     )
+    steps_per_generation: int = field(
+        default=1,
+        metadata={
+            "help": "optimizer steps trained on one generation of rollouts (TRL's "
+            "steps_per_generation): one sync and one batch of rollouts for all of them, the "
+            "later steps' rollouts a few steps stale (importance sampling corrects for it)"
+        },
+    )
+    rollout_batch: int = field(
+        default=32,
+        metadata={
+            "help": "llama rollouts: episodes decoded together, one token each per llama_decode "
+            "(train/rl/batched.py; at most a generation's episodes; 1: one after another)"
+        },
+    )
     is_mode: str = field(
         default="token_truncate",
         metadata={
@@ -184,12 +199,45 @@ def make_rollout(
     rng = np.random.default_rng(cfg.seed)
 
     def rollout(prompts: list[str], trainer) -> dict:
-        if mirror is not None:
-            if mirror.backend is None:  # before the first step's sync
-                mirror.sync_weights()
-            policy = mirror.backend
+        if mirror is not None and not mirror.ready:  # before the first step's sync
+            mirror.sync_weights()
+        jobs = []
+        for prompt in prompts:
+            task = tasks[prompt]
+            prefix = guidance.prefix(task) if guidance is not None else 0
+            jobs.append({"task": task, "prefix": prefix})
+        kwargs = {
+            "mode": cfg.mask,
+            "temperature": cfg.temperature,
+            "max_turn_tokens": cfg.max_turn_tokens,
+            "max_tokens": cfg.max_tokens,
+        }
+        if mirror is not None and mirror.batched is not None:
+            from bslm.train.rl.batched import play_together
+
+            # an environment and a generator per episode: they play at once
+            for job in jobs:
+                job["env"] = make_env(job["task"].env)
+                job["rng"] = np.random.default_rng(rng.integers(2**63))
+            played = play_together(mirror.batched, tok, jobs, **kwargs)
         else:
-            policy = trainer.accelerator.unwrap_model(trainer.model)
+            policy = (
+                mirror.backend
+                if mirror is not None
+                else trainer.accelerator.unwrap_model(trainer.model)
+            )
+            played = [
+                play(
+                    policy,
+                    tok,
+                    envs[j["task"].env],
+                    j["task"],
+                    prefix=j["prefix"],
+                    rng=rng,
+                    **kwargs,
+                )
+                for j in jobs
+            ]
         out: dict[str, list] = {
             k: []
             for k in (
@@ -206,21 +254,8 @@ def make_rollout(
             )
         }
         scores: dict[str, list[float]] = {}
-        for prompt in prompts:
-            task = tasks[prompt]
-            prefix = guidance.prefix(task) if guidance is not None else 0
-            ep, s = play(
-                policy,
-                tok,
-                envs[task.env],
-                task,
-                mode=cfg.mask,
-                temperature=cfg.temperature,
-                prefix=prefix,
-                max_turn_tokens=cfg.max_turn_tokens,
-                max_tokens=cfg.max_tokens,
-                rng=rng,
-            )
+        for job, (ep, s) in zip(jobs, played, strict=True):
+            task, prefix = job["task"], job["prefix"]
             if not s.completion_ids:  # the token budget was spent by the prefix alone
                 s.completion_ids, s.env_mask, s.logprobs = [tok.eot_id], [1], [0.0]
             out["prompt_ids"].append(s.prompt_ids)
@@ -278,6 +313,9 @@ def train(cfg: GRPOConfig) -> Path:
     if cfg.mask not in MASKS:
         raise ConfigError(f"unknown mask {cfg.mask!r} (choose from {', '.join(MASKS)})")
     check_sampler(cfg.rollouts, cfg.mirror_quant)
+    for name in ("rollout_batch", "steps_per_generation"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} must be at least 1, not {getattr(cfg, name)}")
     if cfg.is_mode not in IS_MODES:
         raise ConfigError(f"unknown is_mode {cfg.is_mode!r} (choose from {', '.join(IS_MODES)})")
     if cfg.sync_every < 1:
@@ -293,6 +331,7 @@ def train(cfg: GRPOConfig) -> Path:
         **trainer_args(cfg, out),
         per_device_train_batch_size=cfg.prompts_per_step * cfg.group_size,
         num_generations=cfg.group_size,
+        steps_per_generation=cfg.steps_per_generation,
         beta=cfg.beta,
         max_steps=cfg.max_steps,
         max_completion_length=cfg.max_tokens,
@@ -306,7 +345,9 @@ def train(cfg: GRPOConfig) -> Path:
     )
     mirror = None
     if cfg.rollouts == "llama":
-        mirror = LlamaMirror(tok, out / "mirror", cfg.mirror_quant, cfg.sync_every)
+        per_generation = cfg.prompts_per_step * cfg.group_size * cfg.steps_per_generation
+        batch = min(cfg.rollout_batch, per_generation)
+        mirror = LlamaMirror(tok, out / "mirror", cfg.mirror_quant, cfg.sync_every, batch=batch)
     trainer = (mirrored_trainer_class() if mirror is not None else GRPOTrainer)(
         model=model,
         reward_funcs=[episode_reward(f, name) for f, name in zip(funcs, cfg.rewards, strict=True)],

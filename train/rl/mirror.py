@@ -23,7 +23,8 @@ from pathlib import Path
 from bslm.models.files import atomic_file
 
 QUANTS = ("q8_0", "f16", "f32")
-SAMPLERS = ("llama", "torch")  # who samples rollouts: this mirror, or the torch policy itself
+SAMPLERS = ("llama", "torch")
+MAX_BATCH_CELLS = 32768  # cache cells of a batched mirror, all sequences together  # who samples rollouts: this mirror, or the torch policy itself
 
 
 def check_sampler(rollouts: str, quant: str) -> None:
@@ -46,12 +47,19 @@ class LlamaMirror:
         quant: str = "q8_0",
         every: int = 1,
         n_ctx: int = 2048,
+        batch: int = 1,
     ):
+        """``batch`` > 1: the mirror is a ``BatchedLlama`` of that many sequences
+        (``batched``, for ``play_together``), else a ``LlamaBackend`` (``backend``)."""
         if quant not in QUANTS:
             raise ValueError(f"unknown mirror quantization {quant!r} (choose from {QUANTS})")
         if every < 1:
             raise ValueError("the mirror must be synced at least every step (every >= 1)")
+        if batch < 1:
+            raise ValueError("a batch holds at least one sequence")
         self.tok, self.quant, self.every, self.n_ctx = tok, quant, every, n_ctx
+        self.batch = batch
+        self.batched = None
         self.directory = Path(directory)
         self.backend = None
         self.step: int | None = None  # the optimizer step of the policy it mirrors
@@ -69,8 +77,12 @@ class LlamaMirror:
         trainer = self.trainer
         self.sync(trainer.accelerator.unwrap_model(trainer.model), trainer.state.global_step)
 
+    @property
+    def ready(self) -> bool:
+        return self.backend is not None or self.batched is not None
+
     def due(self, step: int) -> bool:
-        return self.backend is None or self.step is None or step - self.step >= self.every
+        return not self.ready or self.step is None or step - self.step >= self.every
 
     def sync(self, model, step: int = 0, force: bool = False) -> bool:
         """Export ``model`` (a PEFT policy or a plain transformers model) and open it, when due
@@ -96,11 +108,16 @@ class LlamaMirror:
                 finally:
                     plain.unlink(missing_ok=True)
         del merged
-        old = self.backend
-        with quiet_native_output():
-            self.backend = LlamaBackend.open(path, self.n_ctx, full_cache=True, store=False)
-        if old is not None:
-            old.close()
+        self.close()
+        if self.batch > 1:
+            from bslm.train.rl.batched import BatchedLlama
+
+            # one unified cache (cells are used as the sequences grow, a shared prompt once)
+            cells = min(self.n_ctx * self.batch, MAX_BATCH_CELLS)
+            self.batched = BatchedLlama(path, self.tok, self.batch, cells)
+        else:
+            with quiet_native_output():
+                self.backend = LlamaBackend.open(path, self.n_ctx, full_cache=True, store=False)
         for stale in self.directory.glob("policy-*.gguf"):
             if stale != path:
                 stale.unlink(missing_ok=True)
@@ -113,6 +130,9 @@ class LlamaMirror:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
+        if self.batched is not None:
+            self.batched.close()
+            self.batched = None
 
     def clear(self) -> None:
         """Delete the exported files (after ``close``; a later ``sync`` exports again)."""

@@ -82,3 +82,68 @@ def test_the_mirror_follows_the_policy_and_keeps_one_file(tiny, tmp_path):
         assert mirror.syncs == 2 and mirror.step == 2
     finally:
         mirror.close()
+
+
+def test_rollouts_decoded_together_are_the_policys_own(tiny, tmp_path):
+    """Episodes decoded in one batch (train/rl/batched.py) come with the policy's own
+    log-probabilities, the same from run to run; the episodes of one task evaluate their prompt
+    once; more jobs than sequences play in groups."""
+    from bslm.train.rl.batched import play_together
+
+    policy, tok = _lora(tiny)
+    mirror = LlamaMirror(tok, tmp_path, quant="f32", batch=4)
+    kw = {"mode": "hard", "temperature": 1.0, "max_turn_tokens": 16, "max_tokens": 48}
+    try:
+        mirror.sync(policy)
+        assert mirror.backend is None and mirror.batched is not None
+        tasks = make_env("calls").tasks("train", 2)
+        order = [tasks[0]] * 3 + [tasks[1]] * 2  # five jobs, four sequences: two groups
+
+        def jobs():
+            return [
+                {"env": make_env("calls"), "task": t, "rng": np.random.default_rng(k)}
+                for k, t in enumerate(order)
+            ]
+
+        together = play_together(mirror.batched, tok, jobs(), **kw)
+        assert len({tuple(s.prompt_ids) for _, s in together[:3]}) == 1
+        for _, s in together:
+            want = policy_logprobs(policy, s.prompt_ids, s.completion_ids, 1.0)
+            model_tokens = np.array(s.env_mask, dtype=bool)
+            assert model_tokens.any()
+            got = np.array(s.logprobs)[model_tokens]
+            np.testing.assert_allclose(got, want[model_tokens], atol=2e-3)
+        prompt = len(together[0][1].prompt_ids)
+        assert mirror.batched.shared >= 2 * (prompt - 1)  # the 2nd and 3rd copied the 1st's
+        assert mirror.batched.batches < sum(len(s.completion_ids) for _, s in together)
+        again = play_together(mirror.batched, tok, jobs(), **kw)
+        assert [s.completion_ids for _, s in again] == [s.completion_ids for _, s in together]
+    finally:
+        mirror.close()
+
+
+def test_an_episode_that_fails_does_not_hold_the_others(tiny, tmp_path):
+    from bslm.train.rl.batched import play_together
+
+    class Broken:
+        max_turns = 2
+
+        def start(self, task):
+            raise RuntimeError("the environment broke")
+
+    policy, tok = _lora(tiny)
+    mirror = LlamaMirror(tok, tmp_path, quant="f32", batch=3)
+    try:
+        mirror.sync(policy)
+        task = make_env("calls").tasks("train", 1)[0]
+        jobs = [
+            {"env": env, "task": task, "rng": np.random.default_rng(0)}
+            for env in (make_env("calls"), Broken(), make_env("calls"))
+        ]
+        with pytest.raises(RuntimeError, match="the environment broke"):
+            play_together(mirror.batched, tok, jobs, max_turn_tokens=8, max_tokens=16)
+        # the mirror still decodes afterwards
+        ok = play_together(mirror.batched, tok, [jobs[0]], max_turn_tokens=8, max_tokens=16)
+        assert ok[0][1].completion_ids
+    finally:
+        mirror.close()

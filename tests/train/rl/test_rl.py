@@ -164,8 +164,13 @@ def test_episode_reward_reads_the_episodes_not_trl_text():
     ) == [1.0, 0.0]
 
 
-@pytest.mark.parametrize("rollouts", ["llama", pytest.param("torch", marks=pytest.mark.slow)])
-def test_grpo_steps_change_the_weights(tmp_path, monkeypatch, rollouts):
+@pytest.mark.parametrize(
+    ("rollouts", "per_generation"),
+    [("llama", 1), ("llama", 2), pytest.param("torch", 1, marks=pytest.mark.slow)],
+)
+def test_grpo_steps_change_the_weights(tmp_path, monkeypatch, rollouts, per_generation):
+    """Both samplers train; with the mirror, the episodes of a generation are decoded together
+    (train/rl/batched.py), and two steps may share one generation of rollouts."""
     from bslm.train.rl.grpo import train
 
     # The random tiny model never solves a task: a reward that varies with what it writes
@@ -189,13 +194,15 @@ def test_grpo_steps_change_the_weights(tmp_path, monkeypatch, rollouts):
         save_steps=1,
         rewards={"length": 1.0, "outcome": 1.0, "format": 0.1},
         rollouts=rollouts,
+        steps_per_generation=per_generation,
     )
     final = train(cfg)
     weights = _lora_weights(final)
     lora_b = [v for k, v in weights.items() if "lora_B" in k]
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero
     rows = [json.loads(line) for line in (tmp_path / "grpo" / "log.jsonl").read_text().splitlines()]
-    assert len(rows) == 2 and all("rewards/length/mean" in r for r in rows)
+    # a row per generation of rollouts, with their rewards
+    assert len(rows) == 2 // per_generation and all("rewards/length/mean" in r for r in rows)
     if rollouts == "llama":
         # TRL compared the mirror's log-probabilities with the policy's (q8_0: close, not equal)
         assert all(0 <= r["sampling/sampling_logp_difference/mean"] < 0.5 for r in rows)
