@@ -198,7 +198,7 @@ def main() -> int:
             "model tokens",
             "solved",
             "seconds",
-            "sync s/step",
+            "s per sync",
             "episodes/min",
             "model tok/s",
             "× PyTorch",
