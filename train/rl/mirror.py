@@ -12,6 +12,9 @@ truncated importance sampling (``train/rl/grpo.py``): the mirror is what TRL's w
     mirror = LlamaMirror(tok, "runs/grpo/mirror", quant="q8_0", every=1)
     mirror.sync(model, step=0)            # export and open, when due
     play(mirror.backend, tok, env, task)  # train/rl/rollout.py
+
+With ``batch`` > 1 the mirror opens a ``BatchedLlama`` of that many sequences instead
+(``mirror.batched``), whose episodes are decoded together (``train/rl/batched.py``).
 """
 
 from __future__ import annotations
