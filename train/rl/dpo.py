@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bslm.train.config import ConfigError
+from bslm.train.rl.config import RLConfig
 from bslm.train.rl.envs import Episode, make_env, train_tasks
 
 FINAL = "final"
@@ -32,62 +33,19 @@ PAIRS = "pairs.jsonl"
 
 
 @dataclass(frozen=True)
-class DPOConfig:
-    model: str = field(
-        default="default",
-        metadata={
-            "help": "starting model (and reference): default, a bslm model or adapter dir, a base name, tiny"
-        },
-    )
-    envs: tuple[str, ...] = field(
-        default=("calls", "math", "logic", "store", "code"),
-        metadata={"help": "environments whose train tasks are sampled"},
-    )
+class DPOConfig(RLConfig):
     tasks: int = field(default=32, metadata={"help": "training tasks per environment"})
+    out: str = field(default="runs/dpo", metadata={"help": "output directory"})
     samples: int = field(default=4, metadata={"help": "chains sampled per task"})
     max_pairs: int = field(
         default=4, metadata={"help": "pairs kept per task at most (-1: all combinations)"}
     )
-    guidance: bool = field(
-        default=True,
-        metadata={
-            "help": "when no chain of a task is correct, sample again after its first reference turns (one more each time)"
-        },
-    )
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
-    mask: str = field(
-        default="hard", metadata={"help": "sampling under the tool grammar: hard, soft or off"}
-    )
-    rollouts: str = field(
-        default="llama",
-        metadata={
-            "help": "who samples the chains: llama (the starting model exported once to a "
-            "llama.cpp GGUF, train/rl/mirror.py) or torch (the model itself)"
-        },
-    )
-    mirror_quant: str = field(
-        default="q8_0", metadata={"help": "llama chains: the GGUF type (q8_0, f16, f32)"}
-    )
-    max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
-    max_tokens: int = field(default=384, metadata={"help": "completion tokens per chain at most"})
-    seed: int = field(
-        default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"}
-    )
-    out: str = field(default="runs/dpo", metadata={"help": "output directory"})
     beta: float = field(default=0.1, metadata={"help": "DPO beta"})
-    lr: float = field(default=5e-5, metadata={"help": "learning rate"})
     epochs: float = field(default=1.0, metadata={"help": "epochs over the pairs"})
     max_steps: int = field(default=-1, metadata={"help": "optimizer steps (-1: by epochs)"})
     batch_size: int = field(default=2, metadata={"help": "pairs per device step"})
     grad_accum: int = field(default=2, metadata={"help": "gradient accumulation steps"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
     save_steps: int = field(default=20, metadata={"help": "checkpoint every N steps"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
-    use_cpu: bool = field(
-        default=False, metadata={"help": "force the CPU even when a GPU is there"}
-    )
 
 
 def is_correct(episode: Episode) -> bool:
@@ -131,9 +89,10 @@ def collect_pairs(cfg: DPOConfig, model, tok, path: Path) -> list[dict]:
     if cfg.rollouts == "llama":  # the chains come from the starting model: one export
         from bslm.train.rl.mirror import LlamaMirror
 
-        mirror = LlamaMirror(tok, path.parent / "mirror", cfg.mirror_quant)
+        # a task's chains decoded together (train/rl/batched.py)
+        mirror = LlamaMirror(tok, path.parent / "mirror", cfg.mirror_quant, batch=cfg.samples)
         mirror.sync(model)
-        policy = mirror.backend
+        policy = mirror.batched or mirror.backend
     try:
         _sample_chains(cfg, policy, tok, tasks, envs, rng, path, done)
     finally:
@@ -150,34 +109,44 @@ def _pairs(done: dict[str, dict]) -> list[dict]:
 def _sample_chains(cfg, policy, tok, tasks, envs, rng, path: Path, done: dict) -> None:
     from tqdm import tqdm
 
+    from bslm.train.rl.batched import BatchedLlama, play_together
     from bslm.train.rl.rollout import play
 
     with path.open("a") as f:
         for task in tqdm(tasks, desc="sampling chains"):
             levels = range(len(task.solution)) if cfg.guidance else range(1)
             for prefix in levels:
-                chains = []
-                for _ in range(cfg.samples):
-                    ep, s = play(
-                        policy,
-                        tok,
-                        envs[task.env],
-                        task,
-                        mode=cfg.mask,
-                        temperature=cfg.temperature,
-                        prefix=prefix,
-                        max_turn_tokens=cfg.max_turn_tokens,
-                        max_tokens=cfg.max_tokens,
-                        rng=rng,
-                    )
-                    chains.append(
+                kw = {
+                    "mode": cfg.mask,
+                    "temperature": cfg.temperature,
+                    "max_turn_tokens": cfg.max_turn_tokens,
+                    "max_tokens": cfg.max_tokens,
+                }
+                if isinstance(policy, BatchedLlama):
+                    jobs = [
                         {
-                            "ids": s.completion_ids,
-                            "mask": s.env_mask,
-                            "score": ep.score,
-                            "prompt": s.prompt_ids,
+                            "env": make_env(task.env),
+                            "task": task,
+                            "prefix": prefix,
+                            "rng": np.random.default_rng(rng.integers(2**63)),
                         }
-                    )
+                        for _ in range(cfg.samples)
+                    ]
+                    played = play_together(policy, tok, jobs, **kw)
+                else:
+                    played = [
+                        play(policy, tok, envs[task.env], task, prefix=prefix, rng=rng, **kw)
+                        for _ in range(cfg.samples)
+                    ]
+                chains = [
+                    {
+                        "ids": s.completion_ids,
+                        "mask": s.env_mask,
+                        "score": ep.score,
+                        "prompt": s.prompt_ids,
+                    }
+                    for ep, s in played
+                ]
                 if any(c["score"] >= 1.0 for c in chains):
                     break  # chains of this prompt can be compared; no more help needed
             # the chains of one level share their prompt (the task, then ``prefix`` turns)

@@ -32,6 +32,7 @@ import numpy as np
 
 from bslm.models.files import write_text
 from bslm.train.config import ConfigError
+from bslm.train.rl.config import RLConfig
 from bslm.train.rl.envs import Task, make_env, train_tasks
 from bslm.train.rl.rewards import weighted
 
@@ -50,49 +51,19 @@ DEFAULT_REWARDS = {
 
 
 @dataclass(frozen=True)
-class GRPOConfig:
-    model: str = field(
-        default="default",
-        metadata={
-            "help": "starting model: default, a bslm model or adapter dir, a base name, tiny"
-        },
-    )
-    envs: tuple[str, ...] = field(
-        default=("calls", "math", "logic", "store", "code"),
-        metadata={"help": "environments whose train tasks are played"},
-    )
-    tasks: int = field(default=64, metadata={"help": "training tasks per environment"})
-    seed: int = field(
-        default=0, metadata={"help": "seed of the tasks, the sampling and the adapter"}
-    )
+class GRPOConfig(RLConfig):
     out: str = field(
         default="runs/grpo",
         metadata={"help": "output directory (checkpoints, logs, final adapter)"},
     )
     group_size: int = field(default=4, metadata={"help": "rollouts per task in a group (GRPO's G)"})
     prompts_per_step: int = field(default=2, metadata={"help": "tasks per device step"})
-    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     max_steps: int = field(default=40, metadata={"help": "optimizer steps"})
-    lr: float = field(default=5e-5, metadata={"help": "learning rate"})
     beta: float = field(
         default=0.0, metadata={"help": "KL coefficient against the starting model (0: none)"}
     )
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of rollouts"})
-    mask: str = field(
-        default="hard", metadata={"help": "rollouts under the tool grammar: hard, soft or off"}
-    )
-    rollouts: str = field(
-        default="llama",
-        metadata={
-            "help": "who samples the rollouts: llama (a llama.cpp mirror of the policy, "
-            "train/rl/mirror.py) or torch (the policy itself, token by token)"
-        },
-    )
     sync_every: int = field(
         default=1, metadata={"help": "llama rollouts: export the policy again every N steps"}
-    )
-    mirror_quant: str = field(
-        default="q8_0", metadata={"help": "llama rollouts: the mirror's GGUF type (q8_0, f16, f32)"}
     )
     steps_per_generation: int = field(
         default=1,
@@ -120,25 +91,9 @@ class GRPOConfig:
     is_cap: float = field(
         default=2.0, metadata={"help": "llama rollouts: the importance ratio's upper bound"}
     )
-    max_turn_tokens: int = field(default=96, metadata={"help": "tokens per model turn at most"})
-    max_tokens: int = field(
-        default=384, metadata={"help": "completion tokens per episode at most (model + results)"}
-    )
     rewards: dict = field(
         default_factory=lambda: dict(DEFAULT_REWARDS),
         metadata={"help": "reward name -> weight (train/rl/rewards.py REWARDS)"},
-    )
-    guidance: bool = field(
-        default=True,
-        metadata={"help": "partial-solution prefixes for tasks whose whole group scored zero"},
-    )
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
-    save_steps: int = field(default=10, metadata={"help": "checkpoint every N steps"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
-    use_cpu: bool = field(
-        default=False, metadata={"help": "force the CPU even when a GPU is there"}
     )
 
 

@@ -370,3 +370,31 @@ def test_reward_columns_follow_the_guidance_prefix():
     chain = next(t for t in make_env("calls").tasks("train", 30) if len(t.solution) >= 2)
     assert reward_columns(chain, 1)["calls"] == chain.solution[1]
     assert reward_columns(chain, len(chain.solution))["calls"] == []
+
+
+@pytest.mark.parametrize("rollouts", ["llama", pytest.param("torch", marks=pytest.mark.slow)])
+def test_dpo_samples_each_tasks_chains_once(tiny, tmp_path, rollouts):
+    """Chains are sampled per task (on llama.cpp, a task's chains decoded together), written
+    a line per task, and a rerun samples only the tasks not written yet."""
+    from bslm.train.rl.dpo import collect_pairs
+
+    model, tok = tiny
+    cfg = DPOConfig(
+        model="tiny",
+        envs=("math",),
+        tasks=2,
+        samples=3,
+        rollouts=rollouts,
+        mirror_quant="f32",
+        max_turn_tokens=8,
+        max_tokens=16,
+        guidance=False,
+        out=str(tmp_path),
+    )
+    path = tmp_path / "pairs.jsonl"
+    collect_pairs(cfg, model, tok, path)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 2 and all(len(r["scores"]) == 3 and r["prompt_ids"] for r in rows)
+    collect_pairs(cfg, model, tok, path)
+    assert len(path.read_text().splitlines()) == 2
+    assert not list((tmp_path / "mirror").glob("*.gguf"))  # the export is gone
