@@ -137,10 +137,11 @@ class Help:
     """Help the decoder gives the model where it is weak, apart from the mask, chosen on the
     development set and reported apart from what training gives (``train/eval/calibrate.py``).
 
-    - ``call_threshold``: at a turn's first token, where a call may open, a call opens when the
-      (masked) probability of ``⟨call⟩`` is at least this, whatever the model's top choice
-      (None: the model's own choice). A threshold above 0.5 makes calls rarer on small talk
-      and after results; 0 always calls, above 1 never opens one at the first token.
+    - ``call_threshold``: where a turn decides whether to call (its first token, or the first
+      after a thought it opens with), a call opens when the (masked) probability of ``⟨call⟩``
+      is at least this, whatever the model's top choice (None: the model's own choice). A
+      threshold above 0.5 makes calls rarer on small talk and after results; 0 always calls
+      there, above 1 never.
     - ``copy_bias``: a logit bonus, inside string values, for the text tokens of the
       conversation's user and tool messages (``copy_ids``, from ``for_conversation``), so that
       values come from what was said rather than from examples in the tools' descriptions.
@@ -270,7 +271,9 @@ def generate(
     if matcher is None or help is None or not help.active:
         help = None
     copy = np.array(help.copy_ids, dtype=np.int64) if help is not None else None
-    for step in range(max_new_tokens):
+    # the call threshold's decision is still to come
+    pending = [help is not None and help.call_threshold is not None]
+    for _ in range(max_new_tokens):
         if should_stop is not None and should_stop():
             break
         allowed = None
@@ -284,7 +287,7 @@ def generate(
                 t = chooser.choose(logits, allowed)
                 out.forced.append(chooser.overrode)
             else:
-                t, forced = _helped(chooser, matcher, logits, allowed, help, copy, step, out)
+                t, forced = _helped(chooser, matcher, logits, allowed, help, copy, pending, out)
                 out.forced.append(forced)
             if matcher is not None and not matcher.advance(t):
                 matcher = None  # soft mode only: the model left the grammar
@@ -312,24 +315,31 @@ def _helped(
     allowed,
     help: Help,
     copy: np.ndarray,
-    step: int,
+    pending: list[bool],
     out: Generation,
 ) -> tuple[int, bool]:
     """The next token under ``help``, and whether the mask or the help changed the model's
-    choice."""
+    choice. ``pending[0]``: the call threshold has yet to decide this turn (it decides once,
+    where a call may open: at the first token, or after a thought the turn opens with)."""
     g = chooser.g
     call = g.sym["call"]
-    if step == 0 and help.call_threshold is not None and call in allowed.ids:
+    if pending[0] and call in allowed.ids:
+        own = chooser.choose(logits, allowed)
+        if own == g.sym["think"]:
+            return own, chooser.overrode  # a thought first: the decision follows it
+        pending[0] = False
         z = chooser.masked(logits, allowed).astype(np.float64)
         z -= z.max()
         p = np.exp(z)
         out.call_p = float(p[call] / p.sum())
-        out.call_own = chooser.choose(logits, allowed) == call
+        out.call_own = own == call
         if out.call_p >= help.call_threshold:
             t = call
         else:
             t = chooser.choose(logits, Allowed(allowed.text, allowed.names, allowed.ids - {call}))
         return t, t != int(logits.argmax())
+    if pending[0] and not matcher.in_think:
+        pending[0] = False  # no call can open here: nothing to decide
     if help.copy_bias and len(copy) and matcher.in_string:
         own = int(logits.argmax())
         boosted = np.array(logits, dtype=np.float32)

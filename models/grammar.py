@@ -760,6 +760,11 @@ class Matcher:
         return not self.stacks
 
     @property
+    def in_think(self) -> bool:
+        """Inside a ``⟨think⟩`` block."""
+        return any(s and type(s[-1]) is Think for s in self.stacks)
+
+    @property
     def in_string(self) -> bool:
         """The next token may continue a string value."""
         return any(s and type(s[-1]) is String for s in self.stacks)

@@ -141,3 +141,42 @@ def test_a_copy_bias_draws_string_values_from_the_conversation(tiny):
     assert inside and set(inside) <= set(help.copy_ids)
     plain = generate(backend, prompt, grammar, "hard", max_new_tokens=24, help=Help(0.0))
     assert plain.ids != gen.ids
+
+
+def test_the_call_threshold_decides_after_a_thought_the_turn_opens_with(tok):
+    """A model that thinks first and then calls: the threshold decides after the thought (at
+    the turn's first token it would only have pushed the call past the thought)."""
+    import numpy as np
+
+    from bslm.models.engine import Backend, Help, generate, turn_grammar
+    from bslm.models.tools import ToolSpec
+
+    think, end, call, eot = (tok.sym(s) for s in ("think", "end", "call", "eot"))
+    word = tok.encode_text(" hmm")[0]
+    after = {think: word, word: end, end: call}  # think, a word, end; then a call
+
+    class Scripted(Backend):
+        n_vocab = len(tok)
+
+        def _eval(self, ids):
+            logits = np.zeros(len(tok), dtype=np.float32)
+            logits[after.get(ids[-1], think)] = 10.0
+            logits[eot] = 9.0  # the runner-up once the thought is over
+            return logits
+
+        def _rewind(self, n):
+            pass
+
+    tools = [ToolSpec("get_time", None, {"type": "object", "properties": {}})]
+    prompt = tok.encode_text("What time is it?")
+    grammar = turn_grammar(tok, tools)
+    own = generate(Scripted(tok, 64), prompt, grammar, "hard", max_new_tokens=6)
+    assert own.ids[:4] == [think, word, end, call]
+    never = generate(Scripted(tok, 64), prompt, grammar, "hard", max_new_tokens=6, help=Help(2.0))
+    assert never.ids == [think, word, end, eot] and 0 < never.call_p < 1 and never.call_own
+    p = never.call_p  # decided after the thought: the thought itself is the model's own
+    for t, then in ((p * 0.99, call), (p * 1.01, eot)):
+        helped = generate(
+            Scripted(tok, 64), prompt, grammar, "hard", max_new_tokens=6, help=Help(t)
+        )
+        assert helped.ids[:4] == [think, word, end, then] and helped.call_p == p
