@@ -48,7 +48,7 @@ def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
     """Play every step's groups; ``policy_for(step)`` is what samples them (it may sync): an
     engine backend or torch model, one episode after another, or a ``BatchedLlama``, the
     step's episodes decoded together (``train/rl/batched.py``)."""
-    from bslm.train.rl.batched import BatchedLlama, play_together
+    from bslm.train.rl.batched import BatchedLlama, equip, play_together
     from bslm.train.rl.envs import make_env
     from bslm.train.rl.rollout import play, policy_logprobs
 
@@ -69,15 +69,7 @@ def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:
         policy = policy_for(step)
         rng = np.random.default_rng(step)
         if isinstance(policy, BatchedLlama):
-            jobs = [
-                {
-                    "env": make_env(t.env),
-                    "task": t,
-                    "rng": np.random.default_rng(rng.integers(2**63)),
-                }
-                for t in tasks
-                for _ in range(args.group)
-            ]
+            jobs = equip([{"task": t} for t in tasks for _ in range(args.group)], rng)
             played = play_together(policy, tok, jobs, **kw)
         else:
             played = [

@@ -22,11 +22,12 @@ Greedy at temperature 0, sampled above it (``models/choice.py``).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,17 @@ from bslm.models.choice import DEFAULT_SOFT_BIAS, Chooser, logprob, pick
 from bslm.models.errors import BslmError
 from bslm.models.grammar import Allowed, Grammar, Matcher
 from bslm.models.tools import ToolSpec
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """The length of the prefix ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
 
 # --- backends -------------------------------------------------------------------------------
 
@@ -101,12 +113,7 @@ class Backend(ABC):
 
     def shared(self, ids: list[int]) -> int:
         """How many of ``ids`` the cache already holds (the common prefix)."""
-        n = 0
-        for a, b in zip(self.tokens, ids, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
+        return common_prefix(self.tokens, ids)
 
     def hold(self, ids: list[int], head: bool = False) -> int:
         """Make the cache hold exactly ``ids``, reusing the cached prefix. ``head``: ``ids`` is
@@ -185,7 +192,7 @@ class Help:
                 continue
             content = m.get("content")
             if not isinstance(content, str):
-                content = json_text(content)
+                content = json.dumps(content, ensure_ascii=False)
             words = set(_WORD.findall(content))
             for word in words | {w.rstrip(".!?:") for w in words} - {""}:
                 for form in (word, " " + word):
@@ -195,12 +202,6 @@ class Help:
 
 
 _WORD = re.compile(r"[^\s\"'`,;()\[\]{}<>]+")
-
-
-def json_text(value) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
 
 
 # --- one model turn -------------------------------------------------------------------------

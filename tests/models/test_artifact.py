@@ -52,8 +52,8 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
     assert digest(art) == digest(art) and len(digest(art)) == 16
 
 
-def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, monkeypatch):
-    from bslm.models import build, files
+def _tiny_run(tmp_path, steps: int):
+    """A tiny model's SFT run of ``steps`` steps on one small talk record: its final adapter."""
     from bslm.train.sft import SFTConfig, train
 
     data = tmp_path / "train.jsonl"
@@ -62,17 +62,22 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
     }
     data.write_text(json.dumps(rec))
-    final = train(
-        SFTConfig(
-            model="tiny",
-            data=str(data),
-            out=str(tmp_path / "run"),
-            stages=(3,),
-            max_steps=(2,),
-            batch_size=1,
-            use_cpu=True,
-        )
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(steps,),
+        batch_size=1,
+        use_cpu=True,
     )
+    return train(cfg)
+
+
+def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, monkeypatch):
+    from bslm.models import build, files
+
+    final = _tiny_run(tmp_path, steps=2)
     art = pack(final, tmp_path / "default")
     monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(files, "shipped_artifact", lambda: art)
@@ -226,25 +231,8 @@ def test_calibrated_decoding_help_travels_from_the_artifact_to_the_runtime(tmp_p
     from bslm.runtime.backends.llama import LlamaBackend
     from bslm.runtime.options import AgentOptions
     from bslm.train.eval.calibrate import write_settings
-    from bslm.train.sft import SFTConfig, train
 
-    data = tmp_path / "train.jsonl"
-    rec = {
-        "stage": 3,
-        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
-    }
-    data.write_text(json.dumps(rec))
-    final = train(
-        SFTConfig(
-            model="tiny",
-            data=str(data),
-            out=str(tmp_path / "run"),
-            stages=(3,),
-            max_steps=(1,),
-            batch_size=1,
-            use_cpu=True,
-        )
-    )
+    final = _tiny_run(tmp_path, steps=1)
     art = pack(final, tmp_path / "default")
     before = digest(art)
     figures = {"threshold": 0.7, "n": 10, "own": 10.0, "helped": 20.0, "two_fold": 18.0}

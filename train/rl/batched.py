@@ -20,13 +20,12 @@ evaluate it (``llama_memory_seq_cp``, which shares the cells) instead of evaluat
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bslm.models.engine import Backend, BackendError
+from bslm.models.engine import Backend, BackendError, common_prefix
 
 MIN_SHARED = 16  # a prompt shares its head with another sequence from this many tokens on
 
@@ -80,7 +79,6 @@ class BatchedLlama:
         self._live = 0
         self._error: BaseException | None = None
         self.batches = 0  # rounds decoded
-        self.evaluated = 0  # tokens decoded (shared prompts counted once)
         self.shared = 0  # prompt tokens copied from another sequence instead
 
     # --- sequences ---
@@ -141,7 +139,7 @@ class BatchedLlama:
             if not self.tokens[r.seq] and self._share(r):
                 first.append(r)
             elif not self.tokens[r.seq] and any(
-                _common(r.ids, o.ids) >= MIN_SHARED for o in first if not self.tokens[o.seq]
+                common_prefix(r.ids, o.ids) >= MIN_SHARED for o in first if not self.tokens[o.seq]
             ):
                 later.append(r)
             else:
@@ -160,7 +158,7 @@ class BatchedLlama:
         best, src = 0, -1
         for s, held in enumerate(self.tokens):
             if s != r.seq and held:
-                n = min(_common(held, r.ids), len(r.ids) - 1)
+                n = min(common_prefix(held, r.ids), len(r.ids) - 1)
                 if n > best:
                     best, src = n, s
         if best < MIN_SHARED:
@@ -192,7 +190,6 @@ class BatchedLlama:
                 if i == len(r.ids) - 1:
                     ptr = L.llama_get_logits_ith(self.ctx, j)
                     r.logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
-            self.evaluated += len(chunk)
         for r in requests:
             self.tokens[r.seq].extend(r.ids)
 
@@ -230,13 +227,16 @@ class Sequence(Backend):
         self.llm.rewind(self.seq, n)
 
 
-def _common(a: Seq[int], b: Seq[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+def equip(jobs: list[dict], rng: np.random.Generator) -> list[dict]:
+    """``jobs`` (``{"task", "prefix"}``) with what playing at once needs: an environment of
+    each job's own, and a generator of its own drawn from ``rng`` (in order, so the same
+    ``rng`` gives the same rollouts)."""
+    from bslm.train.rl.envs import make_env
+
+    return [
+        dict(job, env=make_env(job["task"].env), rng=np.random.default_rng(rng.integers(2**63)))
+        for job in jobs
+    ]
 
 
 def play_together(llm: BatchedLlama, tok, jobs: list[dict], **kwargs) -> list[tuple]:

@@ -109,7 +109,7 @@ def _pairs(done: dict[str, dict]) -> list[dict]:
 def _sample_chains(cfg, policy, tok, tasks, envs, rng, path: Path, done: dict) -> None:
     from tqdm import tqdm
 
-    from bslm.train.rl.batched import BatchedLlama, play_together
+    from bslm.train.rl.batched import BatchedLlama, equip, play_together
     from bslm.train.rl.rollout import play
 
     with path.open("a") as f:
@@ -123,15 +123,7 @@ def _sample_chains(cfg, policy, tok, tasks, envs, rng, path: Path, done: dict) -
                     "max_tokens": cfg.max_tokens,
                 }
                 if isinstance(policy, BatchedLlama):
-                    jobs = [
-                        {
-                            "env": make_env(task.env),
-                            "task": task,
-                            "prefix": prefix,
-                            "rng": np.random.default_rng(rng.integers(2**63)),
-                        }
-                        for _ in range(cfg.samples)
-                    ]
+                    jobs = equip([{"task": task, "prefix": prefix}] * cfg.samples, rng)
                     played = play_together(policy, tok, jobs, **kw)
                 else:
                     played = [

@@ -168,13 +168,9 @@ def make_rollout(
             "max_tokens": cfg.max_tokens,
         }
         if mirror is not None and mirror.batched is not None:
-            from bslm.train.rl.batched import play_together
+            from bslm.train.rl.batched import equip, play_together
 
-            # an environment and a generator per episode: they play at once
-            for job in jobs:
-                job["env"] = make_env(job["task"].env)
-                job["rng"] = np.random.default_rng(rng.integers(2**63))
-            played = play_together(mirror.batched, tok, jobs, **kwargs)
+            played = play_together(mirror.batched, tok, equip(jobs, rng), **kwargs)
         else:
             policy = (
                 mirror.backend
