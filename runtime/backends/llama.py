@@ -28,6 +28,12 @@ from bslm.runtime.backends import Backend, BackendError
 from bslm.runtime.backends.prompt_store import MIN_TOKENS, PromptStore, default_dir, identity
 
 DEFAULT_N_CTX = 8192
+# tokens evaluated together: the largest buffers of a batch (the attention's and the output
+# layer's for every position) grow with it, prefill speed does not (measured: bench/lean.py)
+N_UBATCH = 256
+# metadata values longer than this (the tokenizers' files) are dropped from ``Llama.metadata``
+# once the tokenizer is built: as Python strings they cost 4 bytes a character
+LARGE_METADATA = 4096
 
 
 def threads() -> int:
@@ -63,40 +69,38 @@ class LlamaBackend(Backend):
         self._finalizer = weakref.finalize(self, llm.close)
 
     @staticmethod
-    def _load(path: Path, n_ctx: int | None, full_cache: bool = False):
-        """(Llama, its string metadata). Raises BackendError for a file llama.cpp refuses.
-        ``full_cache``: the sliding layers keep every position too (any rewind is a cut)."""
+    def _load(path: Path, n_ctx: int | None, full_cache: bool = False, f32: bool = False):
+        """The Llama of a GGUF file whose header was read. Raises BackendError for a file
+        llama.cpp refuses. ``full_cache``: the sliding layers keep every position too (any
+        rewind is a cut); ``f32``: the file's weights are f32, and so is its cache (llama.cpp's
+        f16 default would cost it the precision it was exported for)."""
         from llama_cpp import Llama
 
         from bslm.export.gguf import quiet_native_output
 
-        if not path.is_file():
-            raise BackendError(f"{path} does not exist")
-        with open(path, "rb") as f:
-            magic = f.read(4)
-        if magic != b"GGUF":
-            raise BackendError(f"{path} is not a GGUF file")
-        # an f32 file keeps its cache in f32 too (llama.cpp's f16 default would cost it the
-        # precision it was exported for)
-        cache = (
-            {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32}
-            if (_header_file_type(path) == FILE_TYPE_F32)
-            else {}
-        )
+        cache = {"type_k": GGML_TYPE_F32, "type_v": GGML_TYPE_F32} if f32 else {}
         try:
             with quiet_native_output():
                 llm = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx or DEFAULT_N_CTX,
                     n_threads=threads(),
+                    n_ubatch=N_UBATCH,
                     logits_all=False,
                     swa_full=full_cache,
+                    # attention without its score matrix (a 256-token batch against an 8k
+                    # cache: 32 MiB), and faster decoding on the CPU; not for an f32 file,
+                    # whose point is precision (its half-precision sums differ by ~2e-3)
+                    flash_attn=not f32,
                     verbose=False,
                     **cache,
                 )
         except (ValueError, RuntimeError, OSError) as e:
             raise BackendError(f"{path}: llama.cpp cannot load it (truncated or corrupt?)") from e
-        return llm, dict(llm.metadata)
+        # the tokenizers' files, read again by llama-cpp-python, go at once
+        llm.metadata = {k: v for k, v in llm.metadata.items() if len(v) <= LARGE_METADATA}
+        give_back_freed_memory()
+        return llm
 
     @classmethod
     def open(
@@ -109,19 +113,22 @@ class LlamaBackend(Backend):
     ) -> LlamaBackend:
         """``full_cache``: keep every position in the sliding layers too, so that any rewind
         is a cut (for many samples of one prompt, at a small context); ``store``: load and
-        store prompt heads on disk."""
+        store prompt heads on disk.
+
+        The tokenizer is built from the file's header before llama.cpp loads the model, and
+        the memory its parse used is given back first: the two never take room together."""
         from bslm.export.metadata import MetadataError, decoding_settings, tokenizer_from_metadata
 
-        if path is None:
-            llm, meta, path = cls._open_default(n_ctx)
-        else:
-            path = Path(path)
-            llm, meta = cls._load(path, n_ctx, full_cache)
+        path = cls._default_path() if path is None else Path(path)
+        meta = gguf_header(path)
         try:
             tok = tokenizer_from_metadata(meta, str(path))
         except MetadataError as e:
-            llm.close()
             raise BackendError(str(e)) from e
+        finally:
+            meta = {k: v for k, v in meta.items() if len(v) <= LARGE_METADATA}
+            give_back_freed_memory()  # the tokenizer's parse leaves ~70 MiB free in the heap
+        llm = cls._load(path, n_ctx, full_cache, f32=f32_file(meta))
         arch = meta.get("general.architecture", "?")
         info = {
             "model": str(path),
@@ -136,18 +143,13 @@ class LlamaBackend(Backend):
         return cls(llm, tok, min(n_ctx or n_train, n_train), info, heads if store else None)
 
     @classmethod
-    def _open_default(cls, n_ctx: int | None):
-        """The default model's GGUF, exported again when the shipped artifact it was made from
-        changed (told from the digest in its ``bslm.source``: no model is loaded for that)."""
+    def _default_path(cls) -> Path:
+        """The default model's GGUF, exported again when it is missing or the shipped artifact
+        it was made from changed (told from the digest in its header's ``bslm.source``)."""
         path = default_gguf_path()
-        if path.is_file():
-            try:
-                llm, meta = cls._load(path, n_ctx)
-                if gguf_is_current(meta.get("bslm.source")):
-                    return llm, meta, path
-                llm.close()
-            except BackendError:
-                pass
+        with contextlib.suppress(BackendError):
+            if path.is_file() and gguf_is_current(gguf_header(path).get("bslm.source")):
+                return path
         from bslm.export.gguf import export_gguf
         from bslm.export.metadata import ExportError
         from bslm.models.build import ensure_default_model
@@ -160,8 +162,7 @@ class LlamaBackend(Backend):
             export_gguf(None, path, DEFAULT_QUANT, force=True)
         except (ExportError, OSError, ValueError, RuntimeError) as e:
             raise BackendError(f"cannot export the default model: {e}") from e
-        llm, meta = cls._load(path, n_ctx)
-        return llm, meta, path
+        return path
 
     @property
     def n_vocab(self) -> int:
@@ -266,6 +267,16 @@ class LlamaBackend(Backend):
         self._finalizer()
 
 
+def give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc keeps what a large parse freed,
+    and the process's resident memory with it); nothing where the C library lacks it."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return
+    trim(0)
+
+
 def _llama():
     import llama_cpp
 
@@ -283,44 +294,81 @@ _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 15: "q4_k_m"}
 
 
 # GGUF metadata value types, numbered as in the GGUF spec (gguf-py's GGUFValueType, which
-# costs its package's import on the way to the model), and the sizes of the fixed-size ones
+# costs its package's import on the way to the model), and the struct formats of the scalars
 _GGUF_STRING, _GGUF_ARRAY = 8, 9
-_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
 
-def _header_file_type(path: Path) -> int | None:
-    """``general.file_type`` read from the GGUF header alone (the tokenizer arrays after it
-    are never parsed); None when the header is unreadable or lacks it."""
+_GGUF_SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
+
+
+def gguf_header(path: Path) -> dict[str, str]:
+    """A GGUF file's metadata values that are not arrays, as the strings llama-cpp-python's
+    ``Llama.metadata`` gives, read from the header alone: the tokenizer arrays and the
+    tensors are skipped, and nothing is loaded. Raises BackendError for a missing file, one
+    that is not a GGUF, or one whose header is cut short."""
     import struct
 
+    if not path.is_file():
+        raise BackendError(f"{path} does not exist")
+    meta: dict[str, str] = {}
     try:
         with open(path, "rb") as f:
 
+            def take(n: int) -> bytes:
+                data = f.read(n)
+                if len(data) != n:
+                    raise EOFError
+                return data
+
             def read(fmt: str) -> tuple:
-                return struct.unpack("<" + fmt, f.read(struct.calcsize("<" + fmt)))
+                return struct.unpack("<" + fmt, take(struct.calcsize("<" + fmt)))
 
             def string() -> bytes:
-                return f.read(read("Q")[0])
+                return take(read("Q")[0])
 
-            magic, _version, _tensors, n_kv = read("4sIQQ")
-            for _ in range(n_kv if magic == b"GGUF" else 0):
-                key, kind = string(), read("I")[0]
-                if key == b"general.file_type" and kind in _GGUF_SIZES:
-                    return int.from_bytes(f.read(_GGUF_SIZES[kind]), "little")
+            if take(4) != b"GGUF":
+                raise BackendError(f"{path} is not a GGUF file")
+            _version, _tensors, n_kv = read("IQQ")
+            for _ in range(n_kv):
+                key, kind = string().decode("utf-8"), read("I")[0]
                 if kind == _GGUF_STRING:
-                    string()
+                    meta[key] = string().decode("utf-8")
                 elif kind == _GGUF_ARRAY:
                     item, n = read("IQ")
                     if item == _GGUF_STRING:
                         for _ in range(n):
-                            string()
+                            f.seek(read("Q")[0], 1)
                     else:
-                        f.seek(_GGUF_SIZES[item] * n, 1)
+                        f.seek(struct.calcsize("<" + _GGUF_SCALARS[item]) * n, 1)
                 else:
-                    f.seek(_GGUF_SIZES[kind], 1)
-    except (OSError, ValueError, KeyError, struct.error):
-        return None
-    return None
+                    meta[key] = _as_text(read(_GGUF_SCALARS[kind])[0])
+    except (OSError, EOFError, KeyError, ValueError, struct.error) as e:
+        raise BackendError(f"{path}: unreadable GGUF header (truncated or corrupt?)") from e
+    return meta
+
+
+def _as_text(value) -> str:
+    """A scalar as llama.cpp writes it in its metadata."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:f}" if isinstance(value, float) else str(value)
+
+
+def f32_file(meta: dict) -> bool:
+    """Whether a GGUF's header (``gguf_header``) says its weights are all f32."""
+    return _int(meta.get("general.file_type")) == FILE_TYPE_F32
 
 
 def _file_type(value) -> str:

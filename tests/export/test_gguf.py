@@ -255,3 +255,24 @@ def test_q8_0_with_an_f16_embedding(tiny_dir, tmp_path, gguf_of):
     assert plain["token_embd.weight"] == GGMLQuantizationType.Q8_0
     assert types["blk.0.attn_q.weight"] == GGMLQuantizationType.Q8_0
     assert out.stat().st_size > gguf_of("q8_0").stat().st_size
+
+
+def test_the_header_is_read_as_llama_cpp_reads_it_and_the_tokenizer_files_do_not_stay(gguf_of):
+    from llama_cpp import Llama
+
+    from bslm.runtime.backends import open_backend
+    from bslm.runtime.backends.llama import LARGE_METADATA, gguf_header
+
+    path = gguf_of("q8_0")
+    llm = Llama(model_path=str(path), n_ctx=64, verbose=False, vocab_only=True)
+    try:
+        assert gguf_header(path) == dict(llm.metadata)
+    finally:
+        llm.close()
+    assert len(gguf_header(path)["bslm.text_tokenizer"]) > LARGE_METADATA
+    backend = open_backend(path)
+    try:
+        kept = backend.llm.metadata
+        assert "bslm.text_tokenizer" not in kept and "bslm.format_version" in kept
+    finally:
+        backend.close()

@@ -44,12 +44,7 @@ class BatchedLlama:
         import llama_cpp as L
 
         from bslm.export.gguf import quiet_native_output
-        from bslm.runtime.backends.llama import (
-            FILE_TYPE_F32,
-            GGML_TYPE_F32,
-            _header_file_type,
-            threads,
-        )
+        from bslm.runtime.backends.llama import GGML_TYPE_F32, f32_file, gguf_header, threads
 
         self.L, self.tok, self.n_seq, self.n_ctx = L, tok, n_seq, n_ctx
         self.n_batch = n_batch
@@ -64,7 +59,7 @@ class BatchedLlama:
             cp.n_ctx, cp.n_batch, cp.n_ubatch = n_ctx, n_batch, n_batch
             cp.n_seq_max, cp.kv_unified, cp.swa_full = n_seq, True, True
             cp.n_threads = cp.n_threads_batch = threads()
-            if _header_file_type(path) == FILE_TYPE_F32:
+            if f32_file(gguf_header(path)):
                 cp.type_k = cp.type_v = GGML_TYPE_F32
             self.ctx = L.llama_init_from_model(self.model, cp)
         if not self.ctx:
