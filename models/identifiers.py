@@ -68,7 +68,8 @@ class PieceModel:
     """Cuts lowercase chunks into learned pieces; spells whole names with case marks."""
 
     def __init__(self, vocab: list[str], merges: list[tuple[str, str]], words: list[str]):
-        self.vocab = list(vocab) + [w for w in words if w not in set(vocab)]
+        known = set(vocab)
+        self.vocab = list(vocab) + [w for w in words if w not in known]
         self.merges = [tuple(m) for m in merges]
         self.words = frozenset(words)
         self._bpe = models.BPE(

@@ -16,7 +16,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -34,10 +33,10 @@ from bslm.runtime.events import Answer, CallEvent, Event, Notice, Step, TextDelt
 from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
-from bslm.runtime.options import AgentOptions
 from bslm.runtime.pinning import Pins
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
+from bslm.tui.launch import ChatOptions
 from bslm.tui.store import Conversation, Store, export
 from bslm.tui.widgets import (
     ApprovalScreen,
@@ -55,11 +54,6 @@ from bslm.tui.widgets import (
 
 QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
 READY = "ready · Enter sends, Shift+Enter or Ctrl+J for a new line · /help"
-
-
-@dataclass(kw_only=True)
-class ChatOptions(AgentOptions):
-    resume: int | None = None  # a conversation to reopen (-1: the latest)
 
 
 class AgentEvent(Message):

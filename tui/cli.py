@@ -12,8 +12,7 @@ from bslm.runtime.cli import add_agent_options, agent_options
 
 
 def _chat(args) -> int:
-    from bslm.tui.app import ChatOptions
-    from bslm.tui.launch import list_conversations, run
+    from bslm.tui.launch import ChatOptions, list_conversations, run
 
     if args.list:
         return list_conversations()

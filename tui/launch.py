@@ -6,12 +6,46 @@ MCP config, a model path that does not exist); the CLI prints it.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bslm.models.errors import BslmError
-from bslm.tui.app import ChatApp, ChatOptions
+from bslm.runtime.options import AgentOptions
 from bslm.tui.store import Store, StoreError
+
+
+@dataclass(kw_only=True)
+class ChatOptions(AgentOptions):
+    resume: int | None = None  # a conversation to reopen (-1: the latest)
+
+
+def start_opening(options: ChatOptions) -> Callable:
+    """Open the model in a thread from now on, while the app is imported and starts (its
+    interface and the MCP SDK cost the interpreter about a second and a half); the function
+    returned waits for the backend and returns it, or raises what opening it raised."""
+    from bslm.runtime.backends import open_backend
+
+    done: dict = {}
+
+    def opening() -> None:
+        try:
+            done["backend"] = open_backend(options.model, options.backend, options.n_ctx)
+        except BaseException as e:  # noqa: BLE001 (raised again in the app's worker)
+            done["error"] = e
+
+    thread = threading.Thread(target=opening, name="bslm-open-model", daemon=True)
+    thread.start()
+
+    def opened():
+        thread.join()
+        if "error" in done:
+            raise done["error"]
+        return done["backend"]
+
+    return opened
 
 
 def run(options: ChatOptions) -> int:
@@ -33,7 +67,10 @@ def run(options: ChatOptions) -> int:
     except BslmError:
         store.close()
         raise
-    ChatApp(options, store=store, config=config).run()
+    opened = start_opening(options)
+    from bslm.tui.app import ChatApp
+
+    ChatApp(options, store=store, config=config, open_model=opened).run()
     return 0
 
 
