@@ -7,9 +7,13 @@ threshold above 1). Each decision's masked call probability ``p``, recorded in b
 says which pass a threshold ``t`` takes: the calling one where ``p >= t``, the other below.
 The model's own choice (no threshold) is the calling pass where its top token was the call.
 
-The threshold chosen is the middle of the widest interval of best accuracy. So that the gain is
-not read off the same items it was chosen on, the report also gives a two-fold estimate: the
-threshold chosen on the even items scored on the odd ones, and the other way round.
+The threshold chosen is the middle of the widest interval of best accuracy among the thresholds
+that lose no decision needing a call (kinds ``call``, ``multi``, ``chain``) against the model's
+own choice: the help may stop needless calls, never trade needed ones for text. (A model that
+gets few calls right would otherwise score best by never calling: a useless agent.) So that
+the gain is not read off the same items it was chosen on, the report also gives a two-fold
+estimate: the threshold chosen on the even items scored on the odd ones, and the other way
+round.
 
     python -m bslm.train.eval.calibrate --model M.gguf [--limit N] [--out DIR]
     python -m bslm.train.eval.calibrate --reports CALL.json TEXT.json [--write models/default]
@@ -30,6 +34,7 @@ from pathlib import Path
 from bslm.models.errors import BslmError
 
 NEVER = 2.0  # a threshold no probability reaches
+CALL_KINDS = ("call", "multi", "chain")  # decisions whose right answer opens with a call
 
 
 def pair(call_report: dict, text_report: dict) -> list[dict]:
@@ -70,10 +75,19 @@ def candidates(items: list[dict]) -> list[float]:
     return sorted({0.0, NEVER, *(it["p"] for it in items if it["p"] is not None)})
 
 
+def calls_kept(items: list[dict], threshold: float) -> bool:
+    """Whether ``threshold`` gets right every decision needing a call that the model's own
+    choice gets right, in number."""
+    needing = [it for it in items if it["kind"] in CALL_KINDS]
+    return sum(right(it, threshold) for it in needing) >= sum(right(it, None) for it in needing)
+
+
 def choose(items: list[dict]) -> float:
-    """The threshold of best accuracy on ``items``: the middle of the widest best interval."""
+    """The threshold of best accuracy on ``items`` among those that keep the calls
+    (``calls_kept``): the middle of the widest best interval."""
     cuts = candidates(items)
-    scores = [accuracy(items, t) for t in cuts]
+    kept = [calls_kept(items, t) for t in cuts]
+    scores = [accuracy(items, t) if k else -1.0 for t, k in zip(cuts, kept, strict=True)]
     best = max(scores)
     widest, pick = -1.0, 0.5
     for i, (t, s) in enumerate(zip(cuts, scores, strict=True)):
@@ -103,6 +117,8 @@ def by_kind(items: list[dict], threshold: float | None) -> dict[str, float]:
 
 def report(items: list[dict]) -> dict:
     t = choose(items)
+    needing = [it for it in items if it["kind"] in CALL_KINDS]
+    grid = [x / 10 for x in range(11)]
     return {
         "n": len(items),
         "threshold": t,
@@ -110,7 +126,10 @@ def report(items: list[dict]) -> dict:
         "helped": round(accuracy(items, t), 2),
         "two_fold": round(two_fold(items), 2),
         "by_kind": {"own": by_kind(items, None), "helped": by_kind(items, t)},
-        "curve": {f"{x / 10:.1f}": round(accuracy(items, x / 10), 2) for x in range(11)},
+        "curve": {f"{x:.1f}": round(accuracy(items, x), 2) for x in grid},
+        # accuracy on the decisions that need a call, own choice then along the curve
+        "calls_own": round(accuracy(needing, None), 2),
+        "calls_curve": {f"{x:.1f}": round(accuracy(needing, x), 2) for x in grid},
     }
 
 
@@ -127,6 +146,9 @@ def markdown(r: dict) -> str:
         "| threshold | " + " | ".join(r["curve"]) + " |",
         "|---|" + "---:|" * len(r["curve"]),
         "| accuracy | " + " | ".join(str(v) for v in r["curve"].values()) + " |",
+        "| needing a call | " + " | ".join(str(v) for v in r["calls_curve"].values()) + " |",
+        "",
+        f"decisions needing a call, the model's own choice: {r['calls_own']}",
         "",
         "| kind | " + " | ".join(r["by_kind"]["own"]) + " |",
         "|---|" + "---:|" * len(r["by_kind"]["own"]),

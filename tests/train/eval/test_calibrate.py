@@ -80,3 +80,22 @@ def test_mismatched_reports_are_refused(tmp_path, capsys):
     b.write_text(json.dumps(_reports(ROWS)[1]))
     assert main(["--reports", str(a), str(b)]) == 0
     assert "call threshold chosen: 0.65" in capsys.readouterr().out
+
+
+def test_a_threshold_never_buys_text_with_the_calls_the_model_gets_right():
+    # the model is surer of its needless calls than of its one right call: never calling
+    # would score best (4 of 6); the threshold chosen keeps the right call (2 of 6)
+    rows = [
+        ("a", "call", 0.7, True, True, False),
+        ("b", "call", 0.6, True, False, False),
+        ("c", "text", 0.9, True, False, True),
+        ("d", "text", 0.5, True, False, True),
+        ("e", "stop", 0.75, True, False, True),
+        ("f", "none", 0.8, True, False, True),
+    ]
+    items = pair(*_reports(rows))
+    t = choose(items)
+    assert 0.5 < t <= 0.7 and accuracy(items, t) == pytest.approx(100 * 2 / 6)
+    assert accuracy(items, NEVER) == pytest.approx(100 * 4 / 6)  # more, but no agent
+    r = report(items)
+    assert r["own"] == pytest.approx(100 / 6, abs=0.01) and r["calls_own"] == 50.0
