@@ -34,16 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tables import table  # bench/tables.py, beside this script
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROMPT = "What time is it in Tokyo right now?"
-
-
-def table(title: str, head: list[str], rows: list[list]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|")
-    for r in rows:
-        print("| " + " | ".join(str(x) for x in r) + " |", flush=True)
 
 
 def scratch_cache() -> Path:

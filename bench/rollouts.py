@@ -28,20 +28,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tables import table  # bench/tables.py, beside this script
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 ENVS = ("calls", "math", "logic", "store", "code")
-
-
-def table(title: str, head: list[str], rows: list[list]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|")
-    for r in rows:
-        print("| " + " | ".join(str(x) for x in r) + " |")
-    sys.stdout.flush()
 
 
 def play_steps(policy_for, model, tok, steps, args, check: bool) -> dict:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from bslm.models.language import render
 from bslm.tui.app import ChatApp, ChatOptions
 from bslm.tui.store import Store
@@ -352,3 +354,31 @@ def test_the_dialog_shows_a_poisoned_tool_and_the_audit_log(tok, data_dir):
         "user",
     )
     assert record["arguments"]["sidenote"] == "ssh-rsa AAAA" and result["is_error"]
+
+
+def test_the_model_opens_in_a_thread_started_before_the_app(tmp_path, monkeypatch):
+    """``bslm chat`` starts opening the model before it imports the app; the app's worker
+    gets the backend, or what opening it raised, from that thread."""
+    import threading
+
+    from bslm.runtime import backends
+    from bslm.runtime.backends import BackendError
+    from bslm.tui.launch import start_opening
+
+    started, release = threading.Event(), threading.Event()
+
+    def opening(model, backend, n_ctx):
+        started.set()
+        release.wait(10)
+        if model == "bad.gguf":
+            raise BackendError("bad.gguf is not a GGUF file")
+        return ("backend", model, backend, n_ctx)
+
+    monkeypatch.setattr(backends, "open_backend", opening)
+    opened = start_opening(ChatOptions(model="m.gguf", backend="llama", n_ctx=512))
+    assert started.wait(10)  # under way before anyone asks for it
+    release.set()
+    assert opened() == ("backend", "m.gguf", "llama", 512)
+    failed = start_opening(ChatOptions(model="bad.gguf"))
+    with pytest.raises(BackendError, match="not a GGUF file"):
+        failed()
