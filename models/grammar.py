@@ -25,9 +25,15 @@ Supported JSON Schema: ``type`` (one or a list), ``enum``, ``const``, ``anyOf``/
 ``allOf`` of objects, ``properties`` + ``required`` (undeclared keys are refused when
 ``properties`` exist), objects without properties (any keys), ``items``, ``minItems`` /
 ``maxItems``, local ``$ref`` (``#/...``), ``minimum`` + ``maximum`` of integers (a range of up
-to 1000 values is a fixed set), ``minimum`` >= 0 (no sign). Other keywords (``pattern``,
-``format``, other bounds...) do not narrow the mask; arguments are validated with jsonschema
-before any call anyway.
+to 1000 values is a fixed set), ``minimum`` >= 0 (no sign), and a string's ``pattern``: its
+regular expression becomes an automaton (interegular) over characters, and a text token is
+allowed in the string only where its text keeps a match possible; the value ends only where
+it matches (JSON Schema's search semantics: an unanchored end may be followed or preceded by
+anything). A pattern the automaton library cannot read (lookarounds, backreferences, anchors
+inside alternatives) leaves the string free, as does any text the automaton cannot spell
+token by token (characters outside ASCII given as single bytes). Other keywords (``format``,
+string lengths, other bounds...) do not narrow the mask; arguments are validated with
+jsonschema before any call anyway.
 """
 
 from __future__ import annotations
@@ -265,6 +271,14 @@ class Grammar:
         unsigned = isinstance(lo, num) and not isinstance(lo, bool) and lo >= 0
         return (t, unsigned)
 
+    def _string(self, s: dict) -> tuple:
+        pattern = s.get("pattern")
+        if isinstance(pattern, str):
+            auto = Pattern.of(self.tok, pattern)
+            if auto is not None:
+                return ("pattern", auto)
+        return ("string",)
+
     def resolve(self, schema: Any, root: Any, depth: int = 0) -> Any:
         """Follow a local ``$ref``; anything unresolvable is "any" (True)."""
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
@@ -338,7 +352,9 @@ class Grammar:
         for t in types:
             if t in ("number", "integer"):
                 out.append(self._number(t, s))
-            elif t in ("string", "boolean", "null"):
+            elif t == "string":
+                out.append(self._string(s))
+            elif t in ("boolean", "null"):
                 out.append((t,))
             elif t == "array":
                 items = s.get("items", True)
@@ -592,6 +608,7 @@ class Value(Frame):
 
 _STARTS = {
     "string": ("s",),
+    "pattern": ("s",),
     "number": ("n",),
     "integer": ("n",),
     "boolean": ("true", "false"),
@@ -628,6 +645,8 @@ def _enter(g: Grammar, alt: tuple, t: int) -> list[tuple]:
         return []
     if kind == "string":
         return [(String(),)]
+    if kind == "pattern":
+        return [(Matching(alt[1], alt[1].initial),)]
     if kind in ("number", "integer"):
         return [(Number(kind == "integer", "start", 0, alt[1]),)]
     if kind in ("boolean", "null"):
@@ -651,6 +670,127 @@ class String(Frame):
 
     def step(self, g, t):
         return [(self,)] if g.is_text(t) else []
+
+
+class Pattern:
+    """A string pattern's automaton over characters, and for each of its states the text
+    tokens that keep a match possible (found the first time the state is reached, from the
+    tokens grouped by first character, then kept for every later grammar of the tokenizer)."""
+
+    def __init__(self, fsm, by_first: dict[str, list[tuple[int, str]]]):
+        self.fsm, self.by_first = fsm, by_first
+        self.initial = fsm.initial
+        self.finals = frozenset(fsm.finals)
+        self.live = _live_states(fsm)
+        self._tokens: dict[Any, dict[int, Any]] = {}
+        self._allowed: dict[Any, Allowed] = {}
+
+    @classmethod
+    def of(cls, tok: DualTokenizer, pattern: str) -> Pattern | None:
+        """The automaton of ``pattern`` for ``tok``'s text tokens (kept with the tokenizer);
+        None when the pattern is outside what interegular reads (the string stays free)."""
+        cache = tok.__dict__.setdefault("_grammar_patterns", {})
+        if pattern not in cache:
+            fsm = _pattern_fsm(pattern)
+            cache[pattern] = None if fsm is None else cls(fsm, cls._first_chars(tok))
+        return cache[pattern]
+
+    @staticmethod
+    def _first_chars(tok: DualTokenizer) -> dict[str, list[tuple[int, str]]]:
+        """The text tokens that spell text on their own, grouped by first character."""
+        groups = tok.__dict__.get("_grammar_texts")
+        if groups is None:
+            refused = set(getattr(tok.base, "all_special_ids", None) or [])
+            groups = {}
+            for i in range(tok.offset):
+                if i in refused:
+                    continue
+                text = tok.decode_text([i])
+                # a lone byte of a longer UTF-8 character decodes to U+FFFD: not spelled here
+                if text and "\ufffd" not in text:
+                    groups.setdefault(text[0], []).append((i, text))
+            tok.__dict__["_grammar_texts"] = groups
+        return groups
+
+    def _walk(self, state, text: str):
+        fsm = self.fsm
+        for c in text:
+            state = fsm.map[state].get(fsm.alphabet[c])
+            if state is None or state not in self.live:
+                return None
+        return state
+
+    def tokens(self, state) -> dict[int, Any]:
+        """{text token: the state after it} for the tokens allowed in ``state``."""
+        out = self._tokens.get(state)
+        if out is None:
+            out = {}
+            fsm = self.fsm
+            for first, group in self.by_first.items():
+                nxt = fsm.map[state].get(fsm.alphabet[first])
+                if nxt is None or nxt not in self.live:
+                    continue
+                for i, text in group:
+                    end = self._walk(nxt, text[1:])
+                    if end is not None:
+                        out[i] = end
+            self._tokens[state] = out
+        return out
+
+    def allowed(self, state) -> Allowed:
+        a = self._allowed.get(state)
+        if a is None:
+            a = self._allowed[state] = Allowed(ids=frozenset(self.tokens(state)))
+        return a
+
+
+def _pattern_fsm(pattern: str):
+    """interegular's automaton of a JSON Schema ``pattern`` (a search: an end that is not
+    anchored takes anything), or None."""
+    import interegular
+
+    body, any_text = pattern, r"[\s\S]*"
+    body = body[1:] if body.startswith("^") else any_text + body
+    if body.endswith("$") and not body.endswith("\\$"):
+        body = body[:-1]
+    else:
+        body += any_text
+    try:
+        return interegular.parse_pattern(body).to_fsm()
+    except Exception:  # noqa: BLE001 (interegular raises many kinds for what it cannot read)
+        return None
+
+
+def _live_states(fsm) -> frozenset:
+    """The states from which a final state can be reached."""
+    back: dict[Any, set] = {}
+    for src, moves in fsm.map.items():
+        for dst in moves.values():
+            back.setdefault(dst, set()).add(src)
+    live, todo = set(fsm.finals), list(fsm.finals)
+    while todo:
+        for src in back.get(todo.pop(), ()):
+            if src not in live:
+                live.add(src)
+                todo.append(src)
+    return frozenset(live)
+
+
+class Matching(Frame):
+    """The text of a string value with a ``pattern``, in a state of its automaton."""
+
+    __slots__ = ("auto", "state", "done")
+
+    def __init__(self, auto: Pattern, state: Any):
+        self.auto, self.state = auto, state
+        self.done = state in auto.finals
+
+    def allowed(self, g):
+        return self.auto.allowed(self.state)
+
+    def step(self, g, t):
+        nxt = self.auto.tokens(self.state).get(t)
+        return [] if nxt is None else [(Matching(self.auto, nxt),)]
 
 
 # JSON number automaton over the number characters: state -> {char: state}; accepting states
@@ -767,7 +907,7 @@ class Matcher:
     @property
     def in_string(self) -> bool:
         """The next token may continue a string value."""
-        return any(s and type(s[-1]) is String for s in self.stacks)
+        return any(s and type(s[-1]) in (String, Matching) for s in self.stacks)
 
     def allowed(self) -> Allowed:
         if self._allowed is None:

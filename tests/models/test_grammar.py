@@ -46,8 +46,17 @@ REFS = {
     },
     "required": ["p"],
 }
+CLOCK = {
+    "type": "object",
+    "properties": {
+        "at": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
+        "code": {"type": "string", "pattern": "[A-Z]{3}"},  # unanchored: contains one
+    },
+    "required": ["at"],
+}
 TOOLS = [
     ToolSpec("get_weather", "Weather for a city", WEATHER),
+    ToolSpec("clock", "patterns", CLOCK),
     ToolSpec("get_weather_alerts", "Alerts", {"type": "object", "properties": {}}),
     ToolSpec("refs", "refs and unions", REFS),
     ToolSpec("ping", "no schema at all", None),
@@ -85,6 +94,9 @@ ACCEPT = [
     ("refs", {"p": {"x": 1}, "count": 1, "price": 0}),
     ("refs", {"p": {"x": 1}, "count": 12, "price": 2.5e-3}),
     ("ping", {}),
+    ("clock", {"at": "9:05"}),
+    ("clock", {"at": "12:30", "code": "CET"}),
+    ("clock", {"at": "00:00", "code": "in UTC today"}),
 ]
 REFUSE = [
     ("get_wether", {"city": "Paris"}),  # unknown tool
@@ -109,6 +121,11 @@ REFUSE = [
     ("refs", {"p": {"x": 1}, "count": 0}),  # below the range
     ("refs", {"p": {"x": 1}, "count": 13}),  # above it
     ("refs", {"p": {"x": 1}, "price": -1}),  # minimum 0
+    ("clock", {"at": "2026-03-12"}),  # not the pattern
+    ("clock", {"at": "12:3"}),  # a prefix of it only
+    ("clock", {"at": "123:45"}),  # anchored at the start
+    ("clock", {"at": "12:30 "}),  # and at the end
+    ("clock", {"at": "1:00", "code": "cet"}),  # no three capitals anywhere
 ]
 
 
@@ -173,13 +190,30 @@ def test_no_tools_means_no_calls(tok):
     assert accepts(g, ids(tok, [Text("just text"), Sym("eot")]))
 
 
+_SPLIT: dict = {}
+
+
+def listed(g, a, rng):
+    """The ids ``a`` lists, with at most four of its text tokens (a patterned string lists
+    thousands: a walk would never leave it)."""
+    split = _SPLIT.get(a.ids)
+    if split is None:
+        ids = sorted(a.ids)
+        split = _SPLIT[a.ids] = (
+            [i for i in ids if not g.is_text(i)],
+            [i for i in ids if g.is_text(i)],
+        )
+    other, text = split
+    return other + rng.sample(text, min(4, len(text)))
+
+
 def random_walk(g, rng, text_ids, max_len=400):
     """Choose uniformly among allowed tokens (text rarely) until the turn ends."""
     m = Matcher(g)
     seq = []
     while not m.finished and len(seq) < max_len:
         a = m.allowed()
-        choices = sorted(a.ids)
+        choices = listed(g, a, rng)
         if a.names:
             choices += rng.sample(range(g.name_lo, g.name_hi), 3)
         if a.text and (not choices or rng.random() < 0.3):
@@ -234,7 +268,7 @@ def test_a_text_token_where_text_is_free_is_decided_by_the_frames_that_loop_on_t
                     if t not in a.ids:
                         assert m._on_text == m._step(t)
                         checked += 1
-            choices = sorted(a.ids) + ([rng.choice(text_ids)] * 3 if a.text else [])
+            choices = listed(grammar, a, rng) + ([rng.choice(text_ids)] * 3 if a.text else [])
             if a.names:
                 choices += rng.sample(range(grammar.name_lo, grammar.name_hi), 3)
             assert m.advance(rng.choice(choices))
@@ -333,6 +367,53 @@ def test_grammar_agrees_with_jsonschema(tok, schema, value):
     if not _enum_exact(schema, value):
         return
     assert accepts(g, call_ids(tok, "probe", {"v": value})) == valid
+
+
+@given(
+    text=st.text(alphabet="0123456789:aZ -", max_size=8),
+    pattern=st.sampled_from([r"^\d{1,2}:\d{2}$", r"\d:", r"^[a-z]+$", r"Z$", r"^(a|Z)+-?\d*$"]),
+)
+def test_a_string_pattern_admits_what_the_regular_expression_finds(tok, text, pattern):
+    """A value of a patterned string is accepted exactly when ``re.search`` finds the
+    pattern in it (JSON Schema's semantics)."""
+    import re
+
+    spec = ToolSpec(
+        "probe",
+        None,
+        {"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}},
+    )
+    found = re.search(pattern, text) is not None
+    assert accepts(Grammar(tok, [spec]), call_ids(tok, "probe", {"v": text})) == found
+
+
+def test_a_pattern_the_automaton_cannot_read_leaves_the_string_free(tok):
+    spec = ToolSpec(
+        "odd",
+        None,
+        {"type": "object", "properties": {"v": {"type": "string", "pattern": r"^(a)\1$"}}},
+    )
+    assert accepts(Grammar(tok, [spec]), call_ids(tok, "odd", {"v": "anything at all"}))
+
+
+def test_inside_a_patterned_string_only_the_tokens_that_keep_a_match_are_allowed(tok):
+    g = Grammar(tok, TOOLS)
+    m = Matcher(g)
+    prefix = ids(tok, call_items(ToolCall("clock", {"at": "1"})))[:-1]  # ... ⟨s⟩ "1", no ⟨end⟩
+    for t in prefix:
+        assert m.advance(t)
+    a = m.allowed()
+    texts = {tok.decode_text([i]) for i in a.ids if g.is_text(i)}
+    digits = [str(d) for d in range(10)]
+    fits = {
+        *digits,
+        ":",
+        *(d + ":" for d in digits),
+        *(d + ":" + e for d in digits for e in digits),
+    }
+    assert not a.text and texts and texts <= fits
+    assert g.sym["end"] not in a.ids and g.sym["arg"] not in a.ids  # "1" does not match yet
+    assert m.in_string
 
 
 # --- masked decoding on the tiny model --------------------------------------------------------
