@@ -25,20 +25,22 @@ Supported JSON Schema: ``type`` (one or a list), ``enum``, ``const``, ``anyOf``/
 ``allOf`` of objects, ``properties`` + ``required`` (undeclared keys are refused when
 ``properties`` exist), objects without properties (any keys), ``items``, ``minItems`` /
 ``maxItems``, local ``$ref`` (``#/...``), ``minimum`` + ``maximum`` of integers (a range of up
-to 1000 values is a fixed set), ``minimum`` >= 0 (no sign), and a string's ``pattern``: its
-regular expression becomes an automaton (interegular) over characters, and a text token is
-allowed in the string only where its text keeps a match possible; the value ends only where
-it matches (JSON Schema's search semantics: an unanchored end may be followed or preceded by
-anything). A pattern the automaton library cannot read (lookarounds, backreferences, anchors
-inside alternatives) leaves the string free, as does any text the automaton cannot spell
-token by token (characters outside ASCII given as single bytes). Other keywords (``format``,
-string lengths, other bounds...) do not narrow the mask; arguments are validated with
-jsonschema before any call anyway.
+to 1000 values is a fixed set), ``minimum`` >= 0 (no sign), and a string's ``pattern`` (or,
+without one, its ``format`` where ``FORMATS`` has it: date, time, date-time, email, uuid,
+ipv4). The regular expression becomes an automaton over characters (interegular), and a text
+token is allowed in the string only where its text keeps a match possible; the value ends
+only where it matches (JSON Schema's search semantics: an unanchored end may be followed or
+preceded by anything). A pattern interegular cannot read (backreferences, lookbehinds,
+anchors inside alternatives) leaves the string free, and text the automaton cannot spell
+token by token (characters outside ASCII given as single bytes) is not written there. Other
+keywords (other formats, string lengths, other bounds...) do not narrow the mask; arguments
+are validated with jsonschema before any call anyway.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +70,19 @@ def json_pointer(root: Any, ref: str, missing: Any = None) -> Any:
 
 
 _NO_PARAMS: dict = {}
+# the formats a string value is held to (without a ``pattern`` of its own), as patterns: those
+# of RFC 3339 (JSON Schema's date, time and date-time), e-mail addresses, UUIDs, IPv4
+_DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)"
+_BYTE = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+FORMATS = {
+    "date": f"^{_DATE}$",
+    "time": f"^{_TIME}$",
+    "date-time": f"^{_DATE}[Tt]{_TIME}$",
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "uuid": r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+    "ipv4": rf"^({_BYTE}\.){{3}}{_BYTE}$",
+}
 MAX_RANGE_VALUES = 1000  # integer ranges up to this size are spelled out as a fixed set
 
 
@@ -273,7 +288,9 @@ class Grammar:
 
     def _string(self, s: dict) -> tuple:
         pattern = s.get("pattern")
-        if isinstance(pattern, str):
+        if not isinstance(pattern, str):
+            pattern = FORMATS.get(s.get("format")) if isinstance(s.get("format"), str) else None
+        if pattern is not None:
             auto = Pattern.of(self.tok, pattern)
             if auto is not None:
                 return ("pattern", auto)
@@ -744,21 +761,73 @@ class Pattern:
         return a
 
 
+MAX_PATTERN_CHARS = 512
+MAX_PATTERN_STATES = 1000  # an automaton step's states, at most (a blow-up leaves it free)
+_BUILDING = threading.Lock()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _bounded_crawl(alphabet, initial, final, follow):
+    """interegular's ``fsm.crawl`` (which builds every automaton it makes) with a bound on
+    the states: a pattern such as ``a.{40}$`` would otherwise take 2^40 of them."""
+    from interegular.fsm import FSM, OblivionError
+
+    states, finals, moves = [initial], set(), {}
+    i = 0
+    while i < len(states):
+        state = states[i]
+        if final(state):
+            finals.add(i)
+        moves[i] = {}
+        for transition in alphabet.by_transition:
+            try:
+                nxt = follow(state, transition)
+            except OblivionError:
+                continue
+            try:
+                j = states.index(nxt)
+            except ValueError:
+                j = len(states)
+                if j >= MAX_PATTERN_STATES:
+                    raise _TooLarge from None
+                states.append(nxt)
+            moves[i][transition] = j
+        i += 1
+    return FSM(
+        alphabet=alphabet,
+        states=range(len(states)),
+        initial=0,
+        finals=finals,
+        map=moves,
+        __no_validation__=True,
+    )
+
+
 def _pattern_fsm(pattern: str):
     """interegular's automaton of a JSON Schema ``pattern`` (a search: an end that is not
-    anchored takes anything), or None."""
+    anchored takes anything), or None: a pattern it cannot read, or one past the bounds."""
     import interegular
+    import interegular.fsm
 
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return None
     body, any_text = pattern, r"[\s\S]*"
     body = body[1:] if body.startswith("^") else any_text + body
     if body.endswith("$") and not body.endswith("\\$"):
         body = body[:-1]
     else:
         body += any_text
-    try:
-        return interegular.parse_pattern(body).to_fsm()
-    except Exception:  # noqa: BLE001 (interegular raises many kinds for what it cannot read)
-        return None
+    with _BUILDING:
+        crawl, interegular.fsm.crawl = interegular.fsm.crawl, _bounded_crawl
+        try:
+            return interegular.parse_pattern(body).to_fsm()
+        except Exception:  # noqa: BLE001 (interegular raises many kinds for what it cannot read)
+            return None
+        finally:
+            interegular.fsm.crawl = crawl
 
 
 def _live_states(fsm) -> frozenset:

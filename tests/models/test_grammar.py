@@ -51,6 +51,7 @@ CLOCK = {
     "properties": {
         "at": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
         "code": {"type": "string", "pattern": "[A-Z]{3}"},  # unanchored: contains one
+        "day": {"type": "string", "format": "date"},
     },
     "required": ["at"],
 }
@@ -96,7 +97,7 @@ ACCEPT = [
     ("ping", {}),
     ("clock", {"at": "9:05"}),
     ("clock", {"at": "12:30", "code": "CET"}),
-    ("clock", {"at": "00:00", "code": "in UTC today"}),
+    ("clock", {"at": "00:00", "code": "in UTC today", "day": "2026-12-02"}),
 ]
 REFUSE = [
     ("get_wether", {"city": "Paris"}),  # unknown tool
@@ -126,6 +127,8 @@ REFUSE = [
     ("clock", {"at": "123:45"}),  # anchored at the start
     ("clock", {"at": "12:30 "}),  # and at the end
     ("clock", {"at": "1:00", "code": "cet"}),  # no three capitals anywhere
+    ("clock", {"at": "1:00", "day": "tomorrow"}),  # not a date
+    ("clock", {"at": "1:00", "day": "2026-13-02"}),  # no 13th month
 ]
 
 
@@ -394,6 +397,21 @@ def test_a_pattern_the_automaton_cannot_read_leaves_the_string_free(tok):
         {"type": "object", "properties": {"v": {"type": "string", "pattern": r"^(a)\1$"}}},
     )
     assert accepts(Grammar(tok, [spec]), call_ids(tok, "odd", {"v": "anything at all"}))
+
+
+def test_a_pattern_whose_automaton_would_blow_up_leaves_the_string_free(tok):
+    """``a.{40}$`` (an 'a' 40 characters before the end) takes 2^40 states as an automaton:
+    a hostile server's schema must not hang the runtime."""
+    import interegular.fsm
+
+    crawl = interegular.fsm.crawl
+    spec = ToolSpec(
+        "odd",
+        None,
+        {"type": "object", "properties": {"v": {"type": "string", "pattern": "a.{40}$"}}},
+    )
+    assert accepts(Grammar(tok, [spec]), call_ids(tok, "odd", {"v": "no a here"}))
+    assert interegular.fsm.crawl is crawl  # the bound was for this build only
 
 
 def test_inside_a_patterned_string_only_the_tokens_that_keep_a_match_are_allowed(tok):
