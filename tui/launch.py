@@ -26,26 +26,20 @@ def start_opening(options: ChatOptions) -> Callable:
     """Open the model in a thread from now on, while the app is imported and starts (its
     interface and the MCP SDK cost the interpreter about a second and a half); the function
     returned waits for the backend and returns it, or raises what opening it raised."""
+    from concurrent.futures import Future
+
     from bslm.runtime.backends import open_backend
 
-    done: dict = {}
+    future: Future = Future()
 
     def opening() -> None:
         try:
-            done["backend"] = open_backend(options.model, options.backend, options.n_ctx)
+            future.set_result(open_backend(options.model, options.backend, options.n_ctx))
         except BaseException as e:  # noqa: BLE001 (raised again in the app's worker)
-            done["error"] = e
+            future.set_exception(e)
 
-    thread = threading.Thread(target=opening, name="bslm-open-model", daemon=True)
-    thread.start()
-
-    def opened():
-        thread.join()
-        if "error" in done:
-            raise done["error"]
-        return done["backend"]
-
-    return opened
+    threading.Thread(target=opening, name="bslm-open-model", daemon=True).start()
+    return future.result
 
 
 def run(options: ChatOptions) -> int:

@@ -119,8 +119,11 @@ class LlamaBackend(Backend):
         the memory its parse used is given back first: the two never take room together."""
         from bslm.export.metadata import MetadataError, decoding_settings, tokenizer_from_metadata
 
-        path = cls._default_path() if path is None else Path(path)
-        meta = gguf_header(path)
+        if path is None:
+            path, meta = cls._default()
+        else:
+            path = Path(path)
+            meta = gguf_header(path)
         try:
             tok = tokenizer_from_metadata(meta, str(path))
         except MetadataError as e:
@@ -143,13 +146,15 @@ class LlamaBackend(Backend):
         return cls(llm, tok, min(n_ctx or n_train, n_train), info, heads if store else None)
 
     @classmethod
-    def _default_path(cls) -> Path:
-        """The default model's GGUF, exported again when it is missing or the shipped artifact
-        it was made from changed (told from the digest in its header's ``bslm.source``)."""
+    def _default(cls) -> tuple[Path, dict[str, str]]:
+        """The default model's GGUF and its header (``gguf_header``), exported again when it is
+        missing or the shipped artifact it was made from changed (told from the digest in its
+        header's ``bslm.source``)."""
         path = default_gguf_path()
         with contextlib.suppress(BackendError):
-            if path.is_file() and gguf_is_current(gguf_header(path).get("bslm.source")):
-                return path
+            meta = gguf_header(path)
+            if gguf_is_current(meta.get("bslm.source")):
+                return path, meta
         from bslm.export.gguf import export_gguf
         from bslm.export.metadata import ExportError
         from bslm.models.build import ensure_default_model
@@ -162,7 +167,7 @@ class LlamaBackend(Backend):
             export_gguf(None, path, DEFAULT_QUANT, force=True)
         except (ExportError, OSError, ValueError, RuntimeError) as e:
             raise BackendError(f"cannot export the default model: {e}") from e
-        return path
+        return path, gguf_header(path)
 
     @property
     def n_vocab(self) -> int:

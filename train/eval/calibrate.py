@@ -75,10 +75,14 @@ def candidates(items: list[dict]) -> list[float]:
     return sorted({0.0, NEVER, *(it["p"] for it in items if it["p"] is not None)})
 
 
+def needing_a_call(items: list[dict]) -> list[dict]:
+    return [it for it in items if it["kind"] in CALL_KINDS]
+
+
 def calls_kept(items: list[dict], threshold: float) -> bool:
     """Whether ``threshold`` gets right every decision needing a call that the model's own
     choice gets right, in number."""
-    needing = [it for it in items if it["kind"] in CALL_KINDS]
+    needing = needing_a_call(items)
     return sum(right(it, threshold) for it in needing) >= sum(right(it, None) for it in needing)
 
 
@@ -117,7 +121,7 @@ def by_kind(items: list[dict], threshold: float | None) -> dict[str, float]:
 
 def report(items: list[dict]) -> dict:
     t = choose(items)
-    needing = [it for it in items if it["kind"] in CALL_KINDS]
+    needing = needing_a_call(items)
     grid = [x / 10 for x in range(11)]
     return {
         "n": len(items),
