@@ -201,7 +201,7 @@ def llama_text_decoder(name: str, n_ctx: int = 8192) -> tuple[Callable, object]:
     from pathlib import Path
 
     from bslm.models.bases import BASES, base_tokenizer, gguf_path
-    from bslm.runtime.backends.llama import LlamaBackend
+    from bslm.runtime.backends.llama import LlamaBackend, f32_file, gguf_header
 
     if name in BASES:
         path, tok = gguf_path(name), base_tokenizer(name)
@@ -212,7 +212,7 @@ def llama_text_decoder(name: str, n_ctx: int = 8192) -> tuple[Callable, object]:
         if path.suffix != ".gguf" or not path.is_file():
             raise BackendError(f"{name!r} is neither a shipped base nor a .gguf file")
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    llm, _ = LlamaBackend._load(path, n_ctx)
+    llm = LlamaBackend._load(path, n_ctx, f32=f32_file(gguf_header(path)))
 
     def decode(prompt: list[int], stop: set[int], max_new_tokens: int):
         if len(prompt) + max_new_tokens > llm.n_ctx():
