@@ -124,26 +124,6 @@ def tokenizer_from_metadata(meta: dict, where: str = "the model") -> DualTokeniz
     return tok
 
 
-def read_gguf_metadata(path: str | Path) -> dict:
-    """The ``bslm.*`` key/values of a GGUF file (empty when it has none). Raises
-    MetadataError when the file is not a readable GGUF."""
-    from gguf import GGUFReader, GGUFValueType
-
-    path = Path(path)
-    try:
-        reader = GGUFReader(path, "r")
-    except (ValueError, OSError, IndexError, KeyError) as e:
-        raise MetadataError(f"{path} is not a readable GGUF file ({e})") from e
-    meta: dict = {}
-    for key, field in reader.fields.items():
-        if key.startswith(PREFIX) or key == "general.architecture":
-            value = field.contents()
-            if field.types and field.types[0] == GGUFValueType.STRING and isinstance(value, bytes):
-                value = value.decode("utf-8")
-            meta[key] = value
-    return meta
-
-
 def read_onnx_metadata(directory: str | Path) -> dict:
     """The ``bslm.*`` key/values of an ONNX export directory. Raises MetadataError."""
     path = Path(directory) / ONNX_SIDECAR

@@ -45,12 +45,13 @@ def test_architecture_window_pattern_and_vocabulary(gguf_of, tiny):
 
 
 def test_metadata_rebuilds_the_dual_tokenizer(gguf_of, tiny):
-    from bslm.export.metadata import FORMAT_VERSION, read_gguf_metadata, tokenizer_from_metadata
+    from bslm.export.metadata import FORMAT_VERSION, tokenizer_from_metadata
     from bslm.models.chat import encode_chat
+    from bslm.runtime.backends.llama import gguf_header
 
     _, tok = tiny
-    meta = read_gguf_metadata(gguf_of("f16"))
-    assert meta["bslm.format_version"] == FORMAT_VERSION
+    meta = gguf_header(gguf_of("f16"))
+    assert int(meta["bslm.format_version"]) == FORMAT_VERSION
     assert meta["bslm.base"] == tok.base_name
     assert json.loads(meta["bslm.modalities"])["tool"] == [tok.offset, len(tok)]
     again = tokenizer_from_metadata(meta)
