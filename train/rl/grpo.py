@@ -124,11 +124,12 @@ class Guidance:
 def reward_columns(task: Task, prefix: int = 0) -> dict:
     """What the rewards know of a task beside the episode: the reference calls of the first
     turn the model plays (``calls`` tasks only: elsewhere many plays are right; after a
-    ``prefix`` of reference turns, the next one), the tools, the system rules."""
+    ``prefix`` of reference turns, the next one), the tools, the system prompt's rules (an
+    environment's own data may hold other rules: the logic worlds' inference rules)."""
     calls = None
     if task.env == "calls":
         calls = task.solution[prefix] if prefix < len(task.solution) else []
-    return {"calls": calls, "tools": task.tools, "rules": task.data.get("rules") or None}
+    return {"calls": calls, "tools": task.tools, "rules": task.data.get("system_rules") or None}
 
 
 def episode_reward(fn, name: str):

@@ -151,6 +151,21 @@ def test_reward_columns_give_references_only_to_function_calling_tasks():
     assert reward_columns(math)["calls"] is None and reward_columns(math)["tools"] == math.tools
 
 
+def test_reward_columns_rules_are_the_system_prompts_not_an_environments_data():
+    """The logic worlds' inference rules are the environment's data, not rules the answer must
+    follow; a calls task's system-prompt rules reach the rule reward."""
+    from bslm.train.rl.rewards import rule_reward
+
+    logic = make_env("logic").tasks("train", 1)[0]
+    assert logic.data["rules"] and reward_columns(logic)["rules"] is None
+    calls = next(t for t in make_env("calls").tasks("train", 200) if t.data.get("system_rules"))
+    columns = reward_columns(calls)
+    assert columns["rules"] == calls.data["system_rules"]
+    out = [ModelOutput(parts=["ok"], ended=True)]
+    assert rule_reward(out * 2, rules=[reward_columns(logic)["rules"], columns["rules"]])[0] is None
+    assert 0.0 <= rule_reward(out, rules=[columns["rules"]])[0] <= 1.0
+
+
 def test_episode_reward_reads_the_episodes_not_trl_text():
     wrapped = episode_reward(format_reward, "format")
     ok = [ModelOutput(parts=["done"], ended=True)]

@@ -61,7 +61,11 @@ def task_from_record(record: dict, task_id: str) -> Task:
         tools=record["tools"],
         solution=solution,
         answer=answer,
-        data={"kind": record["kind"], "results": results, "rules": record.get("rules") or []},
+        data={
+            "kind": record["kind"],
+            "results": results,
+            "system_rules": record.get("rules") or [],
+        },
     )
 
 
