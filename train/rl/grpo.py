@@ -57,7 +57,7 @@ class GRPOConfig(RLConfig):
         metadata={"help": "output directory (checkpoints, logs, final adapter)"},
     )
     group_size: int = field(default=4, metadata={"help": "rollouts per task in a group (GRPO's G)"})
-    prompts_per_step: int = field(default=2, metadata={"help": "tasks per device step"})
+    prompts_per_step: int = field(default=2, metadata={"help": "tasks per optimizer step"})
     max_steps: int = field(default=40, metadata={"help": "optimizer steps"})
     beta: float = field(
         default=0.0, metadata={"help": "KL coefficient against the starting model (0: none)"}
@@ -68,9 +68,18 @@ class GRPOConfig(RLConfig):
     steps_per_generation: int = field(
         default=1,
         metadata={
-            "help": "optimizer steps trained on one generation of rollouts (TRL's "
-            "steps_per_generation): one sync and one batch of rollouts for all of them, the "
+            "help": "optimizer steps trained on one generation of rollouts: one sync and one "
+            "batch of rollouts for all of them, the "
             "later steps' rollouts a few steps stale (importance sampling corrects for it)"
+        },
+    )
+    micro_batch: int = field(
+        default=1,
+        metadata={
+            "help": "episodes per forward and backward pass: a step's episodes "
+            "(prompts_per_step × group_size) are accumulated in batches this size, each cut to "
+            "its own length (1: no padding; larger: wider matrix products, more padding and "
+            "memory)"
         },
     )
     rollout_batch: int = field(
@@ -229,19 +238,69 @@ def make_rollout(
     return rollout
 
 
-def mirrored_trainer_class():
-    """TRL's GRPOTrainer with rollouts from a llama.cpp mirror of the policy.
+def unpadded_span(attention_mask, logits_to_keep: int) -> tuple[int, int]:
+    """The columns ``[lo, hi)`` of a batch of prompt + completion rows (TRL's: prompts padded
+    on the left, completions on the right, the last ``logits_to_keep`` columns the completion)
+    that hold a token of some row; at least one completion column is kept."""
+    used = attention_mask.any(dim=0)
+    width = used.numel()
+    prompt_end = width - logits_to_keep
+    held = used.nonzero()
+    lo = min(int(held[0]), prompt_end) if held.numel() else prompt_end
+    hi = max(int(held[-1]) + 1, prompt_end + 1) if held.numel() else prompt_end + 1
+    return lo, hi
 
-    TRL keeps two things for an external generator that it calls vLLM: a weight-sync hook,
-    called once per optimizer step before the rollouts (``vllm_generation.sync_weights()``),
-    and a truncated importance-sampling correction of the loss by the ratio of the policy's
-    log-probabilities (recomputed, one forward pass per batch) to the generator's (the
-    rollouts' ``logprobs``). Both are switched on by ``use_vllm``; the generation itself stays
-    our ``rollout_func``, so nothing of vLLM is imported or run. The mirror is the sync target.
+
+def trainer_class(mirrored: bool):
+    """TRL's GRPOTrainer, scoring each batch of episodes at its own length.
+
+    TRL pads the episodes of a whole generation to its longest prompt and its longest
+    completion, and a step's batch keeps that width: a short episode beside a long prompt is
+    mostly padding, computed forward and backward. Each batch is cut to the columns its own
+    rows use (with one episode per batch, ``micro_batch: 1``, no padding is left); positions
+    stay relative (rotary), so the log-probabilities are the same.
+
+    ``mirrored``: rollouts from a llama.cpp mirror of the policy. TRL keeps two things for an
+    external generator that it calls vLLM: a weight-sync hook, called once per optimizer step
+    before the rollouts (``vllm_generation.sync_weights()``), and a truncated
+    importance-sampling correction of the loss by the ratio of the policy's log-probabilities
+    (recomputed, one forward pass per batch) to the generator's (the rollouts' ``logprobs``).
+    Both are switched on by ``use_vllm``; the generation itself stays our ``rollout_func``, so
+    nothing of vLLM is imported or run. The mirror is the sync target.
     """
+    import torch
     from trl import GRPOTrainer
 
-    class MirroredGRPOTrainer(GRPOTrainer):
+    class BslmGRPOTrainer(GRPOTrainer):
+        def _get_per_token_logps_and_entropies(
+            self, model, input_ids, attention_mask, logits_to_keep, batch_size=None, **kwargs
+        ):
+            batch_size = batch_size or input_ids.size(0)
+            width = input_ids.size(1)
+            logps, entropies, aux = [], [], []
+            for start in range(0, input_ids.size(0), batch_size):
+                ids = input_ids[start : start + batch_size]
+                mask = attention_mask[start : start + batch_size]
+                lo, hi = unpadded_span(mask, logits_to_keep)
+                cut = width - hi  # completion columns no row of this batch reaches
+                lp, ent, ax = super()._get_per_token_logps_and_entropies(
+                    model, ids[:, lo:hi], mask[:, lo:hi], logits_to_keep - cut, **kwargs
+                )
+                logps.append(torch.nn.functional.pad(lp, (0, cut)))
+                if ent is not None:
+                    entropies.append(torch.nn.functional.pad(ent, (0, cut)))
+                if ax is not None:
+                    aux.append(ax)
+            return (
+                torch.cat(logps, dim=0),
+                torch.cat(entropies, dim=0) if entropies else None,
+                torch.stack(aux).mean() if aux else None,
+            )
+
+    if not mirrored:
+        return BslmGRPOTrainer
+
+    class MirroredGRPOTrainer(BslmGRPOTrainer):
         def mirror_with(self, mirror) -> None:
             self.use_vllm = True  # TRL's sync hook and importance sampling, not its generation
             self.vllm_generation = mirror
@@ -254,7 +313,6 @@ def train(cfg: GRPOConfig) -> Path:
     """Run GRPO; returns the final adapter's directory. Raises ValueError for bad settings."""
     from datasets import Dataset
     from trl import GRPOConfig as TRLConfig
-    from trl import GRPOTrainer
 
     from bslm.models.choice import MASKS
     from bslm.train.config import trainer_args
@@ -272,6 +330,13 @@ def train(cfg: GRPOConfig) -> Path:
         raise ConfigError(f"unknown is_mode {cfg.is_mode!r} (choose from {', '.join(IS_MODES)})")
     if cfg.sync_every < 1:
         raise ConfigError("sync_every must be at least 1")
+    step_episodes = cfg.prompts_per_step * cfg.group_size
+    if cfg.micro_batch < 1 or step_episodes % cfg.micro_batch:
+        raise ConfigError(
+            f"micro_batch ({cfg.micro_batch}) must divide a step's episodes "
+            f"(prompts_per_step × group_size = {step_episodes})"
+        )
+    accumulate = step_episodes // cfg.micro_batch * cfg.grad_accum
     funcs, weights = weighted(cfg.rewards)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
@@ -280,10 +345,11 @@ def train(cfg: GRPOConfig) -> Path:
     model, tok = load_policy(cfg.model, cfg.seed, cfg.lora_r, cfg.lora_alpha)
     guidance = Guidance(out / GUIDANCE) if cfg.guidance else None
     args = TRLConfig(
-        **trainer_args(cfg, out),
-        per_device_train_batch_size=cfg.prompts_per_step * cfg.group_size,
+        **{**trainer_args(cfg, out), "gradient_accumulation_steps": accumulate},
+        per_device_train_batch_size=cfg.micro_batch,
         num_generations=cfg.group_size,
-        steps_per_generation=cfg.steps_per_generation,
+        # TRL counts forward-backward passes; ours, optimizer steps
+        steps_per_generation=cfg.steps_per_generation * accumulate,
         beta=cfg.beta,
         max_steps=cfg.max_steps,
         max_completion_length=cfg.max_tokens,
@@ -297,10 +363,10 @@ def train(cfg: GRPOConfig) -> Path:
     )
     mirror = None
     if cfg.rollouts == "llama":
-        per_generation = cfg.prompts_per_step * cfg.group_size * cfg.steps_per_generation
+        per_generation = step_episodes * cfg.grad_accum * cfg.steps_per_generation
         batch = min(cfg.rollout_batch, per_generation)
         mirror = LlamaMirror(tok, out / "mirror", cfg.mirror_quant, cfg.sync_every, batch=batch)
-    trainer = (mirrored_trainer_class() if mirror is not None else GRPOTrainer)(
+    trainer = trainer_class(mirrored=mirror is not None)(
         model=model,
         reward_funcs=[episode_reward(f, name) for f, name in zip(funcs, cfg.rewards, strict=True)],
         args=args,

@@ -413,3 +413,54 @@ def test_dpo_samples_each_tasks_chains_once(tiny, tmp_path, rollouts):
     collect_pairs(cfg, model, tok, path)
     assert len(path.read_text().splitlines()) == 2
     assert not list((tmp_path / "mirror").glob("*.gguf"))  # the export is gone
+
+
+def test_unpadded_span_keeps_the_columns_some_row_uses():
+    import torch
+
+    from bslm.train.rl.grpo import unpadded_span
+
+    # prompts of 4 columns (left-padded), completions of 3 (right-padded)
+    mask = torch.tensor([[0, 0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1, 0]])
+    assert unpadded_span(mask, 3) == (1, 6)
+    assert unpadded_span(torch.tensor([[1, 1, 1, 1, 1, 1, 1]]), 3) == (0, 7)
+    # no completion token anywhere: one completion column stays (TRL reads 0 as "all")
+    assert unpadded_span(torch.tensor([[0, 1, 1, 1, 0, 0, 0]]), 3) == (1, 5)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_batches_cut_to_their_own_length_score_as_the_padded_ones(tiny, batch_size):
+    """Episodes scored at their own length (the trainer's cut) get the log-probabilities and
+    entropies TRL's padded batch gives them, on every completion token."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from trl import GRPOTrainer
+    from trl.trainer import add_fused_lm_head
+
+    from bslm.train.rl.grpo import trainer_class
+
+    model, _ = tiny
+    model.eval()
+    # as the trainer does: log-probabilities from the head, without the whole logits
+    add_fused_lm_head(model, temperature=1.0, outputs=("log_probs", "entropy"))
+    trainer = object.__new__(trainer_class(mirrored=False))
+    trainer.accelerator = SimpleNamespace(autocast=contextlib.nullcontext, is_main_process=True)
+    g = torch.Generator().manual_seed(0)
+    prompt, completion = 9, 6
+    ids = torch.randint(5, 200, (3, prompt + completion), generator=g)
+    mask = torch.ones_like(ids)
+    for row, (left, right) in enumerate([(4, 3), (2, 0), (5, 4)]):
+        mask[row, :left] = 0
+        mask[row, prompt + completion - right :] = 0
+    with torch.no_grad():
+        want, want_ent, _ = GRPOTrainer._get_per_token_logps_and_entropies(
+            trainer, model, ids, mask, completion, batch_size=3, compute_entropy=True
+        )
+        got, got_ent, _ = trainer._get_per_token_logps_and_entropies(
+            model, ids, mask, completion, batch_size=batch_size, compute_entropy=True
+        )
+    assert got.shape == want.shape == (3, completion)
+    scored = mask[:, prompt:].bool()
+    assert torch.allclose(got[scored], want[scored], atol=1e-4)
+    assert torch.allclose(got_ent[scored], want_ent[scored], atol=1e-4)
