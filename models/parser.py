@@ -55,6 +55,7 @@ class ModelOutput:
     parts: list = field(default_factory=list)
     error: ParseError | None = None
     ended: bool = False  # the turn was closed by ``eot``
+    broken_call: bool = False  # the error is inside a call: an attempt at one that does not parse
 
     @property
     def calls(self) -> list[ToolCall]:
@@ -356,7 +357,9 @@ def read_model_parts(r: Reader, out: ModelOutput) -> None:
             r.expect("end")
             out.parts.append(thought)
         elif r.sym() == "call":
+            out.broken_call = True  # until the call is read whole
             out.parts.append(read_call(r))
+            out.broken_call = False
         elif r.sym() == "eot":
             r.pos += 1
             out.ended = True

@@ -261,6 +261,16 @@ def test_output_truncated_says_so():
     assert not out.ended
 
 
+def test_output_tells_a_broken_call_from_text_cut_short():
+    broken = parse_output(call_items(ToolCall("a", {"x": 1})) + [S("call"), Name("b"), S("tool")])
+    assert broken.error is not None and broken.broken_call
+    assert [c.name for c in broken.calls] == ["a"]
+    cut = parse_output([Text("It is sunny and")])  # the budget ran out before ⟨eot⟩
+    assert cut.error is None and not cut.ended and not cut.broken_call
+    whole = parse_output(call_items(ToolCall("a", {"x": 1})) + [S("eot")])
+    assert whole.error is None and not whole.broken_call
+
+
 item_strategy = st.one_of(
     st.sampled_from(
         ["call", "arg", "end", "s", "n", "obj", "arr", "eot", "think", "tool", "true"]

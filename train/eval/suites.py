@@ -144,7 +144,8 @@ class Tally:
             self.hallucinated += halluc
         if not gold_calls:
             self.text_turns += 1
-            ok = not pred.calls
+            # a call that does not parse was still a call where none was due
+            ok = not pred.calls and not pred.broken_call
             self.no_call += ok
         else:
             self.call_turns += 1

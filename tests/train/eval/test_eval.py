@@ -133,6 +133,17 @@ def test_parse_errors_counted():
     assert t.metrics()["parse_errors"] == 100.0
 
 
+def test_a_broken_call_is_no_answer_where_no_call_is_due():
+    """Where the reference makes no call, a call attempt that does not parse is wrong (it is
+    no text answer); a text answer cut short by the budget is still no call."""
+    from bslm.models.parser import ParseError
+
+    t = Tally()
+    assert not t.add(ModelOutput(error=ParseError(3, "x"), broken_call=True), [], {})
+    assert t.add(ModelOutput(parts=["It is"]), [], {})
+    assert t.metrics()["irrelevance_accuracy"] == 50.0
+
+
 @pytest.mark.parametrize(
     "text,names",
     [
