@@ -27,10 +27,25 @@ WORLD = {
 }
 
 
-def started(truth: bool = True) -> LogicEnv:
+def started(truth: bool = True, looked_up: bool = True) -> LogicEnv:
+    """The world's episode, the question's rules looked up (as every derivation starts)."""
     env = LogicEnv()
     env.start(Task("logic", "logic-x", [], TOOLS, data={**WORLD, "truth": truth}))
+    if looked_up:
+        assert not env.call(ToolCall("rules", {"predicate": "smart"})).is_error
     return env
+
+
+def test_an_answer_without_the_questions_rules_is_a_guess():
+    """Half of the questions are yes: an answer that looked nothing up (or only elsewhere)
+    scores nothing, however it falls."""
+    assert started(True, looked_up=False).score("Yes, Anne is smart.") == 0.0
+    env = started(False, looked_up=False)
+    assert not env.call(ToolCall("facts", {"entity": "Anne"})).is_error
+    assert not env.call(ToolCall("rules", {"predicate": "kind"})).is_error
+    assert env.score("No, Anne is not smart.") == 0.0
+    assert not env.call(ToolCall("rules", {"predicate": "Smart"})).is_error
+    assert env.score("No, Anne is not smart.") == 1.0
 
 
 @pytest.mark.parametrize(

@@ -214,6 +214,8 @@ class LogicEnv(Environment):
         self.facts = {p: set(f) for p, f in data["facts"].items()}
         self.rules = [tuple(r) for r in data["rules"]]
         self.truth = bool(data["truth"])
+        self.goal = data["predicate"]
+        self.looked_up: set[str] = set()  # properties whose rules were looked up
 
     def _entity(self, name: str) -> str:
         try:
@@ -236,6 +238,7 @@ class LogicEnv(Environment):
             return text(" ".join(stated) or f"Nothing is stated about {who}.")
         if call.name == "rules":
             what = self._predicate(args["predicate"])
+            self.looked_up.add(what)
             found = [rule_text(r) for r in self.rules if r[1] == what]
             return text("\n".join(found) or f"No rule concludes {what}.")
         who, what = self._entity(args["entity"]), self._predicate(args["predicate"])
@@ -244,5 +247,10 @@ class LogicEnv(Environment):
         return text(f"unknown: '{who} is {what}' is not a stated fact; it may follow from rules.")
 
     def score(self, answer: str) -> float:
+        """1.0 for the right yes or no, said after looking up the rules that conclude the
+        question's property (it is never a stated fact, so every derivation starts there):
+        without them the answer is a guess, right for half of the questions."""
+        if self.goal not in self.looked_up:
+            return 0.0
         match = YES_NO.search(answer)
         return float(match is not None and (match.group(1).lower() == "yes") == self.truth)
