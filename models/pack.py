@@ -105,6 +105,7 @@ def _stacked(cfg: dict, weights: dict, dtype) -> tuple[dict, dict, dict | None]:
             lora[k] = torch.cat(both, 1).to(dtype).contiguous()
     r = meta["lora"]["r"] + cfg["r"]
     meta = dict(meta, lora=dict(meta["lora"], r=r, lora_alpha=r))
+    meta.pop("decoding", None)  # calibrated on the weights it was stacked onto, not these
     rows = load_file(str(art / ROWS)) if (art / ROWS).is_file() else None
     return meta, lora, rows
 

@@ -153,6 +153,9 @@ def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, mon
         )
     )
     shipped = pack(final, tmp_path / "shipped")
+    calibrated = json.loads((shipped / "artifact.json").read_text())
+    calibrated["decoding"] = {"call_threshold": 0.4}
+    (shipped / "artifact.json").write_text(json.dumps(calibrated))
     monkeypatch.setattr(files, "shipped_artifact", lambda: shipped)
     default, tok = build_from_artifact(shipped)
     policy = new_adapter(default, tok, r=4, alpha=8, dropout=0.0, tool_rows=False)
@@ -167,7 +170,8 @@ def test_an_adapter_over_the_default_model_folds_into_its_artifact(tmp_path, mon
         want = policy(ids).logits
     art = pack(tmp_path / "rl", tmp_path / "stacked")
     meta = json.loads((art / "artifact.json").read_text())
-    assert meta["lora"]["r"] == json.loads((shipped / "artifact.json").read_text())["lora"]["r"] + 4
+    assert meta["lora"]["r"] == calibrated["lora"]["r"] + 4
+    assert "decoding" not in meta  # a threshold belongs to the weights it was calibrated on
     rebuilt, _ = build_from_artifact(art)
     with torch.no_grad():
         got = rebuilt(ids).logits
