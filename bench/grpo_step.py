@@ -18,7 +18,6 @@ its own). The log-probabilities of every layout are compared with TRL's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -47,15 +46,12 @@ def sample(args, path: Path) -> None:
     import numpy as np
 
     from bslm.train.rl.batched import equip, play_together
-    from bslm.train.rl.envs import train_tasks
+    from bslm.train.rl.envs import interleaved_tasks
     from bslm.train.rl.mirror import LlamaMirror
     from bslm.train.rl.policy import load_policy
 
     model, tok = load_policy(args.model, seed=0)
-    n = args.tasks * args.steps
-    pool = train_tasks(ENVS, n // len(ENVS) + 1, seed=0)
-    order = sorted(range(len(pool)), key=lambda i: (i % len(ENVS), i))  # envs interleaved
-    tasks = [pool[i] for i in order][:n]
+    tasks = interleaved_tasks(ENVS, args.tasks * args.steps, seed=0)
     jobs = [{"task": t, "prefix": 0} for t in tasks for _ in range(args.group)]
     with tempfile.TemporaryDirectory() as tmp:
         mirror = LlamaMirror(tok, Path(tmp), quant="q8_0", every=1, batch=len(jobs))
@@ -83,13 +79,11 @@ def sample(args, path: Path) -> None:
 def measure(args, layout: str, path: Path) -> dict:
     """Train ``repeat`` times on the generation's first step in ``layout``; the last
     ``repeat - 1`` are timed (the first warms up)."""
-    from types import SimpleNamespace
-
     import torch
     from trl import GRPOTrainer
     from trl.trainer import add_fused_lm_head
 
-    from bslm.train.rl.grpo import trainer_class, unpadded_span
+    from bslm.train.rl.grpo import episode_scorer, unpadded_span
     from bslm.train.rl.policy import load_policy
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -97,8 +91,7 @@ def measure(args, layout: str, path: Path) -> dict:
     model, _ = load_policy(args.model, seed=0)
     model.train()
     add_fused_lm_head(model.get_base_model(), temperature=1.0, outputs=("log_probs", "entropy"))
-    trainer = object.__new__(trainer_class(mirrored=False))
-    trainer.accelerator = SimpleNamespace(autocast=contextlib.nullcontext, is_main_process=True)
+    trainer = episode_scorer()
     # TRL's layout of the generation: prompts padded on the left, completions on the right
     width_p = max(len(e["prompt"]) for e in episodes)
     width_c = max(len(e["completion"]) for e in episodes)

@@ -129,16 +129,14 @@ def main() -> int:
 
     import torch
 
-    from bslm.train.rl.envs import train_tasks
+    from bslm.train.rl.envs import interleaved_tasks
     from bslm.train.rl.mirror import LlamaMirror
     from bslm.train.rl.policy import load_policy
 
     torch.set_num_threads(os.cpu_count() or 1)
     model, tok = load_policy(args.model, seed=0)
     model.eval()
-    pool = train_tasks(ENVS, (args.steps * args.tasks) // len(ENVS) + 1, seed=0)
-    order = sorted(range(len(pool)), key=lambda i: (i % len(ENVS), i))  # envs interleaved
-    picked = [pool[i] for i in order][: args.steps * args.tasks]
+    picked = interleaved_tasks(ENVS, args.steps * args.tasks, seed=0)
     steps = [picked[i * args.tasks : (i + 1) * args.tasks] for i in range(args.steps)]
     print(
         f"{os.cpu_count()} CPU cores, OpenMP wait policy {args.omp}; {args.model} model; {args.steps} steps of {args.tasks} "

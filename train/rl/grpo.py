@@ -309,6 +309,18 @@ def trainer_class(mirrored: bool):
     return MirroredGRPOTrainer
 
 
+def episode_scorer():
+    """A trainer of ours set up only to score episodes (``_get_per_token_logps_and_entropies``
+    on a model passed in), without TRL's set-up of a run: for measuring and checking the
+    scoring apart from training."""
+    import contextlib
+    from types import SimpleNamespace
+
+    scorer = object.__new__(trainer_class(mirrored=False))
+    scorer.accelerator = SimpleNamespace(autocast=contextlib.nullcontext, is_main_process=True)
+    return scorer
+
+
 def train(cfg: GRPOConfig) -> Path:
     """Run GRPO; returns the final adapter's directory. Raises ValueError for bad settings."""
     from datasets import Dataset

@@ -144,6 +144,16 @@ def test_guidance_levels_rise_on_a_stalled_group_and_fall_once_solved(tmp_path):
     assert g.prefix(task) == len(task.solution) - 1  # never the whole solution
 
 
+def test_interleaved_tasks_take_the_environments_in_turn():
+    from bslm.train.rl.envs import interleaved_tasks, train_tasks
+
+    envs = ("calls", "math", "logic")
+    picked = interleaved_tasks(envs, 7, seed=0)
+    assert [t.env for t in picked] == ["calls", "math", "logic"] * 2 + ["calls"]
+    pool = {t.id for t in train_tasks(envs, 3, seed=0)}
+    assert len({t.id for t in picked}) == 7 and {t.id for t in picked} <= pool
+
+
 def test_reward_columns_give_references_only_to_function_calling_tasks():
     calls = make_env("calls").tasks("train", 1)[0]
     math = make_env("math").tasks("train", 1)[0]
@@ -432,20 +442,16 @@ def test_unpadded_span_keeps_the_columns_some_row_uses():
 def test_batches_cut_to_their_own_length_score_as_the_padded_ones(tiny, batch_size):
     """Episodes scored at their own length (the trainer's cut) get the log-probabilities and
     entropies TRL's padded batch gives them, on every completion token."""
-    import contextlib
-    from types import SimpleNamespace
-
     from trl import GRPOTrainer
     from trl.trainer import add_fused_lm_head
 
-    from bslm.train.rl.grpo import trainer_class
+    from bslm.train.rl.grpo import episode_scorer
 
     model, _ = tiny
     model.eval()
     # as the trainer does: log-probabilities from the head, without the whole logits
     add_fused_lm_head(model, temperature=1.0, outputs=("log_probs", "entropy"))
-    trainer = object.__new__(trainer_class(mirrored=False))
-    trainer.accelerator = SimpleNamespace(autocast=contextlib.nullcontext, is_main_process=True)
+    trainer = episode_scorer()
     g = torch.Generator().manual_seed(0)
     prompt, completion = 9, 6
     ids = torch.randint(5, 200, (3, prompt + completion), generator=g)

@@ -2,13 +2,20 @@
 environments by name in ``registry.py``)."""
 
 from bslm.train.rl.envs.base import Environment, Episode, Task, run_episode
-from bslm.train.rl.envs.registry import ENVIRONMENTS, make_env, run_suite, train_tasks
+from bslm.train.rl.envs.registry import (
+    ENVIRONMENTS,
+    interleaved_tasks,
+    make_env,
+    run_suite,
+    train_tasks,
+)
 
 __all__ = [
     "ENVIRONMENTS",
     "Environment",
     "Episode",
     "Task",
+    "interleaved_tasks",
     "make_env",
     "run_episode",
     "run_suite",

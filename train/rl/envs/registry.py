@@ -35,6 +35,14 @@ def train_tasks(envs: tuple[str, ...], n: int, seed: int = 0) -> list[Task]:
     return [t for name in envs for t in make_env(name).tasks("train", n, seed)]
 
 
+def interleaved_tasks(envs: tuple[str, ...], n: int, seed: int = 0) -> list[Task]:
+    """``n`` training tasks taking the environments of ``envs`` in turn (a step's few tasks
+    then come from different environments)."""
+    pool = train_tasks(envs, n // len(envs) + 1, seed)
+    order = sorted(range(len(pool)), key=lambda i: (i % len(envs), i))
+    return [pool[i] for i in order][:n]
+
+
 def episode_metrics(episodes: list[Episode]) -> dict:
     """Solved share (score 1), mean score, mean step reward, and how the turns went."""
     from bslm.train.rl.rewards import format_reward, step_reward
