@@ -357,9 +357,11 @@ def read_model_parts(r: Reader, out: ModelOutput) -> None:
             r.expect("end")
             out.parts.append(thought)
         elif r.sym() == "call":
-            out.broken_call = True  # until the call is read whole
-            out.parts.append(read_call(r))
-            out.broken_call = False
+            try:
+                out.parts.append(read_call(r))
+            except LanguageError:
+                out.broken_call = True  # an attempt at a call that does not parse
+                raise
         elif r.sym() == "eot":
             r.pos += 1
             out.ended = True
