@@ -1,9 +1,11 @@
 """DPO from the model's own chains: sample several episodes per environment task with the
-starting model, score them with the environment's check, and prefer every correct chain over
-every incorrect one of the same task (all correct × incorrect combinations); then TRL's
-DPOTrainer trains a LoRA adapter over the starting model (the reference). When no chain of a
-task is correct, its chains are sampled again after its first reference turn(s), as GRPO's
-guidance does, so hard tasks still give pairs (of the model's own chains from that point).
+starting model, score them with the environment's check, and prefer every chain over every
+chain of the same task that scores at least ``min_gap`` lower (with pass/fail scores: every
+correct chain over every incorrect one; with partial credit, as the calls environment gives, a
+chain that got more of the task right over one that got less); then TRL's DPOTrainer trains a
+LoRA adapter over the starting model (the reference). When a task's chains give no pair and
+none is correct, they are sampled again after its first reference turn(s), as GRPO's guidance
+does, so hard tasks still give pairs (of the model's own chains from that point).
 
 A chain is the whole multi-turn completion; only the model's own tokens count in the
 log-probabilities (results turns, written by the environment, are masked out).
@@ -26,7 +28,7 @@ import numpy as np
 
 from bslm.train.config import ConfigError
 from bslm.train.rl.config import RLConfig
-from bslm.train.rl.envs import Episode, make_env, train_tasks
+from bslm.train.rl.envs import make_env, train_tasks
 
 FINAL = "final"
 PAIRS = "pairs.jsonl"
@@ -40,6 +42,9 @@ class DPOConfig(RLConfig):
     max_pairs: int = field(
         default=4, metadata={"help": "pairs kept per task at most (-1: all combinations)"}
     )
+    min_gap: float = field(
+        default=0.1, metadata={"help": "score by which a chosen chain beats its rejected one"}
+    )
     beta: float = field(default=0.1, metadata={"help": "DPO beta"})
     epochs: float = field(default=1.0, metadata={"help": "epochs over the pairs"})
     max_steps: int = field(default=-1, metadata={"help": "optimizer steps (-1: by epochs)"})
@@ -48,17 +53,12 @@ class DPOConfig(RLConfig):
     save_steps: int = field(default=20, metadata={"help": "checkpoint every N steps"})
 
 
-def is_correct(episode: Episode) -> bool:
-    """A chain is correct when the environment's final check passed in full."""
-    return episode.score >= 1.0
-
-
-def pairs_for(chains: list[dict], max_pairs: int = -1) -> list[dict]:
-    """Every (correct, incorrect) combination of one task's chains (each chain a dict with
-    ``ids``, ``mask``, ``score``), at most ``max_pairs`` (-1: all), widest score gap first."""
-    good = [c for c in chains if c["score"] >= 1.0]
-    bad = [c for c in chains if c["score"] < 1.0]
-    combos = sorted(product(good, bad), key=lambda gb: gb[1]["score"])
+def pairs_for(chains: list[dict], max_pairs: int = -1, min_gap: float = 0.1) -> list[dict]:
+    """Every (better, worse) combination of one task's chains (each chain a dict with ``ids``,
+    ``mask``, ``score``) whose scores differ by ``min_gap`` or more, at most ``max_pairs``
+    (-1: all), widest score gap first."""
+    combos = [(g, b) for g, b in product(chains, chains) if g["score"] - b["score"] >= min_gap]
+    combos.sort(key=lambda gb: gb[1]["score"] - gb[0]["score"])
     if max_pairs >= 0:
         combos = combos[:max_pairs]
     return [
@@ -139,15 +139,16 @@ def _sample_chains(cfg, policy, tok, tasks, envs, rng, path: Path, done: dict) -
                     }
                     for ep, s in played
                 ]
-                if any(c["score"] >= 1.0 for c in chains):
-                    break  # chains of this prompt can be compared; no more help needed
+                pairs = pairs_for(chains, cfg.max_pairs, cfg.min_gap)
+                if pairs or any(c["score"] >= 1.0 for c in chains):
+                    break  # chains of this prompt can be compared, or need no more help
             # the chains of one level share their prompt (the task, then ``prefix`` turns)
             row = {
                 "task": task.id,
                 "prefix": prefix,
                 "prompt_ids": chains[0]["prompt"],
                 "scores": [c["score"] for c in chains],
-                "pairs": pairs_for(chains, cfg.max_pairs),
+                "pairs": pairs,
             }
             f.write(json.dumps(row) + "\n")
             f.flush()

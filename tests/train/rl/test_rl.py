@@ -250,17 +250,14 @@ def test_grpo_refuses_an_unknown_reward_or_mask(tmp_path):
         train(GRPOConfig(model="tiny", is_mode="maybe", out=str(tmp_path / "d")))
 
 
-def test_pairs_are_every_correct_times_incorrect_chain():
+def test_pairs_prefer_each_chain_over_those_scoring_lower():
     chains = [{"ids": [i], "mask": [1], "score": s} for i, s in enumerate([1.0, 0.0, 1.0, 0.5])]
-    pairs = pairs_for(chains)
-    assert len(pairs) == 4
-    assert {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs} == {
-        (0, 1),
-        (0, 3),
-        (2, 1),
-        (2, 3),
-    }
+    pairs = {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs_for(chains)}
+    assert pairs == {(0, 1), (0, 3), (2, 1), (2, 3), (3, 1)}  # partial credit beats none
     assert pairs_for(chains, max_pairs=2)[0]["rejected_ids"] == [1]  # widest gap first
+    assert {p["rejected_ids"][0] for p in pairs_for(chains, max_pairs=2)} == {1}
+    wide = {(p["chosen_ids"][0], p["rejected_ids"][0]) for p in pairs_for(chains, min_gap=0.6)}
+    assert wide == {(0, 1), (2, 1)}  # 1.0 over 0.5 is too close
     assert pairs_for([c for c in chains if c["score"] == 1.0]) == []
 
 
