@@ -117,15 +117,25 @@ async def ask_on_terminal(req) -> bool | str:
 
 
 async def run_async(opts: RunOptions) -> dict:
+    from bslm.runtime.mcp_config import resolve_config
+    from bslm.runtime.prespawn import discard, spawn_servers
+
+    t0 = time.perf_counter()
+    config = resolve_config(opts.mcp_config)
+    spawned = spawn_servers(config)  # they import their MCP SDK while we import ours
+    try:
+        return await _run_with(opts, config, spawned, t0)
+    finally:
+        discard(spawned)
+
+
+async def _run_with(opts: RunOptions, config, spawned: dict, t0: float) -> dict:
     from bslm.runtime.approval import Policy
     from bslm.runtime.audit import AuditLog
     from bslm.runtime.backends import open_backend
     from bslm.runtime.mcp_client import MCPHub
-    from bslm.runtime.mcp_config import resolve_config
     from bslm.runtime.pinning import Pins
 
-    t0 = time.perf_counter()
-    config = resolve_config(opts.mcp_config)
     policy = Policy(config, override=opts.approve)
     approve = ask_on_terminal if sys.stdin.isatty() and sys.stderr.isatty() else None
     printer = Printer(show_text=not opts.json) if not opts.quiet else None
@@ -149,6 +159,7 @@ async def run_async(opts: RunOptions) -> dict:
         pins=Pins.default(),
         audit=AuditLog.default(on_error=notice),
         on_notice=notice,
+        spawned=spawned,
     )
     backend = None
     try:

@@ -34,6 +34,7 @@ from bslm.runtime.inventory import format_inventory
 from bslm.runtime.mcp_client import MCPHub
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
 from bslm.runtime.pinning import Pins
+from bslm.runtime.prespawn import Spawned
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
 from bslm.tui.launch import ChatOptions
@@ -78,7 +79,8 @@ class HubNotice(Message):
 
 class ChatApp(App):
     """The chat. ``open_model`` (a function returning a Backend, called in a worker thread)
-    and ``config`` replace what the options name, for tests and benchmarks."""
+    and ``config`` replace what the options name, for tests and benchmarks; ``spawned``: its
+    servers' processes, started ahead (``runtime/prespawn.py``)."""
 
     CSS_PATH = "chat.tcss"
     TITLE = "bslm chat"
@@ -95,6 +97,7 @@ class ChatApp(App):
         store: Store | None = None,
         config: MCPConfig | None = None,
         open_model: Callable[[], Backend] | None = None,
+        spawned: dict[str, Spawned] | None = None,
     ):
         super().__init__()
         self.options = options or ChatOptions()
@@ -113,6 +116,7 @@ class ChatApp(App):
             pins=Pins.default(),
             audit=self.audit,
             on_notice=notice,
+            spawned=spawned,
         )
         self.backend: Backend | None = None
         self.agent: Agent | None = None

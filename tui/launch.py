@@ -61,10 +61,16 @@ def run(options: ChatOptions) -> int:
     except BslmError:
         store.close()
         raise
-    opened = start_opening(options)
-    from bslm.tui.app import ChatApp
+    from bslm.runtime.prespawn import discard, spawn_servers
 
-    ChatApp(options, store=store, config=config, open_model=opened).run()
+    spawned = spawn_servers(config)  # they import their MCP SDK while the app imports its own
+    try:
+        opened = start_opening(options)
+        from bslm.tui.app import ChatApp
+
+        ChatApp(options, store=store, config=config, open_model=opened, spawned=spawned).run()
+    finally:
+        discard(spawned)
     return 0
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,12 +23,16 @@ import httpx2
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp import types as mcp_types
 from mcp.client.sse import sse_client
+from mcp.client.stdio import FORCE_KILL_TIMEOUT, PROCESS_TERMINATION_TIMEOUT
 from mcp.client.streamable_http import streamable_http_client
+from mcp.os.posix.utilities import terminate_posix_process_tree
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 
 from bslm.models.tools import ToolSpec, from_mcp_tool
 from bslm.runtime.limits import Limits, RateMeter, check_tool
 from bslm.runtime.mcp_config import ServerConfig
+from bslm.runtime.prespawn import Spawned
 from bslm.runtime.retrieval import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -111,6 +116,12 @@ class Connection:
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self._errlog = None
+        self._adopted: Spawned | None = None
+
+    def adopt(self, spawned: Spawned) -> None:
+        """Talk to a process started ahead of the connection (``runtime/prespawn.py``) on
+        its first start, instead of spawning the server then."""
+        self._adopted = spawned
 
     @property
     def call_timeout(self) -> float:
@@ -242,7 +253,10 @@ class Connection:
         async def relay() -> None:
             async with send:
                 async for message in read:
-                    over = meter.add(_message_size(message))
+                    if isinstance(message, LineTooLong):
+                        over = str(message)
+                    else:
+                        over = meter.add(_message_size(message))
                     if over is not None:
                         self._set("failed", f"stopped: the server {over}")
                         self.warn(f"server {self.config.name} was stopped: it {over}")
@@ -261,6 +275,9 @@ class Connection:
 
     def _transport(self, stack: contextlib.AsyncExitStack):
         c = self.config
+        if c.transport == "stdio" and self._adopted is not None:
+            process, self._adopted = self._adopted.process, None
+            return adopted_stdio(process, self.settings.limits.max_bytes_per_s)
         if c.transport == "stdio":
             params = StdioServerParameters(
                 command=c.command, args=list(c.args), env=dict(c.env) or None, cwd=c.cwd
@@ -279,7 +296,9 @@ class Connection:
         # reads would block a chatty server. It outlives the connection so that a crash
         # can still be explained.
         self._close_errlog()
-        if self.config.transport == "stdio":
+        if self._adopted is not None:
+            self._errlog = self._adopted.errlog
+        elif self.config.transport == "stdio":
             self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
 
     def _close_errlog(self) -> None:
@@ -307,6 +326,83 @@ class Connection:
             return ""
         lines = [ln for ln in lines if ln.strip()]
         return f"{prefix}{lines[-1][:300]}" if lines else ""
+
+
+class LineTooLong(ConnectionError):
+    """Sent by :func:`adopted_stdio` in place of a message too long to hold, before the
+    stream ends: the connection stops the server, as for too much output."""
+
+
+@contextlib.asynccontextmanager
+async def adopted_stdio(
+    process: subprocess.Popen, max_line: int
+) -> AsyncIterator[tuple[anyio.abc.ObjectReceiveStream, anyio.abc.ObjectSendStream]]:
+    """The SDK's stdio transport (``mcp.client.stdio.stdio_client``) for a server process that
+    is already running: newline-delimited JSON-RPC both ways, a line that does not parse
+    handed to the session as an exception (as the SDK does), and the SDK's shutdown: stdin
+    closed, a grace period, then the process group terminated and, failing that, killed. A
+    line longer than ``max_line`` bytes ends the stream with a :class:`LineTooLong`."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=max_line)
+    out_pipe, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), process.stdout
+    )
+    in_pipe, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
+    to_session, from_server = anyio.create_memory_object_stream(0)
+    to_server, from_session = anyio.create_memory_object_stream(0)
+
+    async def read() -> None:
+        async with to_session:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # asyncio.LimitOverrunError: no newline within the limit
+                    await to_session.send(LineTooLong(f"sent a message over {max_line:,} bytes"))
+                    return
+                if not line:
+                    return  # the server closed its stdout
+                if line.strip():
+                    await to_session.send(_parse_line(line))
+
+    async def write() -> None:
+        async with from_session:
+            async for message in from_session:
+                if in_pipe.is_closing():
+                    return  # the server is gone; reading will see it end
+                data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                in_pipe.write(data.encode() + b"\n")  # small messages: no flow control
+
+    class Reaped:  # what terminate_posix_process_tree reads, for a Popen
+        pid = process.pid
+
+        @property
+        def returncode(self):
+            return process.poll()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        tg.start_soon(write)
+        try:
+            yield from_server, to_server
+        finally:
+            with anyio.CancelScope(shield=True):
+                in_pipe.close()
+                with anyio.move_on_after(PROCESS_TERMINATION_TIMEOUT):
+                    while process.poll() is None:
+                        await anyio.sleep(0.01)
+                if process.poll() is None:
+                    await terminate_posix_process_tree(Reaped(), FORCE_KILL_TIMEOUT)
+                out_pipe.close()
+                await anyio.to_thread.run_sync(process.wait)
+            tg.cancel_scope.cancel()
+
+
+def _parse_line(line: bytes) -> SessionMessage | Exception:
+    try:
+        return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+    except ValueError as e:
+        log.debug("unparsable line from an MCP server: %s", e)
+        return e
 
 
 async def list_tools(

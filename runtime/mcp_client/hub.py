@@ -32,6 +32,7 @@ from bslm.runtime.mcp_client.results import (
 )
 from bslm.runtime.mcp_config import MCPConfig, demo_config
 from bslm.runtime.pinning import Pins
+from bslm.runtime.prespawn import Spawned
 from bslm.runtime.retrieval import DEFAULT_K, ToolSelector
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class MCPHub:
 
     ``approve`` is the UI's question to the user; without it, calls that need approval are
     denied. ``on_status`` is called (with no arguments) whenever a server's status changes.
+    ``spawned``: server processes started ahead (``runtime/prespawn.py``); the hub takes the
+    ones of its servers out of the dict and talks to them on their first start.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class MCPHub:
         pins: Pins | None = None,
         audit: AuditLog | None = None,
         on_notice: Callable[[str], None] | None = None,
+        spawned: dict[str, Spawned] | None = None,
     ):
         self.config = config if config is not None else demo_config()
         self.approve = approve
@@ -86,6 +90,9 @@ class MCPHub:
             name: Connection(sc, self.settings, self._changed, self._listed, self._notice)
             for name, sc in self.config.servers.items()
         }
+        for name, s in self._servers.items():  # started ahead (runtime/prespawn.py): adopted
+            if spawned and name in spawned:
+                s.adopt(spawned.pop(name))
         self._names: dict[str, tuple[str, str]] = {}
         self._specs: dict[str, ToolSpec] = {}
         self._selector: tuple[tuple, ToolSelector] | None = None

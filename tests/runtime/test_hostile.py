@@ -18,6 +18,7 @@ from bslm.runtime.events import Notice
 from bslm.runtime.mcp_client import MCPHub, error_kind
 from bslm.runtime.mcp_config import parse_config
 from bslm.runtime.pinning import Pins
+from bslm.runtime.prespawn import spawn_servers
 from bslm.runtime.run import describe_request
 from tests.runtime.servers.hostile import BAIT_TOOL, CONTROL_LOOKALIKES, SECRET_PATH
 from tests.runtime.test_agent import Scripted, call, turn
@@ -56,8 +57,11 @@ class Asker:
         return self.answers.pop(0) if self.answers else False
 
 
-def hub_for(config, override=None, **kw):
-    return MCPHub(config, policy=Policy(config, override), **kw)
+def hub_for(config, override=None, ahead=False, **kw):
+    """A hub with the policy ``override``; its stdio servers spawned ahead and adopted
+    (``runtime/prespawn.py``) where ``ahead``."""
+    spawned = spawn_servers(config) if ahead else None
+    return MCPHub(config, policy=Policy(config, override), spawned=spawned, **kw)
 
 
 # --- limits on what a server lists ------------------------------------------------------------
@@ -397,12 +401,13 @@ def test_huge_results_are_bounded_and_the_agent_goes_on(tmp_path, tok):
     assert any("deep_result" in n and "nested deeper" in n for n in notices)
 
 
-def test_a_flooding_server_is_stopped_and_the_others_go_on(tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["sdk-spawned", "spawned-ahead"])
+def test_a_flooding_server_is_stopped_and_the_others_go_on(tmp_path, ahead):
     config = hostile_config(tmp_path)
     notices = []
 
     async def go():
-        async with hub_for(config, "all", on_notice=notices.append) as hub:
+        async with hub_for(config, "all", ahead, on_notice=notices.append) as hub:
             flood = await hub.call(ToolCall("flood", {}))
             status = {s.name: s for s in hub.status()}
             other = await hub.call(ToolCall("calculate", {"expression": "1+1"}))
@@ -415,11 +420,12 @@ def test_a_flooding_server_is_stopped_and_the_others_go_on(tmp_path):
     assert other.text() == "2"
 
 
-def test_junk_on_stdout_does_not_break_the_server(tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["sdk-spawned", "spawned-ahead"])
+def test_junk_on_stdout_does_not_break_the_server(tmp_path, ahead):
     config = hostile_config(tmp_path)
 
     async def go():
-        async with hub_for(config, "all") as hub:
+        async with hub_for(config, "all", ahead) as hub:
             junk = await hub.call(ToolCall("junk_output", {}))
             after = await hub.call(ToolCall("echo", {"text": "still here"}))
             return junk, after, {s.name: s.state for s in hub.status()}

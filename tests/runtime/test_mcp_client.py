@@ -20,6 +20,7 @@ from bslm.runtime.mcp_client import (
     validation_error,
 )
 from bslm.runtime.mcp_config import demo_config, parse_config
+from bslm.runtime.prespawn import spawn_servers
 
 pytestmark = pytest.mark.anyio
 BROKEN = str(Path(__file__).parent / "servers" / "broken.py")
@@ -33,6 +34,14 @@ def anyio_backend():
 
 def config(servers: dict, **extra) -> "object":
     return parse_config({"mcpServers": servers, **extra})
+
+
+AHEAD = pytest.mark.parametrize("ahead", [False, True], ids=["sdk-spawned", "spawned-ahead"])
+
+
+def open_hub(cfg, ahead: bool, **kw) -> MCPHub:
+    """A hub whose stdio servers the SDK spawns, or that were spawned ahead and adopted."""
+    return MCPHub(cfg, spawned=spawn_servers(cfg) if ahead else None, **kw)
 
 
 def broken(*args: str, **keys) -> dict:
@@ -103,9 +112,10 @@ def test_truncate_result():
 # --- the demo server and a third-party server ----------------------------------------------
 
 
-async def test_demo_server_tools_and_calls(tmp_path, monkeypatch):
+@AHEAD
+async def test_demo_server_tools_and_calls(tmp_path, monkeypatch, ahead):
     monkeypatch.setenv("BSLM_DEMO_DATA", str(tmp_path))
-    async with MCPHub(demo_config()) as hub:
+    async with open_hub(demo_config(), ahead) as hub:
         [status] = hub.status()
         assert (status.name, status.state, status.error) == ("demo", "ready", None)
         specs = {s.name: s for s in hub.tools()}
@@ -207,7 +217,8 @@ async def test_approval_override_none_and_a_failing_callback():
 # --- failures ----------------------------------------------------------------------------------
 
 
-async def test_servers_that_fail_to_start_leave_the_others_running():
+@AHEAD
+async def test_servers_that_fail_to_start_leave_the_others_running(ahead):
     cfg = config(
         {
             "ok": broken(),
@@ -217,7 +228,7 @@ async def test_servers_that_fail_to_start_leave_the_others_running():
         }
     )
     t0 = time.monotonic()
-    async with MCPHub(cfg) as hub:
+    async with open_hub(cfg, ahead) as hub:
         assert time.monotonic() - t0 < 10
         status = {s.name: s for s in hub.status()}
         assert status["ok"].state == "ready" and status["ok"].tool_count > 5
@@ -232,10 +243,12 @@ async def test_servers_that_fail_to_start_leave_the_others_running():
         assert (await hub.call(ToolCall("echo", {"text": "hi"}))).text() == "hi"
 
 
-async def test_crash_mid_call_then_automatic_and_manual_restart():
+@AHEAD
+async def test_crash_mid_call_then_automatic_and_manual_restart(ahead):
     changes = []
     cfg = config({"b": broken(), "other": demo()})
-    async with MCPHub(cfg, policy=Policy(None, "all"), on_status=lambda: changes.append(1)) as hub:
+    policy = Policy(None, "all")
+    async with open_hub(cfg, ahead, policy=policy, on_status=lambda: changes.append(1)) as hub:
         pid = (await hub.call(ToolCall("pid"))).text()
         r = await hub.call(ToolCall("crash"))
         assert r.is_error and error_kind(r) == "crashed" and "'b' crashed" in r.text()
@@ -252,11 +265,12 @@ async def test_crash_mid_call_then_automatic_and_manual_restart():
         assert changes
 
 
-async def test_a_server_dying_while_idle_shows_at_once():
+@AHEAD
+async def test_a_server_dying_while_idle_shows_at_once(ahead):
     import os
     import signal
 
-    async with MCPHub(config({"b": broken()})) as hub:
+    async with open_hub(config({"b": broken()}), ahead) as hub:
         pid = int((await hub.call(ToolCall("pid"))).text())
         os.kill(pid, signal.SIGKILL)
         for _ in range(50):
@@ -278,10 +292,11 @@ async def test_no_second_automatic_restart_without_a_good_call():
         assert (await hub.call(ToolCall("echo", {"text": "x"}))).text() == "x"
 
 
-async def test_hang_times_out_error_and_huge_results():
+@AHEAD
+async def test_hang_times_out_error_and_huge_results(ahead):
     # 3 s: long enough that a loaded machine does not time out the calls that answer at once
     settings = HubSettings(call_timeout=3.0, max_result_chars=1000)
-    async with MCPHub(config({"b": broken()}), settings=settings) as hub:
+    async with open_hub(config({"b": broken()}), ahead, settings=settings) as hub:
         assert hub.status()[0].state == "ready"  # the call timeout does not bound the start
         t0 = time.monotonic()
         r = await hub.call(ToolCall("hang"))
@@ -407,3 +422,70 @@ async def test_select_tools_and_unknown_tool_hints():
         assert hub.select_tools("anything", k=3) == everything
         r = await hub.call(ToolCall("calculator", {"expression": "1"}))
         assert error_kind(r) == "unknown_tool" and "did you mean calculate" in r.text()
+
+
+# --- servers spawned ahead (runtime/prespawn.py) ----------------------------------------------
+
+
+def test_servers_spawned_ahead_get_the_sdks_environment(monkeypatch):
+    from mcp.client.stdio import DEFAULT_INHERITED_ENV_VARS, get_default_environment
+
+    from bslm.runtime.prespawn import INHERITED_ENV, discard
+
+    assert tuple(DEFAULT_INHERITED_ENV_VARS) == INHERITED_ENV
+    monkeypatch.setenv("BSLM_NOT_PASSED", "secret")
+    dump = "import json, os; print(json.dumps(dict(os.environ)))"
+    cfg = config({"env": {"command": sys.executable, "args": ["-c", dump], "env": {"X": "1"}}})
+    spawned = spawn_servers(cfg)
+    out, _ = spawned["env"].process.communicate(timeout=30)
+    env = json.loads(out)
+    env.pop("LC_CTYPE", None)  # set by Python itself at start on some systems
+    assert env == get_default_environment() | {"X": "1"}
+    discard(spawned)
+
+
+async def test_a_server_spawned_ahead_is_stopped_with_its_hub_or_discarded():
+    from bslm.runtime.prespawn import discard
+
+    cfg = config({"b": broken(), "missing": {"command": "bslm-no-such-server"}})
+    spawned = spawn_servers(cfg)
+    assert set(spawned) == {"b"}  # the missing command is left to the SDK to report
+    process = spawned["b"].process
+    async with MCPHub(cfg, spawned=spawned) as hub:
+        assert spawned == {}  # adopted
+        assert int((await hub.call(ToolCall("pid"))).text()) == process.pid
+        assert "bslm-no-such-server" in {s.name: s for s in hub.status()}["missing"].error
+    assert process.poll() is not None
+    unused = spawn_servers(config({"b": broken("--slow-start", "30")}))
+    process = unused["b"].process
+    discard(unused)
+    assert process.poll() is not None and unused == {}
+
+
+@AHEAD
+async def test_a_message_over_the_output_limit_stops_the_server(ahead):
+    from bslm.runtime.limits import Limits
+
+    notices = []
+    settings = HubSettings(limits=Limits(max_bytes_per_s=50_000))
+    cfg = config({"b": broken(), "other": demo()})
+    async with open_hub(cfg, ahead, settings=settings, on_notice=notices.append) as hub:
+        r = await hub.call(ToolCall("huge", {"size": 200_000}))
+        status = {s.name: s for s in hub.status()}
+        assert r.is_error
+        assert status["b"].state == "failed" and status["b"].error.startswith("stopped: the server")
+        assert any("b was stopped" in n for n in notices)
+        assert (await hub.call(ToolCall("other__calculate", {"expression": "1+1"}))).text() == "2"
+
+
+def test_spawning_ahead_imports_nothing_of_the_sdk():
+    """The point of spawning ahead: the servers start before the client pays for the SDK."""
+    import subprocess
+
+    code = (
+        "import sys; from bslm.runtime.prespawn import spawn_servers; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
