@@ -12,7 +12,7 @@ inherited environment variables (``mcp.client.stdio.DEFAULT_INHERITED_ENV_VARS``
 test) with the server's own on top, its own session (so that its whole process group can be
 stopped), stderr to a file that outlives it (so that a crash can be explained). A server that
 cannot be spawned here (a missing command, a missing directory) is left to the SDK, which
-reports it.
+reports it. ``BSLM_SPAWN_AHEAD=0`` in the environment leaves every server to the SDK.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def server_environment(env: dict[str, str] | None) -> dict[str, str]:
 def spawn_servers(config: MCPConfig) -> dict[str, Spawned]:
     """Start every stdio server of ``config`` now; the ones that could be started, by name."""
     if sys.platform == "win32":  # the SDK starts Windows servers in a job object
+        return {}
+    if os.environ.get("BSLM_SPAWN_AHEAD", "1") == "0":
         return {}
     spawned = {}
     for name, c in config.servers.items():

@@ -444,7 +444,7 @@ def test_servers_spawned_ahead_get_the_sdks_environment(monkeypatch):
     discard(spawned)
 
 
-async def test_a_server_spawned_ahead_is_stopped_with_its_hub_or_discarded():
+async def test_a_server_spawned_ahead_is_stopped_with_its_hub_or_discarded(monkeypatch):
     from bslm.runtime.prespawn import discard
 
     cfg = config({"b": broken(), "missing": {"command": "bslm-no-such-server"}})
@@ -456,6 +456,9 @@ async def test_a_server_spawned_ahead_is_stopped_with_its_hub_or_discarded():
         assert int((await hub.call(ToolCall("pid"))).text()) == process.pid
         assert "bslm-no-such-server" in {s.name: s for s in hub.status()}["missing"].error
     assert process.poll() is not None
+    monkeypatch.setenv("BSLM_SPAWN_AHEAD", "0")
+    assert spawn_servers(cfg) == {}
+    monkeypatch.delenv("BSLM_SPAWN_AHEAD")
     unused = spawn_servers(config({"b": broken("--slow-start", "30")}))
     process = unused["b"].process
     discard(unused)
