@@ -306,6 +306,29 @@ def _run_data(cfg: SFTConfig, out: Path) -> Path:
     return copy
 
 
+RUN_INIT = "init"
+
+
+def _run_init(cfg: SFTConfig, out: Path) -> Path:
+    """The run's own copy of ``cfg.init_adapter``, taken at its start: a resumed run builds
+    the adapter its checkpoints were saved from even when the artifact it started from has
+    been replaced since (shipping a later model, of another LoRA rank, replaces
+    ``models/default``). Raises ValueError when there is neither."""
+    import shutil
+
+    from bslm.models.files import atomic_dir
+
+    copy = out / RUN_INIT
+    if copy.is_dir():
+        return copy
+    src = Path(cfg.init_adapter).expanduser()
+    if not any((src / f).is_file() for f in ("adapter_config.json", "artifact.json")):
+        raise ConfigError(f"init_adapter: {src} is neither a LoRA directory nor an artifact")
+    with atomic_dir(copy) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+    return copy
+
+
 def train(cfg: SFTConfig) -> Path:
     """Run the stages; returns the directory of the final model (adapter or full weights,
     with the dual tokenizer). Raises ValueError for unusable data."""
@@ -327,9 +350,7 @@ def train(cfg: SFTConfig) -> Path:
         model, tok = load_model(last_final)
     start = last_final
     if start is None and cfg.init_adapter:
-        start = Path(cfg.init_adapter).expanduser()
-        if not any((start / f).is_file() for f in ("adapter_config.json", "artifact.json")):
-            raise ConfigError(f"init_adapter: {start} is neither a LoRA directory nor an artifact")
+        start = _run_init(cfg, out)
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     Trainer = _trainer_class()
     log_rows: list[dict] = []

@@ -1,6 +1,7 @@
 """SFT: loss masks and modality weights, a few real TRL steps on the tiny model, resume."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -8,6 +9,8 @@ import torch
 
 from bslm.train.config import ConfigError, load_config
 from bslm.train.sft import (
+    DONE,
+    FINAL,
     SFTConfig,
     WeightedCollator,
     batch_loss,
@@ -144,6 +147,13 @@ def test_three_stages_change_weights_and_resume(data, tmp_path):
     cont = load_file(str(train(more) / "adapter_model.safetensors"))
     assert cont.keys() == adapter.keys()
     assert all(torch.equal(cont[k], adapter[k]) for k in adapter)
+    # the run keeps its own copy of where it started: resumed after the adapter it started
+    # from was replaced (shipping a new model replaces models/default), it starts from the copy
+    shutil.move(final, tmp_path / "moved")
+    (tmp_path / "more" / "stage3" / DONE).unlink()
+    shutil.rmtree(tmp_path / "more" / FINAL)
+    again = load_file(str(train(more) / "adapter_model.safetensors"))
+    assert all(torch.equal(again[k], adapter[k]) for k in adapter)
     with pytest.raises(ValueError, match="neither a LoRA directory nor an artifact"):
         train(replace(more, out=str(tmp_path / "bad"), init_adapter=str(tmp_path)))
 
