@@ -313,7 +313,8 @@ def _run_init(cfg: SFTConfig, out: Path) -> Path:
     """The run's own copy of ``cfg.init_adapter``, taken at its start: a resumed run builds
     the adapter its checkpoints were saved from even when the artifact it started from has
     been replaced since (shipping a later model, of another LoRA rank, replaces
-    ``models/default``). Raises ValueError when there is neither."""
+    ``models/default``). Raises ValueError when there is no copy yet and ``init_adapter`` is
+    neither a LoRA directory nor an artifact."""
     import shutil
 
     from bslm.models.files import atomic_dir
