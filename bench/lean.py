@@ -20,9 +20,11 @@ run, as tables. Pause other work while it measures.
   off and hard, over held-out tool-use requests (bench/runtime.py's decode section); then its
   parts, timed one by one on fresh logits in a hard-mask greedy decode: numpy's argmax over
   llama.cpp's logits as the backend hands them out, and through a read-only view of the same
-  buffer (numpy copies a read-only array before its argmax), each read again, and the
-  grammar's ``Matcher.allowed``, ``Chooser.choose`` (its argmax included) and
-  ``Matcher.advance``, where text is free and inside a call's structure.
+  buffer (numpy copies a read-only array before its argmax), each read again; the decoder's
+  choice (the argmax, ``Matcher.advance`` of the model's own token, and only where the
+  grammar refuses it what it allows), and for comparison the order that works out what is
+  allowed at every token (``Matcher.allowed``, ``Chooser.choose``, ``Matcher.advance``);
+  where text is free and inside a call's structure.
 """
 
 from __future__ import annotations
@@ -170,9 +172,14 @@ def bench_choice(n: int, tokens: int) -> None:
 
 
 def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
-    """Each part of a token's choice, timed on fresh logits. Three readers take turns to read
+    """Each part of a token's choice, timed on fresh logits. Four readers take turns to read
     the logits first after an evaluation (the argmax on the backend's view, the argmax on a
-    read-only view of it, the choice itself); only the first reader of a token is timed."""
+    read-only view of it, the choice itself, the old order below); only the first reader of a
+    token is timed. The choice is the decoder's (models/engine.py, hard mask, greedy): the argmax, then
+    ``Matcher.advance`` of the model's own token; only where the grammar refuses it,
+    ``Matcher.allowed``, ``Chooser.choose`` and ``Matcher.advance`` of the allowed token. The
+    old order (``allowed`` worked out at every token, then the choice) runs on a copy of the
+    matcher, for comparison."""
     import numpy as np
 
     from bslm.models.chat import as_spec, encode_chat
@@ -190,7 +197,9 @@ def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
         matcher, chooser = Matcher(g), Chooser(g, "hard")
         logits = backend.prime(ids, copy=False)
         for _ in range(tokens):
-            first, turn = turn % 3, turn + 1
+            first, turn = turn % 4, turn + 1
+            old = Matcher(g)
+            old.stacks = list(matcher.stacks)  # frames never change: sharing them is safe
             parts = {}
             if first < 2:
                 x = logits
@@ -204,16 +213,34 @@ def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
                 x.argmax()
                 t2 = ns()
                 parts = {name: t1 - t0, f"{name}, again": t2 - t1}
+            if first == 3:
+                u0 = ns()
+                allowed = old.allowed()
+                u1 = ns()
+                u = chooser.choose(logits, allowed)
+                u2 = ns()
+                old.advance(u)
+                u3 = ns()
+                parts = {"old order: Matcher.allowed": u1 - u0, "… Chooser.choose": u2 - u1,
+                         "… Matcher.advance": u3 - u2, "… the three": u3 - u0}  # fmt: skip
             t0 = ns()
-            allowed = matcher.allowed()
+            t = int(logits.argmax())
             t1 = ns()
-            t = chooser.choose(logits, allowed)
+            taken = matcher.advance(t)
             t2 = ns()
-            matcher.advance(t)
+            if not taken:
+                t = chooser.choose(logits, matcher.allowed())
+                matcher.advance(t)
             t3 = ns()
             if first == 2:
-                parts = {"Matcher.allowed": t1 - t0, "Chooser.choose": t2 - t1,
-                         "Matcher.advance": t3 - t2, "the three": t3 - t0}  # fmt: skip
+                parts = {"the choice: argmax": t1 - t0, "… advance of the model's token": t2 - t1}
+                if not taken:
+                    parts["… where refused: allowed, choose, advance"] = t3 - t2
+                parts["… all of it"] = t3 - t0
+            if first == 3:
+                assert u == t, "the two orders chose different tokens"
+            else:
+                allowed = old.allowed()
             state = "text" if allowed.text else "structure"
             for name, v in parts.items():
                 times.setdefault((name, state), []).append(v / 1000)
@@ -227,10 +254,17 @@ def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
         v = times.get((name, state))
         return f"{np.median(v):.1f} ({len(v)})" if v else "–"
 
+    def mean(name: str) -> str:
+        v = times.get((name, "all"))
+        return f"{np.mean(v):.1f}" if v else "–"
+
     table(
         "Choosing a token, part by part on fresh logits (hard mask; median µs, (tokens))",
-        ["part", "all", "text free", "inside structure"],
-        [[name, cell(name, "all"), cell(name, "text"), cell(name, "structure")] for name in names],
+        ["part", "all", "text free", "inside structure", "mean, all"],
+        [
+            [name, cell(name, "all"), cell(name, "text"), cell(name, "structure"), mean(name)]
+            for name in names
+        ],  # fmt: skip
     )
 
 

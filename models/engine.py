@@ -274,6 +274,9 @@ def generate(
     copy = np.array(help.copy_ids, dtype=np.int64) if help is not None else None
     # the call threshold's decision is still to come
     pending = [help is not None and help.call_threshold is not None]
+    # the shortcut of a hard mask at temperature 0, where the mask's logits are not wanted
+    greedy_first = mode == "hard" and matcher is not None and temperature <= 0
+    greedy_first = greedy_first and logprobs in (False, "model")
     for _ in range(max_new_tokens):
         if should_stop is not None and should_stop():
             break
@@ -281,6 +284,19 @@ def generate(
         if chooser is None:
             t = pick(logits, temperature, rng)
             out.forced.append(False)
+        elif greedy_first and not _helping(help, matcher, copy, pending):
+            # hard mask, greedy: the model's own choice is tried first; only when the grammar
+            # refuses it is what it allows worked out
+            m0 = time.perf_counter()
+            t = int(logits.argmax())
+            forced = not matcher.advance(t)
+            if forced:
+                allowed = matcher.allowed()
+                t = chooser.choose(logits, allowed)
+                if not matcher.advance(t):
+                    raise AssertionError(f"the grammar refused token {t}, which it allowed")
+            out.forced.append(forced)
+            out.mask_seconds += time.perf_counter() - m0
         else:
             m0 = time.perf_counter()
             allowed = matcher.allowed() if matcher is not None else None
@@ -307,6 +323,14 @@ def generate(
         logits = backend.eval([t], copy=False)
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _helping(help: Help | None, matcher: Matcher, copy: np.ndarray, pending: list[bool]) -> bool:
+    """Whether ``help`` may change the next token: the call threshold's decision is still to
+    come, or values are copied and the next token may continue a string."""
+    if help is None:
+        return False
+    return pending[0] or bool(help.copy_bias and len(copy) and matcher.in_string)
 
 
 def _helped(

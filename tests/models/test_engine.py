@@ -54,6 +54,51 @@ def test_generate_reports_each_tokens_logprob_and_whether_the_grammar_forced_it(
     assert gen.overridden == sum(gen.forced)
 
 
+def test_hard_greedy_decoding_tries_the_models_token_first_and_decodes_the_same(tok):
+    """At temperature 0 under a hard mask the decoder asks the grammar to take the model's own
+    token and works out what is allowed only when it refuses (no logprobs wanted); the turns
+    are those the full mask at every token gives (the path logprobs=True takes), over logits
+    that often put a tool token or a text token where the grammar refuses it."""
+    import numpy as np
+
+    from bslm.models.engine import Backend, generate, turn_grammar
+    from bslm.models.grammar import Matcher
+    from bslm.models.tools import ToolSpec
+
+    class Noisy(Backend):  # seeded by what it was fed: the same logits for the same tokens
+        n_vocab = len(tok)
+
+        def _eval(self, ids):
+            rng = np.random.default_rng(hash(tuple(self.tokens + ids)) % 2**32)
+            logits = rng.normal(size=len(tok)).astype(np.float32)
+            if rng.random() < 0.6:  # a tool token (a symbol, a digit, a name piece) on top
+                logits[rng.integers(tok.offset, len(tok))] += 8.0
+            return logits
+
+        def _rewind(self, n):
+            pass
+
+    tools = [
+        ToolSpec("get_time", None, {"type": "object", "properties": {"zone": {"type": "string"}}}),
+        ToolSpec(
+            "add",
+            None,
+            {"type": "object", "properties": {"a": {"type": "number"}}, "required": ["a"]},
+        ),  # fmt: skip
+    ]
+    forced = kept = 0
+    for i, rule in enumerate(["Always use get_time.", "Always use add.", "", "", ""]):
+        prompt = tok.encode_text(f"request {i}")
+        grammar = turn_grammar(tok, tools, rule)
+        fast = generate(Noisy(tok, 512), prompt, grammar, "hard", max_new_tokens=80)
+        full = generate(Noisy(tok, 512), prompt, grammar, "hard", max_new_tokens=80, logprobs=True)
+        assert fast.ids == full.ids and fast.forced == full.forced
+        m = Matcher(grammar)
+        assert all(m.advance(t) for t in fast.ids)
+        forced, kept = forced + sum(fast.forced), kept + len(fast.ids) - sum(fast.forced)
+    assert forced > 20 and kept > 20  # both branches ran, many times
+
+
 def test_turn_grammar_holds_the_system_prompts_rules_and_the_calls_made(tok):
     from bslm.models.engine import turn_grammar
     from bslm.models.grammar import Matcher

@@ -278,6 +278,38 @@ def test_a_text_token_where_text_is_free_is_decided_by_the_frames_that_loop_on_t
     assert checked > 1000
 
 
+def test_advance_takes_exactly_the_tokens_allowed_lists(tok, grammar):
+    """The decoder tries the model's own token with ``advance`` before it works out what is
+    allowed (models/engine.py): that shortcut is sound because ``advance`` takes a token exactly
+    when ``allowed()`` admits it, at every point of random turns, for tokens of every kind."""
+    rng = random.Random(2)
+    text_ids = tok.encode_text("Paris is nice today, 12 degrees or so.")
+    vocab = len(tok)
+    checked = refused = 0
+    for _ in range(60):
+        m = Matcher(grammar)
+        seq: list[int] = []
+        while not m.finished and len(seq) < 300:
+            a = m.allowed()
+            probe = listed(grammar, a, rng) + rng.sample(range(vocab), 12)
+            probe += rng.sample(range(grammar.text_hi, vocab), 12) + [rng.choice(text_ids)]
+            for t in probe:
+                trial = Matcher(grammar)
+                trial.stacks = list(m.stacks)  # frames never change: sharing them is safe
+                took = trial.advance(t)
+                assert took == grammar.allows(a, t), (seq, t)
+                checked, refused = checked + 1, refused + (not took)
+            choices = listed(grammar, a, rng)
+            if a.names:
+                choices += rng.sample(range(grammar.name_lo, grammar.name_hi), 3)
+            if a.text and (not choices or rng.random() < 0.3):
+                choices = choices + [rng.choice(text_ids)] * 4
+            t = rng.choice(choices)
+            assert m.advance(t)
+            seq.append(t)
+    assert checked > 5000 and refused > 1000
+
+
 # --- agreement with jsonschema on random schemas ---------------------------------------------
 
 KEYS = st.sampled_from(["a", "b", "city", "count", "x_y", "Name"])
