@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -31,13 +33,16 @@ from bslm.runtime.audit import AuditLog
 from bslm.runtime.backends import Backend
 from bslm.runtime.events import Answer, CallEvent, Event, Notice, Step, TextDelta
 from bslm.runtime.inventory import format_inventory
-from bslm.runtime.mcp_client import MCPHub
+from bslm.runtime.mcp_client.status import starting
 from bslm.runtime.mcp_config import MCPConfig, resolve_config
 from bslm.runtime.pinning import Pins
-from bslm.runtime.prespawn import Spawned
+from bslm.runtime.prespawn import Spawned, discard, spawn_servers
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
 from bslm.tui.launch import ChatOptions
+
+if TYPE_CHECKING:
+    from bslm.runtime.mcp_client import MCPHub
 from bslm.tui.store import Conversation, Store, export
 from bslm.tui.widgets import (
     ApprovalScreen,
@@ -79,8 +84,9 @@ class HubNotice(Message):
 
 class ChatApp(App):
     """The chat. ``open_model`` (a function returning a Backend, called in a worker thread)
-    and ``config`` replace what the options name, for tests and benchmarks; ``spawned``: its
-    servers' processes, started ahead (``runtime/prespawn.py``)."""
+    and ``config`` replace what the options name, for tests and benchmarks; ``spawn_ahead``:
+    start the stdio servers' processes before the MCP SDK is imported (``runtime/prespawn.py``),
+    as ``bslm chat`` does."""
 
     CSS_PATH = "chat.tcss"
     TITLE = "bslm chat"
@@ -97,7 +103,7 @@ class ChatApp(App):
         store: Store | None = None,
         config: MCPConfig | None = None,
         open_model: Callable[[], Backend] | None = None,
-        spawned: dict[str, Spawned] | None = None,
+        spawn_ahead: bool = False,
     ):
         super().__init__()
         self.options = options or ChatOptions()
@@ -106,18 +112,11 @@ class ChatApp(App):
         self.policy = Policy(self.config, override=self.options.approve)
         self._open_model = open_model or self._open_named_model
         self.system, self.mask = self.options.system, self.options.mask
-        notice = lambda text: self.post_message(HubNotice(text))  # noqa: E731
-        self.audit = AuditLog.default(on_error=notice)
-        self.hub = MCPHub(
-            self.config,
-            policy=self.policy,
-            approve=self._approve,
-            on_status=lambda: self.post_message(ServersChanged()),
-            pins=Pins.default(),
-            audit=self.audit,
-            on_notice=notice,
-            spawned=spawned,
-        )
+        self.audit = AuditLog.default(on_error=self._hub_notice_from_anywhere)
+        self.spawn_ahead = spawn_ahead
+        self._spawned: dict[str, Spawned] = {}
+        self.hub: MCPHub | None = None  # made once the MCP SDK is imported, after the model
+        self.hub_started = asyncio.Event()
         self.backend: Backend | None = None
         self.agent: Agent | None = None
         self.model_error: str | None = None
@@ -162,10 +161,9 @@ class ChatApp(App):
             await show_conversation(self.query_one("#log"), conv)
             await self._note(f"resumed conversation {conv.id} ({len(conv.messages)} messages)")
             self.sub_title = f"conversation {conv.id}: {conv.title}"
-        await self.query_one(SidePanel).show_servers(self.hub.status())
+        await self.query_one(SidePanel).show_servers(starting(self.config))
         await self._note(f"tool calls are logged in {self.audit.path}")
         self._set_status("loading the model…")
-        self._start_hub()
         self._load_model()
 
     def _open_named_model(self) -> Backend:
@@ -174,11 +172,38 @@ class ChatApp(App):
         o = self.options
         return open_backend(o.model, o.backend, o.n_ctx)
 
+    def _hub_notice_from_anywhere(self, text: str) -> None:
+        self.post_message(HubNotice(text))
+
     @work(group="startup")
     async def _start_hub(self) -> None:
-        await self.hub.start()
+        # The MCP SDK costs the interpreter a second or two to import, and each stdio server
+        # as much again: both start once the model is open, so that the input box is ready
+        # first; the servers are spawned before the SDK is imported (runtime/prespawn.py), so
+        # that they start while it imports. A message sent before they are up waits for them.
+        if self.spawn_ahead:
+            self._spawned = spawn_servers(self.config)
+        await asyncio.to_thread(importlib.import_module, "bslm.runtime.mcp_client.hub")
+        from bslm.runtime.mcp_client import MCPHub
+
+        self.hub = MCPHub(
+            self.config,
+            policy=self.policy,
+            approve=self._approve,
+            on_status=lambda: self.post_message(ServersChanged()),
+            pins=Pins.default(),
+            audit=self.audit,
+            on_notice=self._hub_notice_from_anywhere,
+            spawned=self._spawned,
+        )
+        if self._closed:  # quit while the SDK was imported
+            await self.hub.aclose()
+            return
+        try:
+            await self.hub.start()
+        finally:
+            self.hub_started.set()
         await self._show_servers()
-        self._check_ready()
 
     @work(group="startup")
     async def _load_model(self) -> None:
@@ -190,30 +215,39 @@ class ChatApp(App):
             await self._note(f"cannot open the model: {self.model_error}", "error")
         else:
             self.backend = backend
-            self.agent = Agent(
-                backend,
-                self.hub,
-                system=self.system,
-                mask=self.mask,
-                max_steps=self.options.max_steps,
-                max_new_tokens=self.options.max_new_tokens,
-                on_event=lambda ev: self.post_message(AgentEvent(ev)),
-                help=self.options.help(backend),
-            )
-            self.agent.messages = list(self._restored.messages) if self._restored else []
-            self._saved = len(self.agent.messages)
             self.query_one(ModelInfo).set_model(backend.info, backend.n_ctx)
         self._check_ready()
+        self.call_after_refresh(self._start_hub)  # the ready input box on screen first
+
+    def _make_agent(self) -> None:
+        self.agent = Agent(
+            self.backend,
+            self.hub,
+            system=self.system,
+            mask=self.mask,
+            max_steps=self.options.max_steps,
+            max_new_tokens=self.options.max_new_tokens,
+            on_event=lambda ev: self.post_message(AgentEvent(ev)),
+            help=self.options.help(self.backend),
+        )
+        self.agent.messages = list(self._restored.messages) if self._restored else []
+        self._saved = len(self.agent.messages)
 
     def _check_ready(self) -> None:
-        if (self.backend is not None or self.model_error) and all(
-            s.state != "starting" for s in self.hub.status()
-        ):
-            if not self.ready.is_set() and self.agent is not None:
-                self._warm()
-            self.ready.set()
-            if self.turn_task is None:
-                self._set_status(READY if self.agent else "no model")
+        """The input box is ready once the model is open (or could not be); the agent exists
+        once the servers have started too (``ready``: a message waits for it)."""
+        if self.backend is None and not self.model_error:
+            return
+        if self.turn_task is None:
+            self._set_status(READY if self.backend is not None else "no model")
+        if self.hub is None or not self.hub_started.is_set() or self.ready.is_set():
+            return
+        if any(s.state == "starting" for s in self.hub.status()):
+            return
+        if self.backend is not None:
+            self._make_agent()
+            self._warm()
+        self.ready.set()
 
     @work(thread=True, group="warm", exclusive=True)
     def _warm(self) -> None:
@@ -245,7 +279,8 @@ class ChatApp(App):
     async def _turn(self, text: str) -> None:
         try:
             if not self.ready.is_set():
-                self._set_status("loading the model…")
+                loading = self.backend is None and not self.model_error
+                self._set_status("loading the model…" if loading else "starting the MCP servers…")
                 await self.ready.wait()
             if self.agent is None:
                 await self._note(f"no model to answer: {self.model_error}", "error")
@@ -393,6 +428,9 @@ class ChatApp(App):
         await self._note(help_text())
 
     async def _cmd_tools(self, arg: str) -> None:
+        if self.hub is None:
+            await self._note("the MCP servers are still starting")
+            return
         await self._note(format_inventory(self.hub) + f"\naudit log: {self.audit.path}")
 
     async def _cmd_model(self, arg: str) -> None:
@@ -501,7 +539,9 @@ class ChatApp(App):
             # the model must be out of its thread before it is closed
             await asyncio.wait([self.turn_task], timeout=30)
         self._persist()
-        await self.hub.aclose()
+        if self.hub is not None:
+            await self.hub.aclose()
+        discard(self._spawned)
         if self.agent is not None:
             # a warm-up still evaluating holds the model: wait for it before closing
             await asyncio.to_thread(self.agent.idle, 30)
@@ -520,6 +560,8 @@ class ChatApp(App):
 
     @on(ServersChanged)
     async def _show_servers(self) -> None:
+        if self.hub is None:
+            return
         await self.query_one(SidePanel).show_servers(self.hub.status())
         self._check_ready()
 
@@ -529,6 +571,9 @@ class ChatApp(App):
 
     @work(group="restart")
     async def _restart(self, server: str) -> None:
+        if self.hub is None:
+            await self._note("the MCP servers are still starting")
+            return
         await self._note(f"restarting MCP server {server}…")
         status = await self.hub.restart(server)
         await self._note(

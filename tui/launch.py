@@ -23,9 +23,10 @@ class ChatOptions(AgentOptions):
 
 
 def start_opening(options: ChatOptions) -> Callable:
-    """Open the model in a thread from now on, while the app is imported and starts (its
-    interface and the MCP SDK cost the interpreter about a second and a half); the function
-    returned waits for the backend and returns it, or raises what opening it raised."""
+    """Open the model in a thread from now on, while the app is imported and starts (the
+    model's loading, in llama.cpp and the tokenizers library, leaves the interpreter free for
+    the interface's imports); the function returned waits for the backend and returns it, or
+    raises what opening it raised."""
     from concurrent.futures import Future
 
     from bslm.runtime.backends import open_backend
@@ -61,16 +62,10 @@ def run(options: ChatOptions) -> int:
     except BslmError:
         store.close()
         raise
-    from bslm.runtime.prespawn import discard, spawn_servers
+    opened = start_opening(options)
+    from bslm.tui.app import ChatApp
 
-    spawned = spawn_servers(config)  # they import their MCP SDK while the app imports its own
-    try:
-        opened = start_opening(options)
-        from bslm.tui.app import ChatApp
-
-        ChatApp(options, store=store, config=config, open_model=opened, spawned=spawned).run()
-    finally:
-        discard(spawned)
+    ChatApp(options, store=store, config=config, open_model=opened, spawn_ahead=True).run()
     return 0
 
 

@@ -22,7 +22,7 @@ from bslm.models.chat import assistant_parts
 from bslm.models.parser import Thought
 from bslm.models.tools import ToolCall
 from bslm.runtime.approval import ToolCallRequest
-from bslm.runtime.mcp_client import ServerStatus
+from bslm.runtime.mcp_client.status import ServerStatus
 from bslm.runtime.screening import printable
 from bslm.tui.store import Conversation
 

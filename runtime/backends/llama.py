@@ -323,28 +323,35 @@ def gguf_header(path: Path) -> dict[str, str]:
     ``Llama.metadata`` gives, read from the header alone: the tokenizer arrays and the
     tensors are skipped, and nothing is loaded. Raises BackendError for a missing file, one
     that is not a GGUF, or one whose header is cut short."""
+    import mmap
     import struct
 
     if not path.is_file():
         raise BackendError(f"{path} does not exist")
     meta: dict[str, str] = {}
+    u64 = struct.Struct("<Q")
     try:
-        with open(path, "rb") as f:
-
-            def take(n: int) -> bytes:
-                data = f.read(n)
-                if len(data) != n:
-                    raise EOFError
-                return data
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            at = 0
 
             def read(fmt: str) -> tuple:
-                return struct.unpack("<" + fmt, take(struct.calcsize("<" + fmt)))
+                nonlocal at
+                fmt = "<" + fmt
+                value = struct.unpack_from(fmt, buf, at)
+                at += struct.calcsize(fmt)
+                return value
 
             def string() -> bytes:
-                return take(read("Q")[0])
+                nonlocal at
+                n = read("Q")[0]
+                if at + n > len(buf):
+                    raise EOFError
+                at += n
+                return buf[at - n : at]
 
-            if take(4) != b"GGUF":
+            if buf[:4] != b"GGUF":
                 raise BackendError(f"{path} is not a GGUF file")
+            at = 4
             _version, _tensors, n_kv = read("IQQ")
             for _ in range(n_kv):
                 key, kind = string().decode("utf-8"), read("I")[0]
@@ -352,11 +359,13 @@ def gguf_header(path: Path) -> dict[str, str]:
                     meta[key] = string().decode("utf-8")
                 elif kind == _GGUF_ARRAY:
                     item, n = read("IQ")
-                    if item == _GGUF_STRING:
+                    if item == _GGUF_STRING:  # skipped: each string's length, then its bytes
                         for _ in range(n):
-                            f.seek(read("Q")[0], 1)
+                            at += 8 + u64.unpack_from(buf, at)[0]
                     else:
-                        f.seek(struct.calcsize("<" + _GGUF_SCALARS[item]) * n, 1)
+                        at += struct.calcsize("<" + _GGUF_SCALARS[item]) * n
+                    if at > len(buf):
+                        raise EOFError
                 else:
                     meta[key] = _as_text(read(_GGUF_SCALARS[kind])[0])
     except (OSError, EOFError, KeyError, ValueError, struct.error) as e:

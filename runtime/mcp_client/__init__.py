@@ -40,14 +40,29 @@ restarts any server by hand. ``on_status`` is called at every change of a server
 The hub needs an asyncio event loop; its methods may be awaited from any task of that loop.
 """
 
-from bslm.runtime.mcp_client.connection import HubSettings, ServerStatus, State
-from bslm.runtime.mcp_client.hub import MCPHub
-from bslm.runtime.mcp_client.results import (
-    error_kind,
-    error_result,
-    truncate_result,
-    validation_error,
-)
+import importlib
+
+from bslm.runtime.mcp_client.status import ServerStatus, State
+
+# the hub and its connections import the MCP SDK (a second or two): only when first used
+_LAZY = {
+    "HubSettings": "connection",
+    "MCPHub": "hub",
+    "error_kind": "results",
+    "error_result": "results",
+    "truncate_result": "results",
+    "validation_error": "results",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "HubSettings",

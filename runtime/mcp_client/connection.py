@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx2
@@ -31,13 +31,12 @@ from mcp.shared.message import SessionMessage
 
 from bslm.models.tools import ToolSpec, from_mcp_tool
 from bslm.runtime.limits import Limits, RateMeter, check_tool
+from bslm.runtime.mcp_client.status import ServerStatus, State
 from bslm.runtime.mcp_config import ServerConfig
 from bslm.runtime.prespawn import Spawned
 from bslm.runtime.retrieval import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
-
-State = Literal["starting", "ready", "failed", "crashed", "stopped"]
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,6 @@ class HubSettings:
     """Up to this many tools, :meth:`MCPHub.select_tools` offers them all."""
     limits: Limits = Limits()
     """What a server's tools, results and output may not exceed (:mod:`bslm.runtime.limits`)."""
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    """One server, as a side panel shows it."""
-
-    name: str
-    state: State
-    error: str | None = None
-    tool_count: int = 0
-    transport: str = "stdio"
-    restarts: int = 0
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -91,6 +91,8 @@ def test_truncated_corrupt_or_foreign_gguf_at_load(gguf_of, tmp_path):
         "truncated.gguf": good[: len(good) // 2],
         "garbage.gguf": b"not a model at all" * 100,
         "header_only.gguf": good[:64],
+        "empty.gguf": b"",
+        "magic_only.gguf": b"GGUF",
     }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)

@@ -1,5 +1,6 @@
 """The chat app driven by Textual pilots: a scripted model, the real demo MCP server."""
 
+import asyncio
 import json
 
 import pytest
@@ -13,6 +14,7 @@ from bslm.tui.widgets import (
     NoteLine,
     PromptInput,
     Reasoning,
+    ServerRow,
     ToolCard,
     UserMessage,
 )
@@ -382,3 +384,54 @@ def test_the_model_opens_in_a_thread_started_before_the_app(tmp_path, monkeypatc
     failed = start_opening(ChatOptions(model="bad.gguf"))
     with pytest.raises(BackendError, match="not a GGUF file"):
         failed()
+
+
+def test_the_chat_app_imports_nothing_of_the_mcp_sdk_until_it_runs():
+    """The input box comes before the MCP SDK (a second or two of imports): importing the
+    app and its launcher loads none of it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import bslm.tui.launch, bslm.tui.app; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_input_box_is_ready_before_the_servers_and_a_message_waits_for_them(
+    tok, make_app, monkeypatch
+):
+    """Once the model is open the status says ready while the servers still start (shown
+    starting in the side panel); a message sent then waits for them, and is answered."""
+    from bslm.runtime.mcp_client.hub import MCPHub
+    from bslm.tui.app import READY
+
+    gate = asyncio.Event()
+    start = MCPHub.start
+
+    async def held(self):
+        await gate.wait()
+        await start(self)
+
+    monkeypatch.setattr(MCPHub, "start", held)
+    app = make_app([turn(tok, Text("Hello."))])
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            status = app.query_one("#status")
+            await until(pilot, lambda: str(status.render()) == READY, what="the input box")
+            assert not app.ready.is_set() and app.agent is None
+            assert [r.status.state for r in app.query(ServerRow)] == ["starting"]
+            await send(pilot, "hi", wait=False)
+            await until(pilot, lambda: app.turn_task is not None)
+            await pilot.pause(0.2)
+            assert str(status.render()) == "starting the MCP servers…" and not app.query(AnswerText)
+            gate.set()
+            await idle(pilot)
+            assert app.ready.is_set() and app.query_one(AnswerText).text == "Hello."
+            assert [r.status.state for r in app.query(ServerRow)] == ["ready"]
+
+    run(go())
