@@ -239,6 +239,17 @@ def spread(items: list, limit: int) -> list:
     return [items[i * len(items) // limit] for i in range(limit)]
 
 
+def said(out: ModelOutput) -> dict:
+    """What a decision said, for reading a report: its calls, its text (cut at 300 characters)
+    and the parse error, if any."""
+    d: dict = {"calls": [{"name": c.name, "arguments": c.arguments} for c in out.calls]}
+    if out.text.strip():
+        d["text"] = out.text.strip()[:300]
+    if out.error is not None:
+        d["error"] = str(out.error)
+    return d
+
+
 def run_dev(predict: Callable, limit: int) -> dict:
     """The development set: the gold turns before each item's last one are history, the last
     is the decision scored. Adds ``by_part``: accuracy by tool set and by kind."""
@@ -252,8 +263,9 @@ def run_dev(predict: Callable, limit: int) -> dict:
         *history, gold = rec["messages"]
         tools = {s.name: s for s in map(as_spec, rec["tools"])}
         calls = [from_openai_call(c) for c in gold.get("tool_calls") or []]
-        ok = tally.add(predict(history, rec["tools"]), calls, tools)
-        item = {"id": rec["id"], "kind": rec["kind"], "ok": bool(ok)}
+        out = predict(history, rec["tools"])
+        ok = tally.add(out, calls, tools)
+        item = {"id": rec["id"], "kind": rec["kind"], "ok": bool(ok), "said": said(out)}
         call = getattr(predict, "last_call", None)
         if call is not None:
             item["call_p"], item["call_own"] = round(call[0], 6), call[1]

@@ -190,6 +190,10 @@ def test_the_dev_report_holds_each_decision_and_its_call_probability():
     assert report["help"] == {"call_threshold": 0.0, "copy_bias": 0.0}
     assert [it["kind"] for it in items] and len(items) == 3
     assert all(0 < it["call_p"] < 1 and it["call_own"] in (True, False) for it in items)
+    for it in items:  # what each decision said: a call always, at threshold 0 (the tiny
+        # model's 4 tokens leave it unfinished)
+        assert set(it["said"]) <= {"calls", "text", "error"} and it["said"]["calls"] == []
+        assert it["said"]["error"] and not it["ok"]
 
 
 @pytest.mark.slow
