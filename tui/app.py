@@ -181,6 +181,8 @@ class ChatApp(App):
         # as much again: both start once the model is open, so that the input box is ready
         # first; the servers are spawned before the SDK is imported (runtime/prespawn.py), so
         # that they start while it imports. A message sent before they are up waits for them.
+        if self._closed:
+            return
         if self.spawn_ahead:
             self._spawned = spawn_servers(self.config)
         await asyncio.to_thread(importlib.import_module, "bslm.runtime.mcp_client.hub")
