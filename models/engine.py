@@ -289,12 +289,13 @@ def generate(
             # refuses it is what it allows worked out
             m0 = time.perf_counter()
             t = int(logits.argmax())
-            forced = not matcher.advance(t)
-            if forced:
+            forced = False
+            if not matcher.advance(t):
                 allowed = matcher.allowed()
                 t = chooser.choose(logits, allowed)
-                if not matcher.advance(t):
-                    raise AssertionError(f"the grammar refused token {t}, which it allowed")
+                forced = chooser.overrode
+                if not matcher.advance(t):  # nothing allowed: the model left the grammar
+                    matcher, greedy_first, out.left_grammar = None, False, True
             out.forced.append(forced)
             out.mask_seconds += time.perf_counter() - m0
         else:
