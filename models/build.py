@@ -48,11 +48,16 @@ def save_model(
 
 
 def build_model(
-    base: str | None = None, out: Path | None = None, force: bool = False, vocab: str | None = None
+    base: str | None = None,
+    out: Path | None = None,
+    force: bool = False,
+    vocab: str | None = None,
+    artifact: Path | None = None,
 ) -> Path:
     """A bslm model directory. ``base`` None: the default model (the shipped artifact over its
     base, or the default base with a fresh tool vocabulary when no artifact ships); a base
-    name or checkpoint: that base with a fresh tool vocabulary. ``vocab`` (``full``, ``32k``,
+    name or checkpoint: that base with a fresh tool vocabulary. ``artifact``: that artifact
+    (``bslm pack``) over its base instead of the shipped one. ``vocab`` (``full``, ``32k``,
     ...) chooses the text vocabulary of a shipped base (default: the artifact's or the
     base name's own). Raises TargetExistsError, BaseModelError."""
     from .vocab import pruned_name
@@ -60,7 +65,7 @@ def build_model(
     out = Path(out) if out is not None else default_model_dir()
     if out.exists() and not force:
         raise TargetExistsError(f"{out} already exists (use --force to replace it)")
-    art = files.shipped_artifact() if base is None else None
+    art = artifact if artifact is not None else files.shipped_artifact() if base is None else None
     if art is not None:
         model, tok = build_from_artifact(art, vocab)
         record = {"base": tok.base_name, "artifact": digest(art)}

@@ -2,6 +2,7 @@
 
 bslm build [--base gemma-3-270m@48k|gemma-3-270m|smollm2-135m|DIR] [--vocab SIZE]
            [--out DIR] [--force | --if-missing]
+bslm build --artifact ARTIFACT --out DIR     # a packed checkpoint, to evaluate it
 bslm tokenize FILE [--base NAME | --model DIR] [--ids] [--full]
 bslm pack RUN/final OUT        # ship a trained run (OUT: models/default to make it the default)
 """
@@ -30,6 +31,11 @@ def _build(args) -> int:
     from bslm.models.build import build_model
     from bslm.models.files import default_model_dir, is_model_dir, stale_reason
 
+    if args.artifact is not None:
+        if args.base is not None or args.out is None:
+            raise BslmError("--artifact builds into its own --out, and takes no --base")
+        if not (args.artifact / "artifact.json").is_file():
+            raise BslmError(f"--artifact: {args.artifact} is not an artifact (bslm pack makes one)")
     out = args.out or default_model_dir()
     force = args.force
     if args.if_missing and out.exists():
@@ -41,9 +47,9 @@ def _build(args) -> int:
             return 0
         print(f"rebuilding {out}: {reason}")
         force = True
-    what = args.base or "the shipped default model"
+    what = args.base or args.artifact or "the shipped default model"
     print(f"building {out} from {what} (first time: de-quantizing the base, about a minute)...")
-    path = build_model(args.base, out, force=force, vocab=args.vocab)
+    path = build_model(args.base, out, force=force, vocab=args.vocab, artifact=args.artifact)
     print(f"model ready: {path}")
     return 0
 
@@ -93,6 +99,13 @@ def add_parsers(sub) -> None:
         default=None,
         help="gemma-3-270m, smollm2-135m or a checkpoint directory, with a fresh tool vocabulary "
         "(default: the shipped default model)",
+    )
+    p.add_argument(
+        "--artifact",
+        type=Path,
+        default=None,
+        help="an artifact (bslm pack) to build instead of the shipped one, into --out: to "
+        "evaluate a checkpoint without touching the default model",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="model directory (default: the default model)"

@@ -92,6 +92,37 @@ def test_default_build_uses_the_shipped_artifact_and_notices_changes(tmp_path, m
     assert "changed" in files.stale_reason(out)
 
 
+def test_build_an_artifact_into_its_own_directory_leaving_the_default_alone(
+    tmp_path, monkeypatch, capsys
+):
+    """``bslm build --artifact A --out D``: a packed checkpoint as a model directory of its own
+    (to export and evaluate it); the default model is not built; bad input is one line."""
+    from bslm.cli.main import main
+    from bslm.models import files
+
+    final = _tiny_run(tmp_path, steps=2)
+    art = pack(final, tmp_path / "art")
+    monkeypatch.setenv("BSLM_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ck-model"
+    assert main(["build", "--artifact", str(art), "--out", str(out)]) == 0
+    assert not files.default_model_dir().exists()
+    model, tok = load_model(out)
+    expected, _ = build_from_artifact(art)
+    ids = torch.tensor([tok.encode_text("hi")])
+    with torch.no_grad():
+        assert torch.allclose(model(ids).logits, expected(ids).logits, atol=1e-5)
+    capsys.readouterr()
+    for argv, says in [
+        (["--artifact", str(art)], "its own --out"),
+        (["--artifact", str(art), "--out", str(out), "--base", "tiny"], "no --base"),
+        (["--artifact", str(tmp_path), "--out", str(tmp_path / "x")], "is not an artifact"),
+        (["--artifact", str(art), "--out", str(out)], "already exists"),
+    ]:
+        assert main(["build", *argv]) != 0
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err, err
+
+
 @pytest.mark.slow
 def test_the_shipped_default_model_rebuilds_and_answers():
     from bslm.models.chat import encode_chat
