@@ -210,12 +210,15 @@ def listed(g, a, rng):
     return other + rng.sample(text, min(4, len(text)))
 
 
-def random_walk(g, rng, text_ids, max_len=400):
-    """Choose uniformly among allowed tokens (text rarely) until the turn ends."""
+def random_walk(g, rng, text_ids, max_len=400, visit=None):
+    """Choose uniformly among allowed tokens (text rarely) until the turn ends; ``visit(m, a,
+    seq)`` sees the matcher and what it allows before each choice."""
     m = Matcher(g)
     seq = []
     while not m.finished and len(seq) < max_len:
         a = m.allowed()
+        if visit is not None:
+            visit(m, a, seq)
         choices = listed(g, a, rng)
         if a.names:
             choices += rng.sample(range(g.name_lo, g.name_hi), 3)
@@ -282,31 +285,25 @@ def test_advance_takes_exactly_the_tokens_allowed_lists(tok, grammar):
     """The decoder tries the model's own token with ``advance`` before it works out what is
     allowed (models/engine.py): that shortcut is sound because ``advance`` takes a token exactly
     when ``allowed()`` admits it, at every point of random turns, for tokens of every kind."""
-    rng = random.Random(2)
+    rng, probes = random.Random(2), random.Random(3)
     text_ids = tok.encode_text("Paris is nice today, 12 degrees or so.")
     vocab = len(tok)
-    checked = refused = 0
+    counts = {"checked": 0, "refused": 0}
+
+    def probe(m, a, seq):
+        ids = listed(grammar, a, probes) + probes.sample(range(vocab), 12)
+        ids += probes.sample(range(grammar.text_hi, vocab), 12) + [probes.choice(text_ids)]
+        for t in ids:
+            trial = Matcher(grammar)
+            trial.stacks = list(m.stacks)  # frames never change: sharing them is safe
+            took = trial.advance(t)
+            assert took == grammar.allows(a, t), (seq, t)
+            counts["checked"] += 1
+            counts["refused"] += not took
+
     for _ in range(60):
-        m = Matcher(grammar)
-        seq: list[int] = []
-        while not m.finished and len(seq) < 300:
-            a = m.allowed()
-            probe = listed(grammar, a, rng) + rng.sample(range(vocab), 12)
-            probe += rng.sample(range(grammar.text_hi, vocab), 12) + [rng.choice(text_ids)]
-            for t in probe:
-                trial = Matcher(grammar)
-                trial.stacks = list(m.stacks)  # frames never change: sharing them is safe
-                took = trial.advance(t)
-                assert took == grammar.allows(a, t), (seq, t)
-                checked, refused = checked + 1, refused + (not took)
-            choices = listed(grammar, a, rng)
-            if a.names:
-                choices += rng.sample(range(grammar.name_lo, grammar.name_hi), 3)
-            if a.text and (not choices or rng.random() < 0.3):
-                choices = choices + [rng.choice(text_ids)] * 4
-            t = rng.choice(choices)
-            assert m.advance(t)
-            seq.append(t)
+        random_walk(grammar, rng, text_ids, max_len=300, visit=probe)
+    checked, refused = counts["checked"], counts["refused"]
     assert checked > 5000 and refused > 1000
 
 

@@ -483,12 +483,7 @@ async def test_a_message_over_the_output_limit_stops_the_server(ahead):
 
 def test_spawning_ahead_imports_nothing_of_the_sdk():
     """The point of spawning ahead: the servers start before the client pays for the SDK."""
-    import subprocess
+    from tests.imports import modules_loaded
 
-    code = (
-        "import sys; from bslm.runtime.prespawn import spawn_servers; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    code = "from bslm.runtime.prespawn import spawn_servers"
+    assert modules_loaded(code, ("mcp", "mcp_types", "pydantic")) == []

@@ -389,16 +389,9 @@ def test_the_model_opens_in_a_thread_started_before_the_app(tmp_path, monkeypatc
 def test_the_chat_app_imports_nothing_of_the_mcp_sdk_until_it_runs():
     """The input box comes before the MCP SDK (a second or two of imports): importing the
     app and its launcher loads none of it."""
-    import subprocess
-    import sys
+    from tests.imports import modules_loaded
 
-    code = (
-        "import sys; import bslm.tui.launch, bslm.tui.app; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert modules_loaded("import bslm.tui.launch, bslm.tui.app", ("mcp", "mcp_types")) == []
 
 
 def test_the_input_box_is_ready_before_the_servers_and_a_message_waits_for_them(
