@@ -181,9 +181,9 @@ def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
     """Each part of a token's choice, timed on fresh logits. Four readers take turns to read
     the logits first after an evaluation (the argmax on the backend's view, the argmax on a
     read-only view of it, the choice itself, the old order below); only the first reader of a
-    token is timed. The choice is the decoder's (models/engine.py, hard mask, greedy): the argmax, then
-    ``Matcher.advance`` of the model's own token; only where the grammar refuses it,
-    ``Matcher.allowed``, ``Chooser.choose`` and ``Matcher.advance`` of the allowed token. The
+    token is timed. The choice is the decoder's (models/engine.py, hard mask, greedy): the
+    argmax, then ``Matcher.advance`` of the model's own token; only where the grammar refuses
+    it, ``Matcher.allowed``, ``Chooser.choose`` and ``Matcher.advance`` of the allowed token. The
     old order (``allowed`` worked out at every token, then the choice) runs on a copy of the
     matcher, for comparison."""
     import numpy as np
@@ -204,8 +204,7 @@ def choice_parts(backend, reqs: list[dict], tokens: int) -> None:
         logits = backend.prime(ids, copy=False)
         for _ in range(tokens):
             first, turn = turn % 4, turn + 1
-            old = Matcher(g)
-            old.stacks = list(matcher.stacks)  # frames never change: sharing them is safe
+            old = matcher.fork()
             parts = {}
             if first < 2:
                 x = logits

@@ -29,12 +29,12 @@ def read_json(path: str):
 
 def _build(args) -> int:
     from bslm.models.build import build_model
-    from bslm.models.files import default_model_dir, is_model_dir, stale_reason
+    from bslm.models.files import META, default_model_dir, is_model_dir, stale_reason
 
     if args.artifact is not None:
         if args.base is not None or args.out is None:
             raise BslmError("--artifact builds into its own --out, and takes no --base")
-        if not (args.artifact / "artifact.json").is_file():
+        if not (args.artifact / META).is_file():
             raise BslmError(f"--artifact: {args.artifact} is not an artifact (bslm pack makes one)")
     out = args.out or default_model_dir()
     force = args.force

@@ -959,6 +959,13 @@ class Matcher:
         self._allowed: Allowed | None = None
         self._on_text: list[tuple] = []  # the stacks after a text token outside allowed().ids
 
+    def fork(self) -> Matcher:
+        """A matcher at the same point, advanced apart from this one (frames never change
+        once made: the two share them)."""
+        m = Matcher(self.g)
+        m.stacks = list(self.stacks)
+        return m
+
     @property
     def finished(self) -> bool:
         """The turn is over (``⟨eot⟩`` was taken)."""

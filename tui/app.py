@@ -40,9 +40,6 @@ from bslm.runtime.prespawn import Spawned, discard, spawn_servers
 from bslm.runtime.screening import printable
 from bslm.tui.commands import CommandError, help_text, is_command, parse
 from bslm.tui.launch import ChatOptions
-
-if TYPE_CHECKING:
-    from bslm.runtime.mcp_client import MCPHub
 from bslm.tui.store import Conversation, Store, export
 from bslm.tui.widgets import (
     ApprovalScreen,
@@ -57,6 +54,9 @@ from bslm.tui.widgets import (
     format_rate,
     show_conversation,
 )
+
+if TYPE_CHECKING:
+    from bslm.runtime.mcp_client import MCPHub
 
 QUIT_WINDOW_S = 3.0  # a second Ctrl-C within this many seconds quits
 READY = "ready · Enter sends, Shift+Enter or Ctrl+J for a new line · /help"
@@ -114,9 +114,9 @@ class ChatApp(App):
         self.system, self.mask = self.options.system, self.options.mask
         self.audit = AuditLog.default(on_error=self._hub_notice_from_anywhere)
         self.spawn_ahead = spawn_ahead
-        self._spawned: dict[str, Spawned] = {}
+        self.spawned: dict[str, Spawned] = {}
         self.hub: MCPHub | None = None  # made once the MCP SDK is imported, after the model
-        self.hub_started = asyncio.Event()
+        self.hub_started = False  # its start has returned: every server is up or failed
         self.backend: Backend | None = None
         self.agent: Agent | None = None
         self.model_error: str | None = None
@@ -184,7 +184,7 @@ class ChatApp(App):
         if self._closed:
             return
         if self.spawn_ahead:
-            self._spawned = spawn_servers(self.config)
+            self.spawned = spawn_servers(self.config)
         await asyncio.to_thread(importlib.import_module, "bslm.runtime.mcp_client.hub")
         from bslm.runtime.mcp_client import MCPHub
 
@@ -196,7 +196,7 @@ class ChatApp(App):
             pins=Pins.default(),
             audit=self.audit,
             on_notice=self._hub_notice_from_anywhere,
-            spawned=self._spawned,
+            spawned=self.spawned,
         )
         if self._closed:  # quit while the SDK was imported
             await self.hub.aclose()
@@ -204,7 +204,7 @@ class ChatApp(App):
         try:
             await self.hub.start()
         finally:
-            self.hub_started.set()
+            self.hub_started = True
         await self._show_servers()
 
     @work(group="startup")
@@ -242,7 +242,7 @@ class ChatApp(App):
             return
         if self.turn_task is None:
             self._set_status(READY if self.backend is not None else "no model")
-        if self.hub is None or not self.hub_started.is_set() or self.ready.is_set():
+        if not self.hub_started or self.ready.is_set():
             return
         if any(s.state == "starting" for s in self.hub.status()):
             return
@@ -543,7 +543,7 @@ class ChatApp(App):
         self._persist()
         if self.hub is not None:
             await self.hub.aclose()
-        discard(self._spawned)
+        discard(self.spawned)
         if self.agent is not None:
             # a warm-up still evaluating holds the model: wait for it before closing
             await asyncio.to_thread(self.agent.idle, 30)

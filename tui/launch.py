@@ -62,10 +62,16 @@ def run(options: ChatOptions) -> int:
     except BslmError:
         store.close()
         raise
+    from bslm.runtime.prespawn import discard
+
     opened = start_opening(options)
     from bslm.tui.app import ChatApp
 
-    ChatApp(options, store=store, config=config, open_model=opened, spawn_ahead=True).run()
+    app = ChatApp(options, store=store, config=config, open_model=opened, spawn_ahead=True)
+    try:
+        app.run()
+    finally:
+        discard(app.spawned)  # the servers no hub adopted, even when the app itself failed
     return 0
 
 
