@@ -79,9 +79,25 @@ class SFTConfig:
     seed: int = field(default=0, metadata={"help": "random seed"})
     logging_steps: int = field(default=10, metadata={"help": "log every N steps"})
     save_steps: int = field(default=200, metadata={"help": "checkpoint every N steps"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    bf16: bool = field(
+        default=False,
+        metadata={
+            "help": "bfloat16 mixed precision (a GPU, or a CPU with bfloat16 matmul); under "
+            "LoRA the frozen linear weights are stored in bfloat16"
+        },
+    )
     use_cpu: bool = field(
         default=False, metadata={"help": "force the CPU even when a GPU is there"}
+    )
+    keep: str | None = field(
+        default=None,
+        metadata={
+            "help": "directory in the repository for the run's kept state (train/keep.py): "
+            "written every keep_steps updates, restored on a machine without the run"
+        },
+    )
+    keep_steps: int = field(
+        default=50, metadata={"help": "optimizer updates between two kept states"}
     )
 
 
@@ -239,6 +255,27 @@ def _adapt(model, tok, cfg: SFTConfig, resume_from: Path | None):
     return new_adapter(model, tok, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
 
 
+def frozen_in_bfloat16(model) -> int:
+    """Store the frozen weights of ``model``'s linear layers in bfloat16 and return how many
+    were cast. Under autocast every matmul runs in bfloat16 anyway; stored so, the frozen
+    matrices are not cast again at every step. What trains (LoRA, the tool rows), the norms
+    and the embedding (whose rows feed the residual stream) stay in float32."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    n = 0
+    for module in model.modules():
+        w = getattr(module, "weight", None)
+        if (
+            isinstance(module, torch.nn.Linear)
+            and isinstance(w, torch.nn.Parameter)
+            and not w.requires_grad
+            and w.dtype == torch.float32
+            and id(w) not in embeddings
+        ):
+            w.data = w.data.to(torch.bfloat16)
+            n += 1
+    return n
+
+
 def _trainer_class():
     from trl import SFTTrainer
 
@@ -250,9 +287,10 @@ def _trainer_class():
     return WeightedSFTTrainer
 
 
-def _packable_checkpoints(tok, cfg: SFTConfig):
+def _packable_checkpoints(tok, cfg: SFTConfig, stage: int, keep=None):
     """A callback that makes every checkpoint a bslm adapter (spec and dual tokenizer beside
-    the LoRA weights), so that one can be evaluated or packed while training goes on."""
+    the LoRA weights), so that one can be evaluated or packed while training goes on; with
+    ``keep(checkpoint, stage, step)``, every ``keep_steps`` updates it keeps the run's state."""
     from transformers import TrainerCallback
 
     from bslm.models.files import write_adapter_spec
@@ -263,8 +301,30 @@ def _packable_checkpoints(tok, cfg: SFTConfig):
             if ckpt.is_dir():
                 tok.save(ckpt)
                 write_adapter_spec(ckpt, cfg.model, cfg.seed)
+                if keep is not None and state.global_step % cfg.keep_steps == 0:
+                    keep(ckpt, stage, state.global_step)
 
     return PackableCheckpoints()
+
+
+def _adapter_writer(cfg: SFTConfig):
+    """``write(artifact, directory)``: a trainable adapter of this run holding a packed
+    artifact's weights, saved as a checkpoint would be (restoring a kept state)."""
+    from bslm.models.files import write_adapter_spec
+
+    def write(artifact: Path, directory: Path) -> None:
+        model, tok = prepare_model(cfg)
+        peft = adapter_from_artifact(model, tok, artifact, cfg.lora_dropout)
+        peft.save_pretrained(directory)
+        tok.save(directory)
+        write_adapter_spec(directory, cfg.model, cfg.seed)
+
+    return write
+
+
+def _latest_checkpoint(sdir: Path) -> Path | None:
+    ckpts = [p for p in sdir.glob("checkpoint-*") if p.is_dir()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
 def _stage_args(cfg: SFTConfig, stage: int, out: Path):
@@ -341,7 +401,20 @@ def train(cfg: SFTConfig) -> Path:
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    records = read_jsonl(_run_data(cfg, out))
+    data = _run_data(cfg, out)
+    keep = None
+    if cfg.keep is not None and cfg.lora:
+        from bslm.train.keep import check_keep, keep_state, restore_state, sha256
+
+        check_keep(cfg)
+        if said := restore_state(cfg, out, data, _adapter_writer(cfg)):
+            print(said)
+        data_sha = sha256(data)
+
+        def keep(adapter: Path, stage: int | None, step: int) -> None:
+            keep_state(cfg, out, adapter, stage, step, data_sha)
+
+    records = read_jsonl(data)
     model, tok = prepare_model(cfg)
     done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
     last_final = out / f"stage{done[-1]}" / FINAL if done else None
@@ -349,10 +422,16 @@ def train(cfg: SFTConfig) -> Path:
         from bslm.models.build import load_model
 
         model, tok = load_model(last_final)
-    start = last_final
+    # where the adapter starts: the trainer then loads a checkpoint's weights over it
+    current = out / f"stage{cfg.stages[len(done)]}" if len(done) < len(cfg.stages) else None
+    start = (_latest_checkpoint(current) if current else None) or last_final
+    if start is not None and not start.is_dir():
+        start = None
     if start is None and cfg.init_adapter:
         start = _run_init(cfg, out)
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
+    if cfg.bf16 and cfg.lora:
+        frozen_in_bfloat16(model)
     Trainer = _trainer_class()
     log_rows: list[dict] = []
     for stage in cfg.stages:
@@ -383,7 +462,7 @@ def train(cfg: SFTConfig) -> Path:
             train_dataset=Dataset.from_list(feats),
             data_collator=collator,
             processing_class=tok.base,
-            callbacks=[_packable_checkpoints(tok, cfg)] if cfg.lora else None,
+            callbacks=[_packable_checkpoints(tok, cfg, stage, keep)] if cfg.lora else None,
         )
         resume = any(sdir.glob("checkpoint-*"))
         trainer.train(resume_from_checkpoint=True if resume else None)
@@ -393,6 +472,8 @@ def train(cfg: SFTConfig) -> Path:
         (sdir / DONE).write_text(
             json.dumps({"examples": len(feats), "skipped": skipped, "log": rows})
         )
+        if keep is not None:
+            keep(sdir / FINAL, None, 0)
     final = out / FINAL
     _save(model, tok, final, cfg)
     with (out / "log.jsonl").open("w") as f:

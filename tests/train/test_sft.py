@@ -201,3 +201,64 @@ def test_checkpoints_are_bslm_adapters_that_pack(data, tmp_path):
     assert len(tok) == model.get_input_embeddings().weight.shape[0]
     art = pack(ckpt, tmp_path / "art")
     assert (art / "artifact.json").is_file()
+
+
+def test_a_kept_run_resumes_on_a_machine_without_its_directory(data, tmp_path, monkeypatch, capsys):
+    """The kept state (train/keep.py) is small, and restored into an empty run directory it
+    resumes the run at the kept update: same stage, same schedule position, the kept weights."""
+    from safetensors.torch import load_file
+
+    import bslm.train.keep as kept
+    from bslm.train.keep import KEEP_FILE, kept_progress
+
+    keep = tmp_path / "kept"
+    args = [
+        f"data={data}",
+        "model=tiny",
+        "stages=[1,3]",
+        "max_steps=[2,4]",
+        "batch_size=2",
+        "use_cpu=true",
+        "save_steps=1",
+        "keep_steps=2",
+        "logging_steps=1",
+        f"keep={keep}",
+    ]
+    first = load_config(SFTConfig, None, [*args, f"out={tmp_path / 'a'}"])
+    # the first run dies once it has kept update 2 of stage 3
+    keep_state = kept.keep_state
+
+    def keep_then_die(cfg, out, adapter, stage, step, sha):
+        keep_state(cfg, out, adapter, stage, step, sha)
+        if stage == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(kept, "keep_state", keep_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(first)
+    monkeypatch.setattr(kept, "keep_state", keep_state)
+    assert kept_progress(keep) == (1, 2)
+    meta = json.loads((keep / KEEP_FILE).read_text())
+    assert meta["stage"] == 3 and meta["done"] == [1]
+    assert (keep / "optimizer.pt").stat().st_size < 10_000  # moments are not kept
+    kept_log = json.loads((keep / "trainer_state.json").read_text())["log_history"]
+    # another machine: an empty run directory, the same data
+    second = replace(first, out=str(tmp_path / "b"))
+    train(second)
+    assert "restored the kept state" in capsys.readouterr().out
+    assert (tmp_path / "b" / "stage1" / DONE).is_file()
+    assert not (tmp_path / "b" / "stage1" / FINAL).exists()  # stage 1 was not trained again
+    ckpt = tmp_path / "b" / "stage3" / "checkpoint-4"
+    log = json.loads((ckpt / "trainer_state.json").read_text())["log_history"]
+    # updates 1-2 come from the kept state; only 3-4 were trained on this machine
+    assert [r["step"] for r in log if "loss" in r] == [1, 2, 3, 4]
+    assert [r for r in log if r["step"] <= 2] == kept_log
+    assert kept_progress(keep) == (2, 0)  # all stages done
+    assert load_file(str(tmp_path / "b" / FINAL / "adapter_model.safetensors"))
+    # data that differs from the kept run's is refused with the command that makes it again
+    other = tmp_path / "other.jsonl"
+    other.write_text(data.read_text().replace("Paris", "Nice"))
+    with pytest.raises(ConfigError, match="not the data the kept run"):
+        train(replace(first, out=str(tmp_path / "c"), data=str(other), stages=(1, 3)))
+    with pytest.raises(ConfigError, match="holds a run with other"):
+        train(replace(first, out=str(tmp_path / "d"), stages=(3,), max_steps=(2,)))
