@@ -7,7 +7,9 @@ beside the machine's fp32 matmul roofline, side by side in one run.
 Configurations, from the first CPU runs' (full vocabulary, padded batches of 4, LoRA dropout,
 activations recomputed) to the long run's, one change at a time. Batching: ``padded`` is batches
 of 4 in data order, padded to their longest; ``single`` is one example per step (no padding at
-all, gradient accumulation makes the batch). Every configuration trains on the same examples; tokens count only real ones.
+all, gradient accumulation makes the batch). Every configuration trains on the same examples;
+tokens count only real ones. bfloat16 pays where the CPU multiplies bfloat16 natively
+(AVX512-BF16 or AMX); elsewhere it can be slower than fp32.
 """
 
 from __future__ import annotations
@@ -92,10 +94,12 @@ def measure(model, collate, feats: list[dict], how: str, warmup: int = 1) -> dic
 CONFIGS = {
     # the first CPU runs: full vocabulary, padded batches of 4, LoRA dropout, activations
     # recomputed in the backward pass (TRL's default)
-    "before": ("gemma-3-270m", "padded", 0.05, True),
-    "pruned vocabulary": ("gemma-3-270m@48k", "padded", 0.05, True),
-    "+ no recompute and no dropout": ("gemma-3-270m@48k", "padded", 0.0, False),
-    "+ one example per step (after)": ("gemma-3-270m@48k", "single", 0.0, False),
+    "before": ("gemma-3-270m", "padded", 0.05, True, False),
+    "pruned vocabulary": ("gemma-3-270m@48k", "padded", 0.05, True, False),
+    "+ no recompute and no dropout": ("gemma-3-270m@48k", "padded", 0.0, False, False),
+    "+ one example per step": ("gemma-3-270m@48k", "single", 0.0, False, False),
+    # bfloat16 autocast, the frozen matrices stored in bfloat16 (the long run's `bf16: true`)
+    "+ bfloat16 (after)": ("gemma-3-270m@48k", "single", 0.0, False, True),
 }
 
 
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from bslm.models.build import fresh_model
-    from bslm.train.sft import WeightedCollator, new_adapter
+    from bslm.train.sft import WeightedCollator, frozen_in_bfloat16, new_adapter
 
     torch.manual_seed(0)
     peak = roofline()
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     first = None
     loaded: dict = {}
     for name in args.configs.split(","):
-        base, how, dropout, recompute = CONFIGS[name]
+        base, how, dropout, recompute, bf16 = CONFIGS[name]
         if base not in loaded:
             loaded.clear()
             loaded[base] = fresh_model(base)
@@ -131,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             peft.enable_input_require_grads()
         feats = sample_features(tok, args.data, args.examples, args.max_len)
         collate = WeightedCollator(tok.base.pad_token_id or 0, 1.0, 1.0)
-        r = measure(peft, collate, feats, how)
+        if bf16:
+            frozen_in_bfloat16(peft)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            r = measure(peft, collate, feats, how)
         first = first or r["ex/s"]
         print(
             f"| {name} | {len(tok)} | {how} | {100 * r['padding']:.0f} % | "
@@ -140,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if recompute:
             peft.gradient_checkpointing_disable()
-        loaded[base] = (peft.unload(), tok)
+        base_model = peft.unload()
+        if bf16:
+            base_model.float()
+        loaded[base] = (base_model, tok)
     return 0
 
 

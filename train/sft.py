@@ -11,6 +11,7 @@ fine-tuning. Every stage checkpoints; a rerun resumes where the last one stopped
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import sys
@@ -284,6 +285,20 @@ def _trainer_class():
             loss = batch_loss(model, inputs)
             return (loss, None) if return_outputs else loss
 
+        def _save(self, output_dir=None, state_dict=None):
+            # PEFT saves the whole embedding of a model whose vocabulary differs from its
+            # base's config (the tool rows); the trained rows are in the adapter already
+            from peft import PeftModel
+
+            if not isinstance(self.model, PeftModel):
+                return super()._save(output_dir, state_dict)
+            save = self.model.save_pretrained
+            self.model.save_pretrained = functools.partial(save, save_embedding_layers=False)
+            try:
+                return super()._save(output_dir, state_dict)
+            finally:
+                del self.model.save_pretrained
+
     return WeightedSFTTrainer
 
 
@@ -488,7 +503,10 @@ def _save(model, tok, path: Path, cfg: SFTConfig) -> None:
     from bslm.models.files import write_adapter_spec
 
     path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
+    if cfg.lora:  # the embedding is the base's; the trained tool rows are in the adapter
+        model.save_pretrained(path, save_embedding_layers=False)
+    else:
+        model.save_pretrained(path)
     tok.save(path)
     if cfg.lora:
         write_adapter_spec(path, cfg.model, cfg.seed)

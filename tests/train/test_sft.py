@@ -262,3 +262,45 @@ def test_a_kept_run_resumes_on_a_machine_without_its_directory(data, tmp_path, m
         train(replace(first, out=str(tmp_path / "c"), data=str(other), stages=(1, 3)))
     with pytest.raises(ConfigError, match="holds a run with other"):
         train(replace(first, out=str(tmp_path / "d"), stages=(3,), max_steps=(2,)))
+
+
+def test_adapters_are_saved_without_the_base_embedding(data, tmp_path, monkeypatch):
+    """Checkpoints and finals hold the LoRA and the trained tool rows, not a copy of the
+    embedding (the base's, rebuilt when the adapter is loaded), although PEFT would save it
+    for a base on disk whose config has fewer rows (the base before the tool rows)."""
+    from safetensors.torch import load_file
+
+    import bslm.train.sft as sft
+
+    prepare = sft.prepare_model
+
+    def from_a_base_on_disk(cfg):
+        model, tok = prepare(cfg)
+        base = tmp_path / "base"
+        model.config.save_pretrained(base)
+        on_disk = json.loads((base / "config.json").read_text())
+        (base / "config.json").write_text(json.dumps(dict(on_disk, vocab_size=tok.offset)))
+        model.name_or_path = str(base)  # what PEFT records as the base
+        return model, tok
+
+    monkeypatch.setattr(sft, "prepare_model", from_a_base_on_disk)
+
+    cfg = load_config(
+        SFTConfig,
+        None,
+        [
+            f"data={data}",
+            f"out={tmp_path / 'run'}",
+            "model=tiny",
+            "stages=[3]",
+            "max_steps=[1]",
+            "batch_size=2",
+            "use_cpu=true",
+            "save_steps=1",
+        ],
+    )
+    final = train(cfg)
+    for d in (final, tmp_path / "run" / "stage3" / "checkpoint-1"):
+        keys = load_file(str(d / "adapter_model.safetensors")).keys()
+        assert any("trainable_tokens_delta" in k for k in keys)
+        assert not [k for k in keys if "lora_" not in k and "trainable_tokens" not in k]
