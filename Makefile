@@ -8,8 +8,12 @@ STAMP := $(VENV)/.bslm-installed
 
 export HF_HUB_OFFLINE := 1
 # llama-cpp-python compiles llama.cpp once; pip caches the wheel for every later install.
+# It is built for AVX2, not for the building CPU (-march=native): on a CPU with AMX a native
+# build decodes through ggml's AMX kernels and crashes in llama_decode, and a cached wheel
+# must run on every machine that installs from the cache.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: setup model chat test test-fast lint format
 
