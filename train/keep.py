@@ -22,20 +22,17 @@ from pathlib import Path
 
 from bslm.models.files import atomic_dir
 from bslm.train.config import ConfigError
+from bslm.train.sft import DONE, FINAL, checkpoint_step, done_stages, latest_checkpoint
 
 KEEP_FILE = "keep.json"
 ARTIFACT = "artifact"
 STATE_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth")
 OPTIMIZER = "optimizer.pt"
-DONE = "done.json"
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def kept_progress(keep: Path) -> tuple[int, int] | None:
@@ -55,7 +52,7 @@ def keep_state(cfg, out: Path, adapter: Path, stage: int | None, step: int, data
     from bslm.models.pack import pack
 
     dest = Path(cfg.keep)
-    done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
+    done = done_stages(cfg, out)
     position = len(done) if stage is None else cfg.stages.index(stage)
     with atomic_dir(dest, replace=True) as tmp:
         pack(adapter, tmp / ARTIFACT)
@@ -79,17 +76,18 @@ def keep_state(cfg, out: Path, adapter: Path, stage: int | None, step: int, data
     return dest
 
 
-def restore_state(cfg, out: Path, data: Path, build_adapter) -> str | None:
+def restore_state(cfg, out: Path, data: Path, data_sha: str, build_adapter) -> str | None:
     """Lay the kept state into ``out`` when the run there is behind it (a machine without the
     run's cache); returns a line saying what was restored, or None when nothing was.
-    ``build_adapter(artifact, directory)`` writes a trainable adapter holding the artifact's
-    weights. Raises ConfigError when the data differs from the data the kept run trained on."""
+    ``data_sha`` is the SHA-256 of ``data``; ``build_adapter(artifact, directory)`` writes a
+    trainable adapter holding the artifact's weights. Raises ConfigError when the data differs
+    from the data the kept run trained on."""
     keep = Path(cfg.keep)
     kept = kept_progress(keep)
     if kept is None or _run_progress(cfg, out) >= kept:
         return None
     meta = json.loads((keep / KEEP_FILE).read_text())
-    if sha256(data) != meta["data_sha256"]:
+    if data_sha != meta["data_sha256"]:
         raise ConfigError(
             f"{data} is not the data the kept run in {keep} trained on; make it again with "
             f"`{meta['data_command']}` (or give the run another `keep`)"
@@ -99,7 +97,7 @@ def restore_state(cfg, out: Path, data: Path, build_adapter) -> str | None:
         sdir.mkdir(parents=True, exist_ok=True)
         shutil.copy(keep / f"stage{s}.{DONE}", sdir / DONE)
     if meta["stage"] is None:
-        target = out / f"stage{meta['done'][-1]}" / "final"
+        target = out / f"stage{meta['done'][-1]}" / FINAL
     else:
         target = out / f"stage{meta['stage']}" / f"checkpoint-{meta['step']}"
     with atomic_dir(target, replace=True) as tmp:
@@ -141,12 +139,11 @@ def data_command(data: Path) -> str:
 
 def _run_progress(cfg, out: Path) -> tuple[int, int]:
     """``(stage index, update)`` the run directory has reached."""
-    done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
+    done = done_stages(cfg, out)
     if len(done) == len(cfg.stages):
         return len(done), 1 << 30
-    sdir = out / f"stage{cfg.stages[len(done)]}"
-    steps = [int(p.name.split("-")[1]) for p in sdir.glob("checkpoint-*") if p.is_dir()]
-    return len(done), max(steps, default=0)
+    latest = latest_checkpoint(out / f"stage{cfg.stages[len(done)]}")
+    return len(done), 0 if latest is None else checkpoint_step(latest)
 
 
 def check_keep(cfg) -> None:

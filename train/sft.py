@@ -337,9 +337,19 @@ def _adapter_writer(cfg: SFTConfig):
     return write
 
 
-def _latest_checkpoint(sdir: Path) -> Path | None:
+def latest_checkpoint(sdir: Path) -> Path | None:
+    """The stage directory's checkpoint of the highest update, or None."""
     ckpts = [p for p in sdir.glob("checkpoint-*") if p.is_dir()]
-    return max(ckpts, key=lambda p: int(p.name.split("-")[1]), default=None)
+    return max(ckpts, key=checkpoint_step, default=None)
+
+
+def checkpoint_step(ckpt: Path) -> int:
+    return int(ckpt.name.split("-")[1])
+
+
+def done_stages(cfg: SFTConfig, out: Path) -> list[int]:
+    """The stages of ``cfg`` the run in ``out`` has finished, in order."""
+    return [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
 
 
 def _stage_args(cfg: SFTConfig, stage: int, out: Path):
@@ -422,16 +432,16 @@ def train(cfg: SFTConfig) -> Path:
         from bslm.train.keep import check_keep, keep_state, restore_state, sha256
 
         check_keep(cfg)
-        if said := restore_state(cfg, out, data, _adapter_writer(cfg)):
-            print(said)
         data_sha = sha256(data)
+        if said := restore_state(cfg, out, data, data_sha, _adapter_writer(cfg)):
+            print(said)
 
         def keep(adapter: Path, stage: int | None, step: int) -> None:
             keep_state(cfg, out, adapter, stage, step, data_sha)
 
     records = read_jsonl(data)
     model, tok = prepare_model(cfg)
-    done = [s for s in cfg.stages if (out / f"stage{s}" / DONE).is_file()]
+    done = done_stages(cfg, out)
     last_final = out / f"stage{done[-1]}" / FINAL if done else None
     if last_final is not None and not cfg.lora:
         from bslm.models.build import load_model
@@ -439,7 +449,7 @@ def train(cfg: SFTConfig) -> Path:
         model, tok = load_model(last_final)
     # where the adapter starts: the trainer then loads a checkpoint's weights over it
     current = out / f"stage{cfg.stages[len(done)]}" if len(done) < len(cfg.stages) else None
-    start = (_latest_checkpoint(current) if current else None) or last_final
+    start = (latest_checkpoint(current) if current else None) or last_final
     if start is not None and not start.is_dir():
         start = None
     if start is None and cfg.init_adapter:

@@ -59,6 +59,13 @@ def record(city: str, stage: int) -> dict:
     }
 
 
+def tiny_run(data, out, *overrides: str) -> SFTConfig:
+    """The config of a run of the tiny model on ``data`` into ``out``, on the CPU, in
+    batches of 2."""
+    base = [f"data={data}", f"out={out}", "model=tiny", "batch_size=2", "use_cpu=true"]
+    return load_config(SFTConfig, None, [*base, *overrides])
+
+
 @pytest.fixture
 def data(tmp_path):
     path = tmp_path / "train.jsonl"
@@ -109,20 +116,7 @@ def test_loss_on_learned_positions_equals_full_loss(tiny, tok):
 def test_three_stages_change_weights_and_resume(data, tmp_path):
     from safetensors.torch import load_file
 
-    cfg = load_config(
-        SFTConfig,
-        None,
-        [
-            f"data={data}",
-            f"out={tmp_path / 'run'}",
-            "model=tiny",
-            "max_steps=[3]",
-            "batch_size=2",
-            "use_cpu=true",
-            "lr=0.01",
-            "logging_steps=1",
-        ],
-    )
+    cfg = tiny_run(data, tmp_path / "run", "max_steps=[3]", "lr=0.01", "logging_steps=1")
     final = train(cfg)
     adapter = load_file(str(final / "adapter_model.safetensors"))
     lora_b = [v for k, v in adapter.items() if "lora_B" in k]
@@ -180,20 +174,7 @@ def test_checkpoints_are_bslm_adapters_that_pack(data, tmp_path):
     from bslm.models.files import is_model_dir
     from bslm.models.pack import pack
 
-    cfg = load_config(
-        SFTConfig,
-        None,
-        [
-            f"data={data}",
-            f"out={tmp_path / 'run'}",
-            "model=tiny",
-            "stages=[3]",
-            "max_steps=[2]",
-            "batch_size=2",
-            "use_cpu=true",
-            "save_steps=1",
-        ],
-    )
+    cfg = tiny_run(data, tmp_path / "run", "stages=[3]", "max_steps=[2]", "save_steps=1")
     train(cfg)
     ckpt = tmp_path / "run" / "stage3" / "checkpoint-2"
     assert is_model_dir(ckpt)
@@ -212,19 +193,16 @@ def test_a_kept_run_resumes_on_a_machine_without_its_directory(data, tmp_path, m
     from bslm.train.keep import KEEP_FILE, kept_progress
 
     keep = tmp_path / "kept"
-    args = [
-        f"data={data}",
-        "model=tiny",
+    first = tiny_run(
+        data,
+        tmp_path / "a",
         "stages=[1,3]",
         "max_steps=[2,4]",
-        "batch_size=2",
-        "use_cpu=true",
         "save_steps=1",
         "keep_steps=2",
         "logging_steps=1",
         f"keep={keep}",
-    ]
-    first = load_config(SFTConfig, None, [*args, f"out={tmp_path / 'a'}"])
+    )
     # the first run dies once it has kept update 2 of stage 3
     keep_state = kept.keep_state
 
@@ -285,20 +263,7 @@ def test_adapters_are_saved_without_the_base_embedding(data, tmp_path, monkeypat
 
     monkeypatch.setattr(sft, "prepare_model", from_a_base_on_disk)
 
-    cfg = load_config(
-        SFTConfig,
-        None,
-        [
-            f"data={data}",
-            f"out={tmp_path / 'run'}",
-            "model=tiny",
-            "stages=[3]",
-            "max_steps=[1]",
-            "batch_size=2",
-            "use_cpu=true",
-            "save_steps=1",
-        ],
-    )
+    cfg = tiny_run(data, tmp_path / "run", "stages=[3]", "max_steps=[1]", "save_steps=1")
     final = train(cfg)
     for d in (final, tmp_path / "run" / "stage3" / "checkpoint-1"):
         keys = load_file(str(d / "adapter_model.safetensors")).keys()
