@@ -61,8 +61,9 @@ def _train(args) -> int:
 
 def _eval(args) -> int:
     from bslm.models.cli import read_json
+    from bslm.train.eval.journal import evaluate_kept
     from bslm.train.eval.predictors import open_predictor, tool_selector
-    from bslm.train.eval.suites import EvalConfig, evaluate, markdown, write_report
+    from bslm.train.eval.suites import EvalConfig, evaluate, markdown
     from bslm.train.plots import plot_bars
 
     suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
@@ -82,9 +83,11 @@ def _eval(args) -> int:
         copy_bias=args.copy_bias,
     )
     others = [read_json(p) for p in args.compare]
-    report = evaluate(cfg, open_predictor(cfg), args.name, tool_selector(cfg.retrieval, cfg.top_k))
-    if args.out:
-        write_report(report, Path(args.out))
+    select = tool_selector(cfg.retrieval, cfg.top_k)
+    if args.out:  # every decision journaled as it is made: a stopped run continues
+        report = evaluate_kept(cfg, Path(args.out), args.name, select)
+    else:
+        report = evaluate(cfg, open_predictor(cfg), args.name, select)
     print(markdown([report, *others]))
     if args.plot:
         plot_bars([report, *others], Path(args.plot))
@@ -180,7 +183,12 @@ def add_parsers(sub) -> None:
         help="baseline: a base model (--model NAME) prompted with JSON tools; --backend llama "
         "runs its own GGUF",
     )
-    p.add_argument("--out", default=None, help="report JSON")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="report JSON (each decision is journaled beside it as it is made: the same "
+        "command again continues a stopped evaluation)",
+    )
     p.add_argument("--compare", nargs="*", default=[], help="other reports to put beside this one")
     p.add_argument("--plot", default=None, help="bar chart PNG")
     p.set_defaults(run=_eval)

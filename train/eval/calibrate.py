@@ -180,18 +180,16 @@ def write_settings(artifact: Path, r: dict, copy_bias: float = 0.0) -> dict:
 
 
 def passes(model: str | None, backend: str, limit: int, out: Path) -> tuple[dict, dict]:
-    """Run the two passes (reports written under ``out``)."""
-    from bslm.train.eval.predictors import open_predictor
-    from bslm.train.eval.suites import EvalConfig, evaluate, write_report
+    """Run the two passes (reports written under ``out``; a stopped pass continues)."""
+    from bslm.train.eval.journal import evaluate_kept
+    from bslm.train.eval.suites import EvalConfig
 
     reports = []
     for name, t in (("call", 0.0), ("text", NEVER)):
         cfg = EvalConfig(
             suites=("dev",), model=model, backend=backend, limit=limit, call_threshold=t
         )
-        r = evaluate(cfg, open_predictor(cfg))
-        write_report(r, out / f"calibrate-{name}.json")
-        reports.append(r)
+        reports.append(evaluate_kept(cfg, out / f"calibrate-{name}.json"))
     return reports[0], reports[1]
 
 
