@@ -94,12 +94,14 @@ def measure(model, collate, feats: list[dict], how: str, warmup: int = 1) -> dic
 CONFIGS = {
     # the first CPU runs: full vocabulary, padded batches of 4, LoRA dropout, activations
     # recomputed in the backward pass (TRL's default)
-    "before": ("gemma-3-270m", "padded", 0.05, True, False),
-    "pruned vocabulary": ("gemma-3-270m@48k", "padded", 0.05, True, False),
-    "+ no recompute and no dropout": ("gemma-3-270m@48k", "padded", 0.0, False, False),
-    "+ one example per step": ("gemma-3-270m@48k", "single", 0.0, False, False),
+    "before": ("gemma-3-270m", "padded", 0.05, True, False, False),
+    "pruned vocabulary": ("gemma-3-270m@48k", "padded", 0.05, True, False, False),
+    "+ no recompute and no dropout": ("gemma-3-270m@48k", "padded", 0.0, False, False, False),
+    "+ one example per step": ("gemma-3-270m@48k", "single", 0.0, False, False, False),
     # bfloat16 autocast, the frozen matrices stored in bfloat16 (the long run's `bf16: true`)
-    "+ bfloat16 (after)": ("gemma-3-270m@48k", "single", 0.0, False, True),
+    "+ bfloat16": ("gemma-3-270m@48k", "single", 0.0, False, True, False),
+    # the tool rows looked up and multiplied apart from the frozen ones (`tool_rows_apart`)
+    "+ tool rows apart (after)": ("gemma-3-270m@48k", "single", 0.0, False, True, True),
 }
 
 
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from bslm.models.build import fresh_model
-    from bslm.train.sft import WeightedCollator, frozen_in_bfloat16, new_adapter
+    from bslm.train.sft import WeightedCollator, frozen_in_bfloat16, new_adapter, tool_rows_apart
 
     torch.manual_seed(0)
     peak = roofline()
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     first = None
     loaded: dict = {}
     for name in args.configs.split(","):
-        base, how, dropout, recompute, bf16 = CONFIGS[name]
+        base, how, dropout, recompute, bf16, apart = CONFIGS[name]
         if base not in loaded:
             loaded.clear()
             loaded[base] = fresh_model(base)
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             peft.enable_input_require_grads()
         feats = sample_features(tok, args.data, args.examples, args.max_len)
         collate = WeightedCollator(tok.base.pad_token_id or 0, 1.0, 1.0)
+        if apart:
+            tool_rows_apart(peft)
         if bf16:
             frozen_in_bfloat16(peft)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

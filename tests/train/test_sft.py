@@ -269,3 +269,41 @@ def test_adapters_are_saved_without_the_base_embedding(data, tmp_path, monkeypat
         keys = load_file(str(d / "adapter_model.safetensors")).keys()
         assert any("trainable_tokens_delta" in k for k in keys)
         assert not [k for k in keys if "lora_" not in k and "trainable_tokens" not in k]
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_tool_rows_apart_give_the_same_loss_and_gradients(bf16):
+    """The tool rows looked up and multiplied apart from the frozen rows: PEFT's values and
+    gradients, with no copy of the whole weight (nor of its gradient)."""
+    from bslm.models.build import fresh_model
+    from bslm.train.sft import frozen_in_bfloat16, new_adapter, tool_rows_apart
+
+    model, tok = fresh_model("tiny")
+    peft = new_adapter(model, tok, dropout=0.0)
+    torch.manual_seed(0)
+    for p in peft.parameters():
+        if p.requires_grad:  # LoRA's B starts at zero, the tool rows at the base's: move both
+            p.data += 0.05 * torch.randn_like(p)
+    if bf16:
+        frozen_in_bfloat16(peft)
+    feats, _ = encode_records(tok, [record("Paris", 3), record("Oslo", 1)], 512)
+    batch = WeightedCollator(0, 2.0, 0.5)(feats)
+    assert (batch["input_ids"] >= tok.offset).any() and (batch["input_ids"] < tok.offset).any()
+
+    def loss_and_grads():
+        peft.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = batch_loss(peft, batch)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in peft.named_parameters() if p.requires_grad}
+        return loss.detach(), grads
+
+    loss, grads = loss_and_grads()
+    assert tool_rows_apart(peft) == 2  # the input embedding and the tied output layer
+    loss2, grads2 = loss_and_grads()
+    tol = 2e-2 if bf16 else 1e-5
+    assert torch.allclose(loss, loss2, atol=tol, rtol=tol)
+    rows = [n for n in grads if "trainable_tokens_delta" in n]
+    assert rows and grads[rows[0]].abs().sum() > 0
+    for n, g in grads.items():
+        assert torch.allclose(g, grads2[n], atol=tol * g.abs().max().item() + 1e-7), n
