@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,6 +101,14 @@ class SFTConfig:
     )
     keep_steps: int = field(
         default=50, metadata={"help": "optimizer updates between two kept states"}
+    )
+    processes: int = field(
+        default=1,
+        metadata={
+            "help": "CPU processes training side by side, each on its share of the examples "
+            "and the cores (data parallel); an update stays batch_size x grad_accum examples, "
+            "so grad_accum must be a multiple of it"
+        },
     )
 
 
@@ -335,6 +345,11 @@ def _trainer_class():
     from trl import SFTTrainer
 
     class WeightedSFTTrainer(SFTTrainer):
+        # batch_loss is a mean over one batch's learned tokens: the trainer divides it by the
+        # accumulation steps, so an update's gradient (and logged loss) is the mean over its
+        # examples, however many processes share them
+        loss_is_scaled_for_ga = False
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss = batch_loss(model, inputs)
             return (loss, None) if return_outputs else loss
@@ -367,7 +382,7 @@ def _packable_checkpoints(tok, cfg: SFTConfig, stage: int, keep=None):
     class PackableCheckpoints(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
             ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            if ckpt.is_dir():
+            if state.is_world_process_zero and ckpt.is_dir():
                 tok.save(ckpt)
                 write_adapter_spec(ckpt, cfg.model, cfg.seed)
                 if keep is not None and state.global_step % cfg.keep_steps == 0:
@@ -411,8 +426,11 @@ def _stage_args(cfg: SFTConfig, stage: int, out: Path):
 
     from bslm.train.config import trainer_args
 
+    args = trainer_args(cfg, out)
+    # an update is batch_size x grad_accum examples however many processes share it
+    args["gradient_accumulation_steps"] = cfg.grad_accum // cfg.processes
     return TRLConfig(
-        **trainer_args(cfg, out),
+        **args,
         num_train_epochs=stage_value(cfg.epochs, cfg, stage),
         max_steps=stage_value(cfg.max_steps, cfg, stage),
         per_device_train_batch_size=cfg.batch_size,
@@ -478,16 +496,21 @@ def train(cfg: SFTConfig) -> Path:
     from bslm.train.plots import plot_training
 
     out = Path(cfg.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    data = _run_data(cfg, out)
+    check_processes(cfg)
+    team = Team(cfg)
+    if team.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    team.start(out / "config.json")
+    data = team.first(lambda: _run_data(cfg, out))
     keep = None
     if cfg.keep is not None and cfg.lora:
         from bslm.train.keep import check_keep, keep_state, restore_state, sha256
 
         check_keep(cfg)
         data_sha = sha256(data)
-        if said := restore_state(cfg, out, data, data_sha, _adapter_writer(cfg)):
+        said = team.first(lambda: restore_state(cfg, out, data, data_sha, _adapter_writer(cfg)))
+        if said and team.main:
             print(said)
 
         def keep(adapter: Path, stage: int | None, step: int) -> None:
@@ -507,7 +530,7 @@ def train(cfg: SFTConfig) -> Path:
     if start is not None and not start.is_dir():
         start = None
     if start is None and cfg.init_adapter:
-        start = _run_init(cfg, out)
+        start = team.first(lambda: _run_init(cfg, out))
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     if cfg.lora:
         tool_rows_apart(model)
@@ -529,9 +552,11 @@ def train(cfg: SFTConfig) -> Path:
             raise ConfigError(
                 f"stage {stage}: no usable examples in {cfg.data} ({skipped} longer than max_len)"
             )
-        print(
-            f"stage {stage}: {len(feats)} examples ({skipped} skipped as longer than {cfg.max_len} tokens)"
-        )
+        if team.main:
+            print(
+                f"stage {stage}: {len(feats)} examples ({skipped} skipped as longer than "
+                f"{cfg.max_len} tokens)"
+            )
         collator = WeightedCollator(
             tok.base.pad_token_id or 0,
             stage_value(cfg.tool_weight, cfg, stage),
@@ -549,20 +574,135 @@ def train(cfg: SFTConfig) -> Path:
         trainer.train(resume_from_checkpoint=True if resume else None)
         rows = [dict(r, stage=stage) for r in trainer.state.log_history if "loss" in r]
         log_rows += rows
-        _save(model, tok, sdir / FINAL, cfg)
-        (sdir / DONE).write_text(
-            json.dumps({"examples": len(feats), "skipped": skipped, "log": rows})
-        )
-        if keep is not None:
-            keep(sdir / FINAL, None, 0)
+
+        def finish_stage(sdir=sdir, feats=feats, skipped=skipped, rows=rows) -> None:
+            _save(model, tok, sdir / FINAL, cfg)
+            (sdir / DONE).write_text(
+                json.dumps({"examples": len(feats), "skipped": skipped, "log": rows})
+            )
+            if keep is not None:
+                keep(sdir / FINAL, None, 0)
+
+        team.alone(finish_stage)
     final = out / FINAL
-    _save(model, tok, final, cfg)
-    with (out / "log.jsonl").open("w") as f:
-        for r in log_rows:
-            f.write(json.dumps(r) + "\n")
-    plot_training(log_rows, out / "loss.png")
-    print(f"final model: {final}\ntraining curve: {out / 'loss.png'}")
+    if team.main:
+        _save(model, tok, final, cfg)
+        with (out / "log.jsonl").open("w") as f:
+            for r in log_rows:
+                f.write(json.dumps(r) + "\n")
+        plot_training(log_rows, out / "loss.png")
+    team.finish()
+    if team.main:
+        print(f"final model: {final}\ntraining curve: {out / 'loss.png'}")
     return final
+
+
+def check_processes(cfg: SFTConfig) -> None:
+    """Raises ConfigError for a ``processes`` setting that cannot train."""
+    if cfg.processes < 1:
+        raise ConfigError(f"processes: {cfg.processes} (at least 1)")
+    if cfg.processes > 1:
+        if not cfg.use_cpu:
+            raise ConfigError(
+                "processes: side-by-side processes are for CPU training (use_cpu: true); "
+                "launch several GPUs with `accelerate launch`"
+            )
+        if cfg.grad_accum % cfg.processes:
+            raise ConfigError(
+                f"processes: grad_accum {cfg.grad_accum} is not a multiple of {cfg.processes}"
+            )
+
+
+class Team:
+    """The processes of one run (``processes`` > 1): this one is the main one (rank 0), which
+    writes every file and starts the others as helpers (``bslm train sft`` on the run's
+    ``config.json``, with the rank in the environment); torch.distributed (gloo) joins them,
+    and the trainer shares the examples out and averages the gradients. A helper dies with
+    the main process. With one process every method is a plain call."""
+
+    def __init__(self, cfg: SFTConfig):
+        self.size, self.helpers = cfg.processes, []
+        helper = self.size > 1 and "RANK" in os.environ
+        self.rank = int(os.environ["RANK"]) if helper else 0
+        self.main = self.rank == 0
+
+    def start(self, config: Path) -> None:
+        """The main process starts the helpers on ``config``; then every process joins."""
+        if self.size == 1:
+            return
+        import torch
+        import torch.distributed as dist
+
+        if self.main:
+            self._spawn(config)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.size))
+        dist.init_process_group("gloo")
+
+    def _spawn(self, config: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        group = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        group.update(WORLD_SIZE=str(self.size), RANK="0", LOCAL_RANK="0")
+        self.before = {k: os.environ.get(k) for k in group}  # put back by finish()
+        os.environ.update(group)
+        threads = str(max(1, (os.cpu_count() or 1) // self.size))
+        command = [str(Path(sys.executable).with_name("bslm")), "train", "sft"]
+        for rank in range(1, self.size):
+            env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank)}
+            env["OMP_NUM_THREADS"] = threads
+            self.helpers.append(
+                subprocess.Popen(
+                    [*command, "--config", str(config)], env=env, preexec_fn=_die_with_parent
+                )
+            )
+
+    def _wait(self) -> None:
+        if self.size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def first(self, fn):
+        """``fn()`` in the main process first, then in the others: it finds the main one's
+        files there, and only reads them. Returns its result."""
+        result = fn() if self.main else None
+        self._wait()
+        return result if self.main else fn()
+
+    def alone(self, fn) -> None:
+        """``fn()`` in the main process only; the others wait for it."""
+        if self.main:
+            fn()
+        self._wait()
+
+    def finish(self) -> None:
+        """Leave the group; the main process waits for the helpers. Raises RuntimeError
+        when one failed."""
+        if self.size == 1:
+            return
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+        for k, v in getattr(self, "before", {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        failed = [p.args for p in self.helpers if p.wait() != 0]
+        if failed:
+            raise RuntimeError(f"a helper process failed: {' '.join(failed[0])}")
+
+
+def _die_with_parent() -> None:
+    """In a helper, before it runs: the kernel kills it when the main process ends."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _save(model, tok, path: Path, cfg: SFTConfig) -> None:

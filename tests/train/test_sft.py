@@ -307,3 +307,48 @@ def test_tool_rows_apart_give_the_same_loss_and_gradients(bf16):
     assert rows and grads[rows[0]].abs().sum() > 0
     for n, g in grads.items():
         assert torch.allclose(g, grads2[n], atol=tol * g.abs().max().item() + 1e-7), n
+
+
+@pytest.mark.slow
+def test_two_processes_train_as_one_does(data, tmp_path):
+    """``processes: 2`` (a helper started by the run, gloo between them): each process takes
+    its share of an update's examples, and the update is the one a single process makes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    common = ["batch_size=1", "grad_accum=2", "lora_dropout=0.0", "stages=[1]"]
+    common += ["max_steps=[2]", "lr=0.01", "save_steps=1", "logging_steps=1"]
+    one = train(tiny_run(data, tmp_path / "one", *common))
+    bslm = Path(sys.executable).with_name("bslm")
+    argv = [f"data={data}", f"out={tmp_path / 'two'}", "model=tiny", "use_cpu=true"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([str(bslm), "train", "sft", *argv, *common, "processes=2"], check=True, env=env)
+    two = tmp_path / "two" / "final"
+    assert (tmp_path / "two" / "stage1" / "checkpoint-2" / "rng_state_1.pth").is_file()
+    a = load_file(str(one / "adapter_model.safetensors"))
+    b = load_file(str(two / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    moved = [k for k in a if "lora_B" in k]
+    assert moved and any(a[k].abs().sum() > 0 for k in moved)
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+    # the same loss and gradient norm logged: an update is the mean over its examples
+    logs = [
+        [json.loads(x) for x in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        for run in ("one", "two")
+    ]
+    assert len(logs[0]) == 2
+    for r1, r2 in zip(*logs, strict=True):
+        assert r1["loss"] == pytest.approx(r2["loss"], rel=1e-4)
+        assert r1["grad_norm"] == pytest.approx(r2["grad_norm"], rel=1e-3)
+
+
+def test_processes_that_cannot_train_are_refused(data, tmp_path):
+    with pytest.raises(ConfigError, match="not a multiple"):
+        train(tiny_run(data, tmp_path / "r", "processes=2", "grad_accum=3"))
+    with pytest.raises(ConfigError, match="for CPU training"):
+        train(tiny_run(data, tmp_path / "r", "processes=2", "use_cpu=false", "grad_accum=2"))
