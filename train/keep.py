@@ -27,6 +27,15 @@ from bslm.train.sft import DONE, FINAL, checkpoint_step, done_stages, latest_che
 KEEP_FILE = "keep.json"
 ARTIFACT = "artifact"
 STATE_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth")
+
+
+def state_files(directory: Path) -> list[str]:
+    """The trainer's state files in ``directory``: ``STATE_FILES`` and, for a run of several
+    processes, each process's random state (``rng_state_<rank>.pth``)."""
+    names = [n for n in STATE_FILES if (directory / n).is_file()]
+    return names + sorted(p.name for p in directory.glob("rng_state_*.pth"))
+
+
 OPTIMIZER = "optimizer.pt"
 
 
@@ -56,9 +65,8 @@ def keep_state(cfg, out: Path, adapter: Path, stage: int | None, step: int, data
     position = len(done) if stage is None else cfg.stages.index(stage)
     with atomic_dir(dest, replace=True) as tmp:
         pack(adapter, tmp / ARTIFACT)
-        for name in STATE_FILES:
-            if stage is not None and (adapter / name).is_file():
-                shutil.copy(adapter / name, tmp / name)
+        for name in state_files(adapter) if stage is not None else ():
+            shutil.copy(adapter / name, tmp / name)
         if stage is not None and (adapter / OPTIMIZER).is_file():
             _optimizer_without_moments(adapter / OPTIMIZER, tmp / OPTIMIZER)
         for s in done:
@@ -102,7 +110,7 @@ def restore_state(cfg, out: Path, data: Path, data_sha: str, build_adapter) -> s
         target = out / f"stage{meta['stage']}" / f"checkpoint-{meta['step']}"
     with atomic_dir(target, replace=True) as tmp:
         build_adapter(keep / ARTIFACT, tmp)
-        for name in (*STATE_FILES, OPTIMIZER):
+        for name in (*state_files(keep), OPTIMIZER):
             if (keep / name).is_file():
                 shutil.copy(keep / name, tmp / name)
     where = (

@@ -352,3 +352,11 @@ def test_processes_that_cannot_train_are_refused(data, tmp_path):
         train(tiny_run(data, tmp_path / "r", "processes=2", "grad_accum=3"))
     with pytest.raises(ConfigError, match="for CPU training"):
         train(tiny_run(data, tmp_path / "r", "processes=2", "use_cpu=false", "grad_accum=2"))
+
+
+def test_the_kept_state_holds_every_process_random_state(tmp_path):
+    from bslm.train.keep import state_files
+
+    for name in ("trainer_state.json", "rng_state_0.pth", "rng_state_1.pth", "other.bin"):
+        (tmp_path / name).write_text("x")
+    assert state_files(tmp_path) == ["trainer_state.json", "rng_state_0.pth", "rng_state_1.pth"]
