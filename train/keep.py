@@ -27,6 +27,7 @@ from bslm.train.sft import DONE, FINAL, checkpoint_step, done_stages, latest_che
 KEEP_FILE = "keep.json"
 ARTIFACT = "artifact"
 STATE_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth")
+OPTIMIZER = "optimizer.pt"
 
 
 def state_files(directory: Path) -> list[str]:
@@ -34,9 +35,6 @@ def state_files(directory: Path) -> list[str]:
     processes, each process's random state (``rng_state_<rank>.pth``)."""
     names = [n for n in STATE_FILES if (directory / n).is_file()]
     return names + sorted(p.name for p in directory.glob("rng_state_*.pth"))
-
-
-OPTIMIZER = "optimizer.pt"
 
 
 def sha256(path: Path) -> str:

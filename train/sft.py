@@ -622,6 +622,8 @@ class Team:
 
     def __init__(self, cfg: SFTConfig):
         self.size, self.helpers = cfg.processes, []
+        self.threads = max(1, (os.cpu_count() or 1) // self.size)  # each process's share
+        self.before: dict[str, str | None] = {}  # the environment _spawn changed
         helper = self.size > 1 and "RANK" in os.environ
         self.rank = int(os.environ["RANK"]) if helper else 0
         self.main = self.rank == 0
@@ -635,7 +637,7 @@ class Team:
 
         if self.main:
             self._spawn(config)
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.size))
+        torch.set_num_threads(self.threads)
         dist.init_process_group("gloo")
 
     def _spawn(self, config: Path) -> None:
@@ -648,11 +650,10 @@ class Team:
         group.update(WORLD_SIZE=str(self.size), RANK="0", LOCAL_RANK="0")
         self.before = {k: os.environ.get(k) for k in group}  # put back by finish()
         os.environ.update(group)
-        threads = str(max(1, (os.cpu_count() or 1) // self.size))
         command = [str(Path(sys.executable).with_name("bslm")), "train", "sft"]
         for rank in range(1, self.size):
             env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank)}
-            env["OMP_NUM_THREADS"] = threads
+            env["OMP_NUM_THREADS"] = str(self.threads)
             self.helpers.append(
                 subprocess.Popen(
                     [*command, "--config", str(config)], env=env, preexec_fn=_die_with_parent
@@ -687,7 +688,7 @@ class Team:
 
         dist.barrier()
         dist.destroy_process_group()
-        for k, v in getattr(self, "before", {}).items():
+        for k, v in self.before.items():
             if v is None:
                 os.environ.pop(k, None)
             else:

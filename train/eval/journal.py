@@ -168,9 +168,8 @@ def evaluate_kept(cfg, report: Path, model_name: str | None = None, select=None)
     """``suites.evaluate`` with ``cfg``'s predictor, each decision journaled beside
     ``report`` (a stopped run continues); writes the report, then drops the journal."""
     from bslm.train.eval.predictors import open_predictor
-    from bslm.train.eval.suites import check_config, evaluate, write_report
+    from bslm.train.eval.suites import evaluate, write_report
 
-    check_config(cfg)
     journal = Journal(open_predictor(cfg), journal_path(report), eval_settings(cfg))
     result = evaluate(cfg, journal, model_name, select)
     write_report(result, report)
