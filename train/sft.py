@@ -440,6 +440,9 @@ def _stage_args(cfg: SFTConfig, stage: int, out: Path):
         max_length=None,
         # recomputing activations saves memory a CPU has plenty of, at a fifth of each step
         gradient_checkpointing=not cfg.use_cpu,
+        # every trainable weight (LoRA on each linear layer, the tool rows of the tied output
+        # layer) takes part in every forward: no search for unused ones after each backward
+        ddp_find_unused_parameters=False,
     )
 
 
