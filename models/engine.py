@@ -71,6 +71,8 @@ class Backend(ABC):
         # what a user may want to see: model name/path, quantization, sliding window...
         self.info: dict = dict(info or {})
         self.tokens: list[int] = []
+        # the last prompt primed and the logits after it, while the cache still holds it
+        self._primed: tuple[list[int], np.ndarray] | None = None
 
     @property
     def n_past(self) -> int:
@@ -107,6 +109,8 @@ class Backend(ABC):
         if n < self.n_past:
             self._rewind(n)
             del self.tokens[n:]
+        if self._primed is not None and n < len(self._primed[0]):
+            self._primed = None
 
     def reset(self) -> None:
         self.rewind(0)
@@ -127,10 +131,21 @@ class Backend(ABC):
 
     def prime(self, prompt: list[int], copy: bool = True) -> np.ndarray:
         """Logits after ``prompt``, reusing the longest cached prefix (at least the last
-        prompt token is always evaluated again, so there are logits to return)."""
+        prompt token is evaluated again, so there are logits to return). The prompt primed
+        last, while the cache still holds it (as after decoding from it), gives back the
+        logits kept from then: decoding one prompt again, another way, evaluates nothing and
+        starts from the very same numbers (the last token evaluated again, alone, would come
+        out slightly different: llama.cpp's results depend on the batch a token is in)."""
+        prompt = list(prompt)
+        primed = self._primed
+        if primed is not None and primed[0] == prompt and self.shared(prompt) == len(prompt):
+            self.rewind(len(prompt))
+            return primed[1].copy() if copy else primed[1]
         keep = self.shared(prompt[:-1])
         self.rewind(keep)
-        return self.eval(prompt[keep:], copy)
+        logits = self.eval(prompt[keep:], copy)
+        self._primed = (prompt, np.array(logits))  # a copy: ``logits`` may be a view
+        return logits
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

@@ -60,38 +60,61 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    import tempfile
+
     from bslm.models.cli import read_json
-    from bslm.train.eval.journal import evaluate_kept
+    from bslm.train.eval.journal import evaluate_together
     from bslm.train.eval.predictors import open_predictor, tool_selector
-    from bslm.train.eval.suites import EvalConfig, evaluate, markdown
+    from bslm.train.eval.suites import EvalConfig, check_config, evaluate, markdown
     from bslm.train.plots import plot_bars
 
     suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
-    cfg = EvalConfig(
-        suites=suites,
-        model=str(args.model) if args.model else None,
-        data=str(args.data),
-        limit=args.limit,
-        mask=args.mask,
-        max_new_tokens=args.max_new_tokens,
-        prompted=args.prompted,
-        backend=args.backend,
-        distractors=args.distractors,
-        retrieval=args.retrieval,
-        top_k=args.top_k,
-        call_threshold=args.call_threshold,
-        copy_bias=args.copy_bias,
-    )
+    masks = [m.strip() for m in args.mask.split(",") if m.strip()]
+    if not masks or len(set(masks)) < len(masks):
+        raise BslmError(f"--mask {args.mask!r}: name each mask once")
+    cfgs = []
+    for mask in masks:
+        helped = mask != "off" or len(masks) == 1  # a lone unmasked run is refused its help
+        cfgs.append(
+            EvalConfig(
+                suites=suites,
+                model=str(args.model) if args.model else None,
+                data=str(args.data),
+                limit=args.limit,
+                mask=mask,
+                max_new_tokens=args.max_new_tokens,
+                prompted=args.prompted,
+                backend=args.backend,
+                distractors=args.distractors,
+                retrieval=args.retrieval,
+                top_k=args.top_k,
+                call_threshold=args.call_threshold if helped else None,
+                copy_bias=args.copy_bias if helped else 0.0,
+            )
+        )
+    for cfg in cfgs:
+        check_config(cfg)
     others = [read_json(p) for p in args.compare]
-    select = tool_selector(cfg.retrieval, cfg.top_k)
+    select = tool_selector(cfgs[0].retrieval, cfgs[0].top_k)
     if args.out:  # every decision journaled as it is made: a stopped run continues
-        report = evaluate_kept(cfg, Path(args.out), args.name, select)
+        reports = evaluate_together(cfgs, mask_reports(Path(args.out), masks), args.name, select)
+    elif len(cfgs) > 1:  # the journals that share each prompt's evaluation, thrown away after
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = mask_reports(Path(tmp) / "report.json", masks)
+            reports = evaluate_together(cfgs, paths, args.name, select)
     else:
-        report = evaluate(cfg, open_predictor(cfg), args.name, select)
-    print(markdown([report, *others]))
+        reports = [evaluate(cfgs[0], open_predictor(cfgs[0]), args.name, select)]
+    print(markdown([*reports, *others]))
     if args.plot:
-        plot_bars([report, *others], Path(args.plot))
+        plot_bars([*reports, *others], Path(args.plot))
     return 0
+
+
+def mask_reports(out: Path, masks: list[str]) -> list[Path]:
+    """The report of each mask: ``out`` itself for one, ``NAME-<mask>.json`` for several."""
+    if len(masks) == 1:
+        return [out]
+    return [out.with_name(f"{out.name.removesuffix('.json')}-{mask}.json") for mask in masks]
 
 
 def add_parsers(sub) -> None:
@@ -138,9 +161,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--limit", type=int, default=0, help="items per suite at most")
     p.add_argument(
         "--mask",
-        choices=("hard", "soft", "off"),
         default="hard",
-        help="constrained decoding (default: hard, as the runtime decodes)",
+        help="constrained decoding: hard (default, as the runtime decodes), soft, off; several, "
+        "comma-separated (hard,off), evaluate each with one evaluation of each prompt, the help "
+        "going to the masked ones (reports: --out R.json writes R-hard.json, R-off.json)",
     )
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument(

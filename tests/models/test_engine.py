@@ -23,6 +23,29 @@ def test_greedy_with_cache_matches_full_recompute(tiny):
     assert fast == slow
 
 
+def test_a_prompt_decoded_again_starts_from_the_logits_it_had(tiny):
+    import numpy as np
+
+    from bslm.models.torch_backend import TorchBackend
+
+    model, tok = tiny
+    backend = TorchBackend(model, tok)
+    evaluated = []
+    eval_ids = backend._eval
+    backend._eval = lambda ids: evaluated.append(len(ids)) or eval_ids(ids)
+    prompt = tok.encode_text("The weather in Paris is")
+    first = backend.prime(prompt)
+    backend.eval([5, 6, 7])  # decoded from it
+    again = backend.prime(prompt)
+    assert evaluated == [len(prompt), 3] and np.array_equal(first, again)
+    again[0] += 1.0  # a copy: the kept logits stay as they were
+    assert np.array_equal(first, backend.prime(prompt))
+    backend.rewind(len(prompt) - 2)  # the prompt is no longer all cached: evaluated again
+    assert np.allclose(backend.prime(prompt), first, atol=1e-4) and evaluated[-1] == 2
+    backend.prime(prompt + [9])  # another prompt: its new token evaluated
+    assert evaluated[-1] == 1 and backend.tokens == prompt + [9]
+
+
 def test_greedy_stops_on_a_stop_id(tiny):
     model, tok = tiny
     prompt = tok.encode_text("hello")

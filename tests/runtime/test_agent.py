@@ -33,6 +33,7 @@ class Scripted(Backend):
         self.prompts.append(list(prompt))
         self.turn += 1
         self.pos = 0
+        self._primed = None  # a script's next turn is not a function of the prompt
         return super().prime(prompt, copy)
 
     def _logits(self):

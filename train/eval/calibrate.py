@@ -13,9 +13,10 @@ own choice: the help may stop needless calls, never trade needed ones for text. 
 gets few calls right would otherwise score best by never calling: a useless agent.) So that
 the gain is not read off the same items it was chosen on, the report also gives a two-fold
 estimate: the threshold chosen on the even items scored on the odd ones, and the other way
-round.
+round. ``--off`` adds a pass without the mask, the model's own ability, reported apart. The
+passes share one evaluation of each prompt (``journal.evaluate_together``).
 
-    python -m bslm.train.eval.calibrate --model M.gguf [--limit N] [--out DIR]
+    python -m bslm.train.eval.calibrate --model M.gguf [--limit N] [--out DIR] [--off]
     python -m bslm.train.eval.calibrate --reports CALL.json TEXT.json [--write models/default]
 
 ``--write ARTIFACT`` records the threshold (and ``--copy-bias``, chosen by its own runs) in the
@@ -27,6 +28,7 @@ drops it: a threshold belongs to the weights it was calibrated on.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -137,6 +139,18 @@ def report(items: list[dict]) -> dict:
     }
 
 
+def unmasked(off_report: dict) -> dict:
+    """What the pass without the mask gives: accuracy, overall and by kind."""
+    dev = off_report["suites"]["dev"]
+    kinds: dict[str, list[bool]] = {}
+    for it in dev["items"]:
+        kinds.setdefault(it["kind"], []).append(it["ok"])
+    return {
+        "accuracy": dev["accuracy"],
+        "by_kind": {k: round(100.0 * sum(v) / len(v), 1) for k, v in sorted(kinds.items())},
+    }
+
+
 def markdown(r: dict) -> str:
     lines = [
         f"call threshold chosen: {r['threshold']} (n={r['n']})",
@@ -146,6 +160,7 @@ def markdown(r: dict) -> str:
         f"| hard mask, the model's own choice | {r['own']} |",
         f"| hard mask + call threshold {r['threshold']} | {r['helped']} |",
         f"| hard mask + threshold chosen on the other half (two-fold) | {r['two_fold']} |",
+        *([f"| no mask | {r['off']['accuracy']} |"] if "off" in r else []),
         "",
         "| threshold | " + " | ".join(r["curve"]) + " |",
         "|---|" + "---:|" * len(r["curve"]),
@@ -159,6 +174,11 @@ def markdown(r: dict) -> str:
         "| own | " + " | ".join(str(v) for v in r["by_kind"]["own"].values()) + " |",
         "| helped | " + " | ".join(str(v) for v in r["by_kind"]["helped"].values()) + " |",
     ]
+    if "off" in r:
+        off = r["off"]["by_kind"]
+        lines.append(
+            "| no mask | " + " | ".join(str(off.get(k, "–")) for k in r["by_kind"]["own"]) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -179,18 +199,22 @@ def write_settings(artifact: Path, r: dict, copy_bias: float = 0.0) -> dict:
     return decoding
 
 
-def passes(model: str | None, backend: str, limit: int, out: Path) -> tuple[dict, dict]:
-    """Run the two passes (reports written under ``out``; a stopped pass continues)."""
-    from bslm.train.eval.journal import evaluate_kept
+def passes(model: str | None, backend: str, limit: int, out: Path, off: bool = False) -> list:
+    """Run the two passes, and with ``off`` a third without the mask (the model's own ability,
+    reported apart), each prompt evaluated once for all of them (reports written under
+    ``out``; a stopped pass continues): [call, text] or [call, text, off]."""
+    from bslm.train.eval.journal import evaluate_together
     from bslm.train.eval.suites import EvalConfig
 
-    reports = []
-    for name, t in (("call", 0.0), ("text", NEVER)):
-        cfg = EvalConfig(
-            suites=("dev",), model=model, backend=backend, limit=limit, call_threshold=t
-        )
-        reports.append(evaluate_kept(cfg, out / f"calibrate-{name}.json"))
-    return reports[0], reports[1]
+    cfg = EvalConfig(suites=("dev",), model=model, backend=backend, limit=limit)
+    cfgs = {
+        "call": dataclasses.replace(cfg, call_threshold=0.0),
+        "text": dataclasses.replace(cfg, call_threshold=NEVER),
+    }
+    if off:
+        cfgs["off"] = dataclasses.replace(cfg, mask="off")
+    paths = [out / f"calibrate-{name}.json" for name in cfgs]
+    return evaluate_together(list(cfgs.values()), paths)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,16 +223,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="llama", help="llama, onnx or torch")
     ap.add_argument("--limit", type=int, default=0, help="development items at most (0: all)")
     ap.add_argument("--reports", nargs=2, metavar=("CALL", "TEXT"), help="reuse two passes")
+    ap.add_argument(
+        "--off", action="store_true", help="and a pass without the mask (calibrate-off.json)"
+    )
     ap.add_argument("--out", default=".", help="directory for the passes' reports")
     ap.add_argument("--write", default=None, help="artifact directory to record the setting in")
     ap.add_argument("--copy-bias", type=float, default=0.0, help="copy bias to record with it")
     args = ap.parse_args(argv)
     try:
+        off = None
         if args.reports:
             call, text = (json.loads(Path(p).read_text()) for p in args.reports)
         else:
-            call, text = passes(args.model, args.backend, args.limit, Path(args.out))
+            call, text, *rest = passes(
+                args.model, args.backend, args.limit, Path(args.out), args.off
+            )
+            off = rest[0] if rest else None
         r = report(pair(call, text))
+        if off is not None:
+            r["off"] = unmasked(off)
         if args.write:
             write_settings(Path(args.write), r, args.copy_bias)
     except (OSError, ValueError, KeyError, BslmError) as e:

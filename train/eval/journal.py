@@ -108,6 +108,9 @@ class Journal:
         self.predict, self.path = predict, path
         self.done: dict[str, dict] = {}
         self.replayed = 0
+        # journals of other decodings of the same model: each new decision is also taken by
+        # them, at once, while its prompt is still in the model's cache
+        self.followers: list[Journal] = []
         self.last_call: tuple[float, bool] | None = None
         if path.exists():
             self._read(settings)
@@ -145,15 +148,22 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
 
+    def _decide(self, key: str, messages: list[dict], tools: list | None) -> dict:
+        out = self.predict(messages, tools)
+        call = getattr(self.predict, "last_call", None)
+        entry = {"key": key, "out": dump_output(out), "last_call": call}
+        self._append(entry)
+        self.done[key] = entry
+        return entry
+
     def __call__(self, messages: list[dict], tools: list | None) -> ModelOutput:
         key = decision_key(messages, tools)
         entry = self.done.get(key)
         if entry is None:
-            out = self.predict(messages, tools)
-            call = getattr(self.predict, "last_call", None)
-            entry = {"key": key, "out": dump_output(out), "last_call": call}
-            self._append(entry)
-            self.done[key] = entry
+            entry = self._decide(key, messages, tools)
+            for other in self.followers:
+                if key not in other.done:
+                    other._decide(key, messages, tools)
         else:
             self.replayed += 1
         self.last_call = None if entry["last_call"] is None else tuple(entry["last_call"])
@@ -167,11 +177,42 @@ class Journal:
 def evaluate_kept(cfg, report: Path, model_name: str | None = None, select=None) -> dict:
     """``suites.evaluate`` with ``cfg``'s predictor, each decision journaled beside
     ``report`` (a stopped run continues); writes the report, then drops the journal."""
-    from bslm.train.eval.predictors import open_predictor
+    return evaluate_together([cfg], [report], model_name, select)[0]
+
+
+# what evaluations of one model together may differ in: how it decodes
+DECODING = ("mask", "call_threshold", "copy_bias")
+
+
+def evaluate_together(
+    cfgs: list, reports: list[Path], model_name: str | None = None, select=None
+) -> list[dict]:
+    """Evaluations of one model that differ only in how it decodes (``DECODING``), one after
+    another on the model opened once, each journaled beside its report (a stopped run
+    continues). While the first evaluation runs, each of its new decisions is also taken under
+    the others' settings right after it, its prompt still cached, so that a prompt is evaluated
+    once for all of them; the later evaluations then find the decisions taken with the gold
+    history (every suite but ``env:``) already made. Writes each report, then drops the
+    journals. Raises ConfigError for evaluations that differ in more than decoding."""
+    from bslm.train.eval.predictors import config_help, open_predictor
     from bslm.train.eval.suites import evaluate, write_report
 
-    journal = Journal(open_predictor(cfg), journal_path(report), eval_settings(cfg))
-    result = evaluate(cfg, journal, model_name, select)
-    write_report(result, report)
-    journal.finish()
-    return result
+    first = cfgs[0]
+    for cfg in cfgs[1:]:
+        if dataclasses.replace(cfg, **{k: getattr(first, k) for k in (*DECODING, "out")}) != first:
+            raise ConfigError("evaluations together may differ only in mask and help")
+    lead = open_predictor(first)
+    predictors = [lead] + [lead.sibling(cfg.mask, config_help(cfg)) for cfg in cfgs[1:]]
+    journals = [
+        Journal(p, journal_path(r), eval_settings(c))
+        for p, r, c in zip(predictors, reports, cfgs, strict=True)
+    ]
+    results = []
+    for i, (cfg, journal, report) in enumerate(zip(cfgs, journals, reports, strict=True)):
+        journal.followers = journals[i + 1 :]
+        result = evaluate(cfg, journal, model_name, select)
+        write_report(result, report)
+        results.append(result)
+    for journal in journals:  # a rerun stopped before the last report replays the first ones
+        journal.finish()
+    return results

@@ -128,6 +128,12 @@ class DecodingPredictor:
         # the model's own choice was to open one
         self.last_call: tuple[float, bool] | None = None
 
+    def sibling(self, mask: str, help: Help | None = None) -> DecodingPredictor:
+        """The same model, open once, decoded another way."""
+        return DecodingPredictor(
+            self.backend, max_new_tokens=self.max_new_tokens, mask=mask, help=help
+        )
+
     def grammar(self, messages: list[dict], specs: list):
         system = (
             messages[0].get("content") if messages and messages[0]["role"] == "system" else None

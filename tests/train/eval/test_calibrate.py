@@ -99,3 +99,14 @@ def test_a_threshold_never_buys_text_with_the_calls_the_model_gets_right():
     assert accuracy(items, NEVER) == pytest.approx(100 * 4 / 6)  # more, but no agent
     r = report(items)
     assert r["own"] == pytest.approx(100 / 6, abs=0.01) and r["calls_own"] == 50.0
+
+
+def test_the_pass_without_the_mask_is_reported_apart(tmp_path, capsys):
+    argv = ["--model", "tiny", "--backend", "torch", "--limit", "3", "--out", str(tmp_path)]
+    assert main([*argv, "--off"]) == 0
+    table = capsys.readouterr().out
+    off = json.loads((tmp_path / "calibrate-off.json").read_text())
+    assert off["mask"] == "off" and "help" not in off
+    assert f"| no mask | {off['suites']['dev']['accuracy']} |" in table
+    for name in ("call", "text"):
+        assert json.loads((tmp_path / f"calibrate-{name}.json").read_text())["mask"] == "hard"

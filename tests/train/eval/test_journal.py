@@ -108,3 +108,70 @@ def test_cli_continues_a_stopped_evaluation(tmp_path, monkeypatch):
     stopped = json.loads(out.read_text())["suites"]["dev"]["items"]
     assert main(argv) == 0 and len(made) == 5  # no journal left: all four decoded again
     assert json.loads(out.read_text())["suites"]["dev"]["items"] == stopped
+
+
+def test_a_followers_journal_takes_each_new_decision_at_once(tmp_path):
+    lead_predict, follow_predict = Fake(), Fake()
+    lead = Journal(lead_predict, tmp_path / "a.partial.jsonl", SETTINGS)
+    follower = Journal(follow_predict, tmp_path / "b.partial.jsonl", {**SETTINGS, "mask": "hard"})
+    lead.followers = [follower]
+    evaluate(CFG, lead)
+    assert follow_predict.calls == lead_predict.calls == 6
+    again = evaluate(CFG, follower)  # every decision already taken: none decoded again
+    assert follow_predict.calls == 6 and follower.replayed == 6
+    assert again["suites"]["dev"]["items"] == evaluate(CFG, Fake())["suites"]["dev"]["items"]
+
+
+def test_evaluations_together_give_what_each_gives_alone_from_one_prompt_evaluation(
+    tmp_path, monkeypatch
+):
+    from bslm.models.torch_backend import TorchBackend
+    from bslm.train.eval.journal import evaluate_kept, evaluate_together
+
+    evaluated = []
+    eval_ids = TorchBackend._eval
+
+    def counted(self, ids):
+        evaluated.append(len(ids))
+        return eval_ids(self, ids)
+
+    monkeypatch.setattr(TorchBackend, "_eval", counted)
+    hard = EvalConfig(suites=("dev",), model="tiny", limit=4, mask="hard", max_new_tokens=4)
+    off = EvalConfig(suites=("dev",), model="tiny", limit=4, mask="off", max_new_tokens=4)
+    alone = [evaluate_kept(c, tmp_path / f"alone-{c.mask}.json") for c in (hard, off)]
+    apart = sum(evaluated)
+    evaluated.clear()
+    paths = [tmp_path / "together-hard.json", tmp_path / "together-off.json"]
+    together = evaluate_together([hard, off], paths)
+    # each prompt evaluated once: its hundreds of tokens, against a few decoded per decision
+    assert sum(evaluated) < 0.6 * apart
+    for a, b in zip(alone, together, strict=True):
+        assert a["mask"] == b["mask"]
+        assert a["suites"]["dev"]["items"] == b["suites"]["dev"]["items"]
+    assert all(p.is_file() and not journal_path(p).exists() for p in paths)
+
+
+def test_evaluations_together_differ_only_in_decoding(tmp_path):
+    from bslm.train.eval.journal import evaluate_together
+
+    a = EvalConfig(suites=("dev",), model="tiny", limit=2, mask="hard")
+    with pytest.raises(ConfigError, match="only in mask and help"):
+        evaluate_together(
+            [a, EvalConfig(suites=("dev",), model="tiny", limit=3, mask="off")],
+            [tmp_path / "a.json", tmp_path / "b.json"],
+        )
+
+
+def test_cli_evaluates_several_masks_one_report_each(tmp_path, capsys):
+    from bslm.cli.main import main
+
+    out = tmp_path / "r.json"
+    argv = ["eval", "--suite", "dev", "--model", "tiny", "--limit", "2", "--max-new-tokens", "4"]
+    assert main([*argv, "--mask", "hard,off", "--out", str(out)]) == 0
+    reports = [json.loads((tmp_path / f"r-{m}.json").read_text()) for m in ("hard", "off")]
+    assert [r["mask"] for r in reports] == ["hard", "off"] and not out.exists()
+    table = capsys.readouterr().out
+    assert "(hard)" in table and "(off)" in table
+    assert main([*argv, "--mask", "hard,off"]) == 0  # no report asked for: printed only
+    assert main([*argv, "--mask", "hard,hard"]) == 2
+    assert "name each mask once" in capsys.readouterr().err
