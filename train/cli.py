@@ -60,42 +60,43 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    import dataclasses
     import tempfile
 
     from bslm.models.cli import read_json
     from bslm.train.eval.journal import evaluate_together
     from bslm.train.eval.predictors import open_predictor, tool_selector
-    from bslm.train.eval.suites import EvalConfig, check_config, evaluate, markdown
+    from bslm.train.eval.suites import EvalConfig, evaluate, markdown
     from bslm.train.plots import plot_bars
 
     suites = tuple(s.strip() for s in args.suite.split(",") if s.strip())
     masks = [m.strip() for m in args.mask.split(",") if m.strip()]
     if not masks or len(set(masks)) < len(masks):
         raise BslmError(f"--mask {args.mask!r}: name each mask once")
-    cfgs = []
-    for mask in masks:
-        helped = mask != "off" or len(masks) == 1  # a lone unmasked run is refused its help
-        cfgs.append(
-            EvalConfig(
-                suites=suites,
-                model=str(args.model) if args.model else None,
-                data=str(args.data),
-                limit=args.limit,
-                mask=mask,
-                max_new_tokens=args.max_new_tokens,
-                prompted=args.prompted,
-                backend=args.backend,
-                distractors=args.distractors,
-                retrieval=args.retrieval,
-                top_k=args.top_k,
-                call_threshold=args.call_threshold if helped else None,
-                copy_bias=args.copy_bias if helped else 0.0,
-            )
-        )
-    for cfg in cfgs:
-        check_config(cfg)
+    cfg = EvalConfig(
+        suites=suites,
+        model=str(args.model) if args.model else None,
+        data=str(args.data),
+        limit=args.limit,
+        mask=masks[0],
+        max_new_tokens=args.max_new_tokens,
+        prompted=args.prompted,
+        backend=args.backend,
+        distractors=args.distractors,
+        retrieval=args.retrieval,
+        top_k=args.top_k,
+        call_threshold=args.call_threshold,
+        copy_bias=args.copy_bias,
+    )
+    # the help goes to the masked evaluations (a lone unmasked one is refused it)
+    cfgs = [
+        dataclasses.replace(cfg, mask=m)
+        if m != "off" or len(masks) == 1
+        else dataclasses.replace(cfg, mask=m, call_threshold=None, copy_bias=0.0)
+        for m in masks
+    ]
     others = [read_json(p) for p in args.compare]
-    select = tool_selector(cfgs[0].retrieval, cfgs[0].top_k)
+    select = tool_selector(cfg.retrieval, cfg.top_k)
     if args.out:  # every decision journaled as it is made: a stopped run continues
         reports = evaluate_together(cfgs, mask_reports(Path(args.out), masks), args.name, select)
     elif len(cfgs) > 1:  # the journals that share each prompt's evaluation, thrown away after
@@ -103,7 +104,7 @@ def _eval(args) -> int:
             paths = mask_reports(Path(tmp) / "report.json", masks)
             reports = evaluate_together(cfgs, paths, args.name, select)
     else:
-        reports = [evaluate(cfgs[0], open_predictor(cfgs[0]), args.name, select)]
+        reports = [evaluate(cfg, open_predictor(cfg), args.name, select)]
     print(markdown([*reports, *others]))
     if args.plot:
         plot_bars([*reports, *others], Path(args.plot))

@@ -195,9 +195,11 @@ def evaluate_together(
     history (every suite but ``env:``) already made. Writes each report, then drops the
     journals. Raises ConfigError for evaluations that differ in more than decoding."""
     from bslm.train.eval.predictors import config_help, open_predictor
-    from bslm.train.eval.suites import evaluate, write_report
+    from bslm.train.eval.suites import check_config, evaluate, write_report
 
     first = cfgs[0]
+    for cfg in cfgs:  # each one refused now, not after the evaluations before it
+        check_config(cfg)
     for cfg in cfgs[1:]:
         if dataclasses.replace(cfg, **{k: getattr(first, k) for k in (*DECODING, "out")}) != first:
             raise ConfigError("evaluations together may differ only in mask and help")
