@@ -49,11 +49,16 @@ class Printer:
         self.err = Console(stderr=True, highlight=False)
         self.show_text = show_text
         self.at_line_start = True
+        self.thought_open = False  # a thought on stderr whose line has not ended
 
     def __call__(self, ev: Event) -> None:
+        if not (isinstance(ev, TextDelta) and ev.kind == "think"):
+            self._end_thought()
         if isinstance(ev, TextDelta):
             if ev.kind == "think":
                 self.err.print(ev.text, style="dim italic", end="")
+                if ev.text:
+                    self.thought_open = not ev.text.endswith("\n")
             elif self.show_text:
                 sys.stdout.write(ev.text)
                 sys.stdout.flush()
@@ -79,6 +84,11 @@ class Printer:
             self.err.print(f"[yellow]{escape(printable(ev.message))}[/]", markup=True)
         elif isinstance(ev, Answer) and self.show_text:
             self._newline()
+
+    def _end_thought(self) -> None:
+        if self.thought_open:
+            self.err.print()
+            self.thought_open = False
 
     def _newline(self) -> None:
         if not self.at_line_start and self.show_text:

@@ -75,3 +75,24 @@ def test_bad_mcp_config_is_one_line(tmp_path):
     r = bslm("run", "hi", "--mcp-config", str(cfg), "--model", "/no/such.gguf", timeout=120)
     assert r.returncode == 2
     assert r.stderr.startswith("bslm: error:") and r.stderr.count("\n") == 1
+
+
+def test_a_thought_ends_its_line_before_the_call_or_answer_that_follows(capsys):
+    from bslm.runtime.events import Answer, CallEvent, TextDelta
+    from bslm.runtime.run import Printer
+
+    p = Printer()
+    p(TextDelta("The user wants ", kind="think"))
+    p(TextDelta("the time.", kind="think"))
+    p(CallEvent(id="c1", name="current_time", arguments={"timezone": "Asia/Tokyo"}))
+    p(TextDelta("Thinking again", kind="think"))
+    p(TextDelta("It is noon.", kind="text"))
+    p(Answer("It is noon."))
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "The user wants the time."
+    assert lines[1].startswith("→ current_time")
+    assert lines[2] == "Thinking again"
+    p(TextDelta("done\n", kind="think"))
+    p(Answer(""))
+    assert capsys.readouterr().err == "done\n"  # a thought that ended its line gets no empty one
