@@ -110,6 +110,13 @@ class SFTConfig:
             "so grad_accum must be a multiple of it"
         },
     )
+    balance: bool = field(
+        default=True,
+        metadata={
+            "help": "with several processes, share each update's examples among them by length "
+            "(the same updates; no process waits long for the others)"
+        },
+    )
 
 
 def stage_value(values: tuple, cfg: SFTConfig, stage: int):
@@ -341,7 +348,71 @@ def _tail_rows_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     return torch.cat([F.linear(x, known), F.linear(x, delta)], dim=-1)
 
 
-def _trainer_class():
+def balanced_sampler(lengths: list[int], processes: int, accum: int, rank: int, seed: int):
+    """This process's examples, one per step, for processes side by side: each update takes
+    the next ``processes x accum`` examples of the epoch's shuffled order (as the plain sampler
+    does), then shares them out so that every process gets ``accum`` of them and as even a
+    share of the work as can be found; all compute the same plan, nothing is exchanged.
+    transformers' ``BatchRebalanceSampler`` (the dataloader plumbing, epochs, the tail) with
+    its assignment replaced: with one example per step it deals the longest to the same
+    process every time."""
+    from transformers.trainer_pt_utils import BatchRebalanceSampler
+
+    class BalancedSampler(BatchRebalanceSampler):
+        def _assign(self, indices, lengths):
+            shares = balanced_shares(
+                [self._cost(1, n) for n in lengths], self.dp_size, self.grad_accum
+            )
+            return [[[indices[i]] for i in share] for share in shares]
+
+    return BalancedSampler(
+        lengths, processes * accum, processes, accum, seed=seed, rank=rank, drop_last=False
+    )
+
+
+def balanced_shares(costs: list[float], parts: int, size: int) -> list[list[int]]:
+    """``parts`` lists of ``size`` positions of ``costs`` (their length is parts x size), their
+    largest sum as small as possible: the exact split for two small shares, else a greedy deal
+    (the largest first, to the lightest share with room) improved by pairwise swaps."""
+    import itertools
+    import math
+
+    n = len(costs)
+    if parts == 2 and math.comb(n, size) <= 20_000:
+        total = sum(costs)
+        first = min(
+            itertools.combinations(range(n), size),
+            key=lambda c: max(s := sum(costs[i] for i in c), total - s),
+        )
+        return [list(first), [i for i in range(n) if i not in first]]
+    shares: list[list[int]] = [[] for _ in range(parts)]
+    sums = [0.0] * parts
+    for i in sorted(range(n), key=lambda i: (-costs[i], i)):
+        p = min((q for q in range(parts) if len(shares[q]) < size), key=lambda q: (sums[q], q))
+        shares[p].append(i)
+        sums[p] += costs[i]
+    improved = True
+    while improved:  # each swap lowers the heaviest share without raising another above it
+        improved = False
+        hi = max(range(parts), key=lambda q: (sums[q], -q))
+        swaps = (
+            (max(sums[hi] - d, sums[lo] + d), lo, a, b)
+            for lo in range(parts)
+            for a in shares[hi]
+            for b in shares[lo]
+            if (d := costs[a] - costs[b]) > 0 and max(sums[hi] - d, sums[lo] + d) < sums[hi]
+        )
+        best = min(swaps, default=None)
+        if best is not None:
+            _, lo, a, b = best
+            d = costs[a] - costs[b]
+            shares[hi][shares[hi].index(a)], shares[lo][shares[lo].index(b)] = b, a
+            sums[hi], sums[lo] = sums[hi] - d, sums[lo] + d
+            improved = True
+    return shares
+
+
+def _trainer_class(balance: bool = False):
     from trl import SFTTrainer
 
     class WeightedSFTTrainer(SFTTrainer):
@@ -349,6 +420,19 @@ def _trainer_class():
         # accumulation steps, so an update's gradient (and logged loss) is the mean over its
         # examples, however many processes share them
         loss_is_scaled_for_ga = False
+
+        def _get_train_sampler(self, train_dataset=None):
+            args = self.args
+            if not (balance and args.world_size > 1 and args.train_batch_size == 1):
+                return super()._get_train_sampler(train_dataset)
+            dataset = self.train_dataset if train_dataset is None else train_dataset
+            return balanced_sampler(
+                [len(ids) for ids in dataset["input_ids"]],
+                args.world_size,
+                args.gradient_accumulation_steps,
+                args.process_index,
+                args.seed,
+            )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss = batch_loss(model, inputs)
@@ -539,7 +623,7 @@ def train(cfg: SFTConfig) -> Path:
         tool_rows_apart(model)
         if cfg.bf16:
             frozen_in_bfloat16(model)
-    Trainer = _trainer_class()
+    Trainer = _trainer_class(cfg.balance)
     log_rows: list[dict] = []
     for stage in cfg.stages:
         sdir = out / f"stage{stage}"

@@ -360,3 +360,64 @@ def test_the_kept_state_holds_every_process_random_state(tmp_path):
     for name in ("trainer_state.json", "rng_state_0.pth", "rng_state_1.pth", "other.bin"):
         (tmp_path / name).write_text("x")
     assert state_files(tmp_path) == ["trainer_state.json", "rng_state_0.pth", "rng_state_1.pth"]
+
+
+def test_balanced_shares_split_evenly():
+    import itertools
+    import random
+
+    from bslm.train.sft import balanced_shares
+
+    rng = random.Random(0)
+    for _ in range(100):
+        costs = [rng.randint(50, 1000) for _ in range(8)]
+        shares = balanced_shares(costs, 2, 4)
+        assert sorted(i for s in shares for i in s) == list(range(8))
+        assert all(len(s) == 4 for s in shares)
+        got = max(sum(costs[i] for i in s) for s in shares)
+        best = min(
+            max(sum(costs[i] for i in c), sum(costs) - sum(costs[i] for i in c))
+            for c in itertools.combinations(range(8), 4)
+        )
+        assert got == best  # two shares of four: the exact split
+    costs = [9, 1, 1, 1, 5, 4, 3, 2, 1]  # three shares: the greedy deal, then swaps
+    shares = balanced_shares(costs, 3, 3)
+    assert sorted(i for s in shares for i in s) == list(range(9))
+    assert max(sum(costs[i] for i in s) for s in shares) == 11  # 9 + 1 + 1: the least
+    costs = [rng.randint(1, 100) for _ in range(60)]
+    shares = balanced_shares(costs, 3, 20)
+    assert sorted(i for s in shares for i in s) == list(range(60))
+    sums = [sum(costs[i] for i in s) for s in shares]
+    assert max(sums) - min(sums) <= max(costs)
+
+
+def test_a_balanced_sampler_keeps_each_updates_examples():
+    """Processes side by side, balanced: each update is the same examples the plain sampler
+    gives it (the epoch's shuffled order, seed + epoch), shared out with less waiting."""
+    import random
+
+    from accelerate.data_loader import SeedableRandomSampler
+
+    from bslm.train.sft import balanced_sampler
+
+    rng = random.Random(1)
+    lengths = [rng.randint(30, 1024) for _ in range(101)]
+    for epoch in (0, 1):
+        torch.manual_seed(3)
+        plain = SeedableRandomSampler(data_source=range(len(lengths)))
+        plain.set_epoch(epoch)
+        order = list(plain)
+        ranks = []
+        for rank in (0, 1):
+            s = balanced_sampler(lengths, 2, 4, rank, seed=3)
+            s.set_epoch(epoch)
+            ranks.append([b[0] for b in s])
+        assert len(ranks[0]) == len(ranks[1]) == 13 * 4
+        for k in range(12):  # the full updates (the last one is the tail)
+            mine = [ranks[r][4 * k : 4 * k + 4] for r in (0, 1)]
+            block = order[8 * k : 8 * k + 8]
+            assert sorted(mine[0] + mine[1]) == sorted(block)
+            took = max(sum(lengths[i] for i in m) for m in mine)
+            dealt = max(sum(lengths[i] for i in block[r::2]) for r in (0, 1))
+            assert took <= dealt
+        assert set(ranks[0][48:] + ranks[1][48:]) >= set(order[96:])
