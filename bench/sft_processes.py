@@ -4,6 +4,10 @@ pruned vocabulary), each configuration a real ``bslm train sft`` run, its exampl
 trainer counts them (first update excluded: it warms up).
 
     python bench/sft_processes.py [--data data/train.jsonl] [--stage 3] [--updates 5]
+                                  [--processes 1,2:dealt,2]
+
+A process count alone shares each update's examples by length (``balance``, the default);
+``N:dealt`` deals them out in the shuffled order, whatever their lengths.
 
 A training step on two cores keeps one of them busy most of the time (the small operations
 of a 270M model and the backward pass run in one thread); two processes of one thread each,
@@ -22,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 
-def run(data: str, stage: int, updates: int, processes: int, out: Path) -> dict:
+def run(data: str, stage: int, updates: int, processes: int, balance: bool, out: Path) -> dict:
     bslm = Path(sys.executable).with_name("bslm")
     argv = [
         f"data={data}",
@@ -40,6 +44,7 @@ def run(data: str, stage: int, updates: int, processes: int, out: Path) -> dict:
         "logging_steps=1",
         "save_steps=100000",
         f"processes={processes}",
+        f"balance={str(balance).lower()}",
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
     done = subprocess.run(
@@ -59,23 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="data/train.jsonl")
     ap.add_argument("--stage", type=int, default=3)
     ap.add_argument("--updates", type=int, default=5)
-    ap.add_argument("--processes", default="1,2")
+    ap.add_argument("--processes", default="1,2:dealt,2")
     args = ap.parse_args(argv)
     print(f"stage {args.stage}, {args.updates} updates of 8 examples, {os.cpu_count()} cores\n")
     print(
-        "| processes | threads each | s/update | examples/s | × one | losses (the same updates) |"
+        "| processes | threads each | examples shared | s/update | examples/s | × first "
+        "| losses (the same updates) |"
     )
-    print("|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---|---:|---:|---:|---|")
     first = None
-    for n in map(int, args.processes.split(",")):
+    for spec in args.processes.split(","):
+        count, _, how = spec.partition(":")
+        n, balance = int(count), how != "dealt"
         with tempfile.TemporaryDirectory() as tmp:
-            r = run(args.data, args.stage, args.updates, n, Path(tmp))
+            r = run(args.data, args.stage, args.updates, n, balance, Path(tmp))
         per = r["seconds"] / args.updates
         first = first or per
         threads = max(1, (os.cpu_count() or 1) // n)
         losses = " ".join(f"{x:.3f}" for x in r["losses"])
+        shared = "—" if n == 1 else ("by length" if balance else "dealt in order")
         print(
-            f"| {n} | {threads} | {per:.2f} | {8 / per:.3f} | {first / per:.2f} | {losses} |",
+            f"| {n} | {threads} | {shared} | {per:.2f} | {8 / per:.3f} | {first / per:.2f} "
+            f"| {losses} |",
             flush=True,
         )
     return 0
