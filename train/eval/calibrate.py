@@ -40,9 +40,10 @@ CALL_KINDS = ("call", "multi", "chain")  # decisions whose right answer opens wi
 
 
 def pair(call_report: dict, text_report: dict) -> list[dict]:
-    """The development set's items of both passes, side by side: ``{"id", "kind", "p",
-    "own", "call", "text"}`` (``p`` None where no call could open; ``call``/``text``: whether
-    the item came out right in each pass)."""
+    """The development set's items of both passes, side by side: ``{"id", "kind", "tools",
+    "p", "own", "call", "text"}`` (``tools``: the item's tool set, "?" in a report without
+    them; ``p`` None where no call could open; ``call``/``text``: whether the item came out
+    right in each pass)."""
     a = call_report["suites"]["dev"]["items"]
     b = {it["id"]: it for it in text_report["suites"]["dev"]["items"]}
     if len(a) != len(b) or any(it["id"] not in b for it in a):
@@ -51,6 +52,7 @@ def pair(call_report: dict, text_report: dict) -> list[dict]:
         {
             "id": it["id"],
             "kind": it["kind"],
+            "tools": it.get("domain", "?"),
             "p": it.get("call_p"),
             "own": bool(it.get("call_own")),
             "call": it["ok"],
@@ -114,11 +116,12 @@ def two_fold(items: list[dict]) -> float:
     return hits / len(items) if items else 0.0
 
 
-def by_kind(items: list[dict], threshold: float | None) -> dict[str, float]:
-    kinds: dict[str, list[dict]] = {}
+def by_kind(items: list[dict], threshold: float | None, key: str = "kind") -> dict[str, float]:
+    """Accuracy under ``threshold`` of the items of each ``key`` (their kind, or tool set)."""
+    groups: dict[str, list[dict]] = {}
     for it in items:
-        kinds.setdefault(it["kind"], []).append(it)
-    return {k: round(accuracy(v, threshold), 1) for k, v in sorted(kinds.items())}
+        groups.setdefault(it[key], []).append(it)
+    return {k: round(accuracy(v, threshold), 1) for k, v in sorted(groups.items())}
 
 
 def report(items: list[dict]) -> dict:
@@ -132,6 +135,7 @@ def report(items: list[dict]) -> dict:
         "helped": round(accuracy(items, t), 2),
         "two_fold": round(two_fold(items), 2),
         "by_kind": {"own": by_kind(items, None), "helped": by_kind(items, t)},
+        "by_tools": {"own": by_kind(items, None, "tools"), "helped": by_kind(items, t, "tools")},
         "curve": {f"{x:.1f}": round(accuracy(items, x), 2) for x in grid},
         # accuracy on the decisions that need a call, own choice then along the curve
         "calls_own": round(accuracy(needing, None), 2),
@@ -140,15 +144,16 @@ def report(items: list[dict]) -> dict:
 
 
 def unmasked(off_report: dict) -> dict:
-    """What the pass without the mask gives: accuracy, overall and by kind."""
+    """What the pass without the mask gives: accuracy, overall, by kind and by tool set."""
     dev = off_report["suites"]["dev"]
-    kinds: dict[str, list[bool]] = {}
-    for it in dev["items"]:
-        kinds.setdefault(it["kind"], []).append(it["ok"])
-    return {
-        "accuracy": dev["accuracy"],
-        "by_kind": {k: round(100.0 * sum(v) / len(v), 1) for k, v in sorted(kinds.items())},
-    }
+
+    def by(key: str) -> dict[str, float]:
+        groups: dict[str, list[bool]] = {}
+        for it in dev["items"]:
+            groups.setdefault(it.get(key, "?"), []).append(it["ok"])
+        return {k: round(100.0 * sum(v) / len(v), 1) for k, v in sorted(groups.items())}
+
+    return {"accuracy": dev["accuracy"], "by_kind": by("kind"), "by_tools": by("domain")}
 
 
 def markdown(r: dict) -> str:
@@ -168,17 +173,19 @@ def markdown(r: dict) -> str:
         "| needing a call | " + " | ".join(str(v) for v in r["calls_curve"].values()) + " |",
         "",
         f"decisions needing a call, the model's own choice: {r['calls_own']}",
-        "",
-        "| kind | " + " | ".join(r["by_kind"]["own"]) + " |",
-        "|---|" + "---:|" * len(r["by_kind"]["own"]),
-        "| own | " + " | ".join(str(v) for v in r["by_kind"]["own"].values()) + " |",
-        "| helped | " + " | ".join(str(v) for v in r["by_kind"]["helped"].values()) + " |",
     ]
-    if "off" in r:
-        off = r["off"]["by_kind"]
-        lines.append(
-            "| no mask | " + " | ".join(str(off.get(k, "–")) for k in r["by_kind"]["own"]) + " |"
-        )
+    for title, key in (("kind", "by_kind"), ("tools", "by_tools")):
+        lines.append("")
+        cols = list(r[key]["own"])
+        lines += [
+            f"| {title} | " + " | ".join(cols) + " |",
+            "|---|" + "---:|" * len(cols),
+            "| own | " + " | ".join(str(v) for v in r[key]["own"].values()) + " |",
+            "| helped | " + " | ".join(str(v) for v in r[key]["helped"].values()) + " |",
+        ]
+        if "off" in r:
+            off = r["off"].get(key, {})
+            lines.append("| no mask | " + " | ".join(str(off.get(k, "–")) for k in cols) + " |")
     return "\n".join(lines)
 
 
@@ -226,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--off", action="store_true", help="and a pass without the mask (calibrate-off.json)"
     )
-    ap.add_argument("--out", default=".", help="directory for the passes' reports")
+    ap.add_argument(
+        "--out", default=".", help="directory for the passes' reports (and calibrate.json)"
+    )
     ap.add_argument("--write", default=None, help="artifact directory to record the setting in")
     ap.add_argument("--copy-bias", type=float, default=0.0, help="copy bias to record with it")
     args = ap.parse_args(argv)
@@ -242,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         r = report(pair(call, text))
         if off is not None:
             r["off"] = unmasked(off)
+        if not args.reports:  # beside the passes: the report as figures
+            from bslm.models.files import write_text
+
+            write_text(Path(args.out) / "calibrate.json", json.dumps(r, indent=1))
         if args.write:
             write_settings(Path(args.write), r, args.copy_bias)
     except (OSError, ValueError, KeyError, BslmError) as e:

@@ -110,3 +110,20 @@ def test_the_pass_without_the_mask_is_reported_apart(tmp_path, capsys):
     assert f"| no mask | {off['suites']['dev']['accuracy']} |" in table
     for name in ("call", "text"):
         assert json.loads((tmp_path / f"calibrate-{name}.json").read_text())["mask"] == "hard"
+    # each tool set's figures, the pass without the mask among them
+    report_ = json.loads((tmp_path / "calibrate.json").read_text())
+    sets = set(report_["by_tools"]["own"])
+    assert sets and sets <= {"demo", "time", "sqlite", "git", "crowd"}
+    assert "| tools | " in table and set(report_["off"]["by_tools"]) == sets
+
+
+def test_figures_by_tool_set():
+    call, text = _reports(ROWS)
+    for report_ in (call, text):
+        for it in report_["suites"]["dev"]["items"]:
+            it["domain"] = "time" if it["id"] in ("a", "c") else "demo"
+    r = report(pair(call, text))
+    # own choice: a right, c wrong (time); b, d, f right, e wrong (demo)
+    assert r["by_tools"]["own"] == {"demo": 75.0, "time": 50.0}
+    assert r["by_tools"]["helped"] == {"demo": 75.0, "time": 100.0}  # 0.65 stops c's call
+    assert {it["tools"] for it in pair(*_reports(ROWS))} == {"?"}  # a report without them
