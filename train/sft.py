@@ -396,7 +396,7 @@ def balanced_shares(costs: list[float], parts: int, size: int) -> list[list[int]
         improved = False
         hi = max(range(parts), key=lambda q: (sums[q], -q))
         swaps = (
-            (max(sums[hi] - d, sums[lo] + d), lo, a, b)
+            (max(sums[hi] - d, sums[lo] + d), lo, a, b, d)
             for lo in range(parts)
             for a in shares[hi]
             for b in shares[lo]
@@ -404,8 +404,7 @@ def balanced_shares(costs: list[float], parts: int, size: int) -> list[list[int]
         )
         best = min(swaps, default=None)
         if best is not None:
-            _, lo, a, b = best
-            d = costs[a] - costs[b]
+            _, lo, a, b, d = best
             shares[hi][shares[hi].index(a)], shares[lo][shares[lo].index(b)] = b, a
             sums[hi], sums[lo] = sums[hi] - d, sums[lo] + d
             improved = True
@@ -431,7 +430,7 @@ def _trainer_class(balance: bool = False):
                 args.world_size,
                 args.gradient_accumulation_steps,
                 args.process_index,
-                args.seed,
+                args.seed if args.data_seed is None else args.data_seed,  # as the plain one
             )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

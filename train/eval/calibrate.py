@@ -52,7 +52,7 @@ def pair(call_report: dict, text_report: dict) -> list[dict]:
         {
             "id": it["id"],
             "kind": it["kind"],
-            "tools": it.get("domain", "?"),
+            "tools": it.get("domain", "?"),  # as ``grouped`` names a missing one
             "p": it.get("call_p"),
             "own": bool(it.get("call_own")),
             "call": it["ok"],
@@ -116,12 +116,17 @@ def two_fold(items: list[dict]) -> float:
     return hits / len(items) if items else 0.0
 
 
-def by_kind(items: list[dict], threshold: float | None, key: str = "kind") -> dict[str, float]:
-    """Accuracy under ``threshold`` of the items of each ``key`` (their kind, or tool set)."""
+def grouped(items: list[dict], key: str, missing: str = "?") -> dict[str, list[dict]]:
+    """``items`` by their ``key`` (``missing`` where they have none), the groups in order."""
     groups: dict[str, list[dict]] = {}
     for it in items:
-        groups.setdefault(it[key], []).append(it)
-    return {k: round(accuracy(v, threshold), 1) for k, v in sorted(groups.items())}
+        groups.setdefault(it.get(key, missing), []).append(it)
+    return dict(sorted(groups.items()))
+
+
+def by_group(items: list[dict], threshold: float | None, key: str) -> dict[str, float]:
+    """Accuracy under ``threshold`` of the items of each ``key`` (their kind, or tool set)."""
+    return {k: round(accuracy(v, threshold), 1) for k, v in grouped(items, key).items()}
 
 
 def report(items: list[dict]) -> dict:
@@ -134,8 +139,10 @@ def report(items: list[dict]) -> dict:
         "own": round(accuracy(items, None), 2),
         "helped": round(accuracy(items, t), 2),
         "two_fold": round(two_fold(items), 2),
-        "by_kind": {"own": by_kind(items, None), "helped": by_kind(items, t)},
-        "by_tools": {"own": by_kind(items, None, "tools"), "helped": by_kind(items, t, "tools")},
+        **{
+            name: {"own": by_group(items, None, key), "helped": by_group(items, t, key)}
+            for name, key in (("by_kind", "kind"), ("by_tools", "tools"))
+        },
         "curve": {f"{x:.1f}": round(accuracy(items, x), 2) for x in grid},
         # accuracy on the decisions that need a call, own choice then along the curve
         "calls_own": round(accuracy(needing, None), 2),
@@ -148,10 +155,10 @@ def unmasked(off_report: dict) -> dict:
     dev = off_report["suites"]["dev"]
 
     def by(key: str) -> dict[str, float]:
-        groups: dict[str, list[bool]] = {}
-        for it in dev["items"]:
-            groups.setdefault(it.get(key, "?"), []).append(it["ok"])
-        return {k: round(100.0 * sum(v) / len(v), 1) for k, v in sorted(groups.items())}
+        return {
+            k: round(100.0 * sum(it["ok"] for it in v) / len(v), 1)
+            for k, v in grouped(dev["items"], key).items()
+        }
 
     return {"accuracy": dev["accuracy"], "by_kind": by("kind"), "by_tools": by("domain")}
 

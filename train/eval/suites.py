@@ -265,8 +265,13 @@ def run_dev(predict: Callable, limit: int) -> dict:
         calls = [from_openai_call(c) for c in gold.get("tool_calls") or []]
         out = predict(history, rec["tools"])
         ok = tally.add(out, calls, tools)
-        item = {"id": rec["id"], "kind": rec["kind"], "domain": rec["domain"], "ok": bool(ok)}
-        item["said"] = said(out)
+        item = {
+            "id": rec["id"],
+            "kind": rec["kind"],
+            "domain": rec["domain"],
+            "ok": bool(ok),
+            "said": said(out),
+        }
         call = getattr(predict, "last_call", None)
         if call is not None:
             item["call_p"], item["call_own"] = round(call[0], 6), call[1]
