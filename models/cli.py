@@ -5,6 +5,7 @@ bslm build [--base gemma-3-270m@48k|gemma-3-270m|smollm2-135m|DIR] [--vocab SIZE
 bslm build --artifact ARTIFACT --out DIR     # a packed checkpoint, to evaluate it
 bslm tokenize FILE [--base NAME | --model DIR] [--ids] [--full]
 bslm pack RUN/final OUT        # ship a trained run (OUT: models/default to make it the default)
+bslm pack CK1 CK2 CK3 OUT      # the average of several checkpoints of one run
 """
 
 from __future__ import annotations
@@ -83,9 +84,16 @@ def _tokenize(args) -> int:
 
 
 def _pack(args) -> int:
-    from bslm.models.pack import pack
+    from bslm.models.pack import average, pack
 
-    out = pack(args.adapter, args.out)
+    for src in args.adapter:
+        if not Path(src).is_dir():
+            raise BslmError(f"{src}: no such directory")
+    if len(args.adapter) == 1:
+        out = pack(args.adapter[0], args.out)
+    else:
+        out, kept = average(args.adapter, args.out)
+        print(f"averaged {len(args.adapter)} checkpoints; the LoRA update keeps {kept:.2%}")
     size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
     print(f"{out}: {size:.1f} MB")
     return 0
@@ -133,7 +141,11 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("pack", help="ship a trained run as a small artifact (LoRA + tool rows)")
     p.add_argument(
-        "adapter", metavar="RUN", help="an adapter directory: RUN/final, or a checkpoint of a run"
+        "adapter",
+        metavar="RUN",
+        nargs="+",
+        help="an adapter directory: RUN/final, or a checkpoint of a run; several checkpoints "
+        "(or artifacts) of one run pack into their average",
     )
     p.add_argument("out", help="the artifact directory (models/default: the shipped default)")
     p.set_defaults(run=_pack)

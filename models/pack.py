@@ -122,6 +122,83 @@ def _write(meta: dict, lora: dict, rows: dict | None, src: Path, out: Path) -> P
     return out
 
 
+def average(
+    sources: list[str | Path], out: str | Path, rank: int | None = None
+) -> tuple[Path, float]:
+    """``(artifact, share)``: the average of ``sources`` (artifacts, or adapters packed first)
+    of one run written to ``out``, and the share of the mean LoRA update's energy (squared
+    Frobenius norm) that the rank-``rank`` update kept (default: the largest rank among them).
+    Raises ValueError when they are not checkpoints of one model."""
+    if not sources:
+        raise PackError("nothing to average")
+    with tempfile.TemporaryDirectory() as tmp:
+        arts = []
+        for i, src in enumerate(map(Path, sources)):
+            if (src / META).is_file():
+                arts.append(src)
+            else:
+                arts.append(pack(src, Path(tmp) / str(i)))
+        metas = [json.loads((a / META).read_text()) for a in arts]
+        saved = [json.loads((a / TOOL_TOKENIZER_FILE).read_text()) for a in arts]
+        for a, m, t in zip(arts[1:], metas[1:], saved[1:], strict=True):
+            for key in ("base", "seed", "tool_rows", "tool_offset"):
+                if m.get(key) != metas[0].get(key):
+                    raise PackError(f"{a} and {arts[0]} differ in {key}: not one run's checkpoints")
+            if sorted(m["lora"]["target_modules"]) != sorted(metas[0]["lora"]["target_modules"]):
+                raise PackError(f"{a} and {arts[0]} adapt different modules")
+            if t != saved[0]:
+                raise PackError(f"{a} and {arts[0]} have different tool vocabularies")
+        rank = rank or max(m["lora"]["r"] for m in metas)
+        loras = [load_file(str(a / LORA)) for a in arts]
+        scales = [m["lora"]["lora_alpha"] / m["lora"]["r"] for m in metas]
+        if any(sorted(x) != sorted(loras[0]) for x in loras):
+            raise PackError("the checkpoints' LoRA weights differ in their modules")
+        lora, kept, total = {}, 0.0, 0.0
+        for ka in sorted(k for k in loras[0] if "lora_A" in k):
+            kb = ka.replace("lora_A", "lora_B")
+            a = torch.cat([x[ka].float() for x in loras], 0)
+            b = torch.cat(
+                [x[kb].float() * s / len(arts) for x, s in zip(loras, scales, strict=True)], 1
+            )
+            b_new, a_new, k_e, t_e = _truncated(b, a, rank)
+            lora[ka], lora[kb] = a_new.bfloat16().contiguous(), b_new.bfloat16().contiguous()
+            kept, total = kept + k_e, total + t_e
+        rows = _mean_rows(arts)
+        meta = dict(metas[0], lora=dict(metas[0]["lora"], r=rank, lora_alpha=rank))
+        meta.pop("decoding", None)  # calibrated on other weights
+        meta["averaged"] = len(arts)
+        return _write(meta, lora, rows, arts[0], Path(out)), (kept / total if total else 1.0)
+
+
+def _truncated(b: torch.Tensor, a: torch.Tensor, rank: int):
+    """(B', A', kept, total): the rank-``rank`` factors closest to ``b @ a`` (Frobenius), with
+    the squared norm they keep and the product's, computed through the factors' QR."""
+    qb, rb = torch.linalg.qr(b)
+    qa, ra = torch.linalg.qr(a.T)
+    u, s, vh = torch.linalg.svd(rb @ ra.T)
+    r = min(rank, len(s))
+    root = s[:r].sqrt()
+    b_new = qb @ (u[:, :r] * root)
+    a_new = (root[:, None] * vh[:r]) @ qa.T
+    if r < rank:  # keep the declared rank: zero directions change nothing
+        b_new = torch.cat([b_new, b_new.new_zeros(b_new.shape[0], rank - r)], 1)
+        a_new = torch.cat([a_new, a_new.new_zeros(rank - r, a_new.shape[1])], 0)
+    return b_new, a_new, float((s[:r] ** 2).sum()), float((s**2).sum())
+
+
+def _mean_rows(arts: list[Path]) -> dict | None:
+    """The tool rows' mean change over the artifacts, as int8 with one scale per row."""
+    if not (arts[0] / ROWS).is_file():
+        return None
+    all_rows = [load_file(str(a / ROWS)) for a in arts]
+    if any(not torch.equal(r["indices"], all_rows[0]["indices"]) for r in all_rows):
+        raise PackError("the checkpoints train different tool rows")
+    change = sum(r["q"].float() * r["scale"][:, None] for r in all_rows) / len(all_rows)
+    scale = change.abs().amax(1).clamp_min(1e-12) / 127
+    q = (change / scale[:, None]).round().to(torch.int8)
+    return {"indices": all_rows[0]["indices"], "q": q, "scale": scale}
+
+
 def _token_indices(cfg: dict) -> list[int]:
     idx = cfg.get("trainable_token_indices")
     return next(iter(idx.values())) if isinstance(idx, dict) else list(idx)

@@ -290,3 +290,76 @@ def test_calibrated_decoding_help_travels_from_the_artifact_to_the_runtime(tmp_p
     finally:
         backend.close()
     assert "decoding" not in json.loads((pack(final, art).joinpath("artifact.json")).read_text())
+
+
+def test_checkpoints_of_a_run_pack_into_their_average(tmp_path):
+    """``bslm pack CK1 CK2 OUT``: the tool rows' mean change and the LoRA update closest to
+    the mean update at the checkpoints' rank; exact when the rank leaves room for both."""
+    from bslm.models.pack import PackError, average
+    from bslm.train.sft import SFTConfig, train
+
+    data = tmp_path / "train.jsonl"
+    rec = {
+        "stage": 3,
+        "tools": [],
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello there"},
+        ],
+    }
+    data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
+    cfg = SFTConfig(
+        model="tiny",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        stages=(3,),
+        max_steps=(4,),
+        batch_size=1,
+        use_cpu=True,
+        lr=0.05,
+        lora_r=4,
+        lora_alpha=8,
+        save_steps=2,
+    )
+    train(cfg)
+    cks = [tmp_path / "run" / "stage3" / f"checkpoint-{n}" for n in (2, 4)]
+    arts = [pack(ck, tmp_path / f"a{i}") for i, ck in enumerate(cks)]
+
+    def weights(art):
+        return {k: v.float() for k, v in build_from_artifact(art)[0].state_dict().items()}
+
+    w0, w1 = weights(arts[0]), weights(arts[1])
+    mean = {k: (w0[k] + w1[k]) / 2 for k in w0}
+    apart = sum(float((w0[k] - w1[k]).norm() ** 2) for k in w0) ** 0.5
+    assert apart > 0
+
+    def distance(w):
+        return sum(float((w[k] - mean[k]).norm() ** 2) for k in w) ** 0.5
+
+    exact, kept = average(arts, tmp_path / "exact", rank=8)
+    assert kept > 0.9999
+    meta = json.loads((exact / "artifact.json").read_text())
+    assert meta["lora"]["r"] == 8 and meta["averaged"] == 2
+    assert distance(weights(exact)) < 0.05 * apart  # bfloat16 factors, int8 row changes
+
+    # the default rank: the checkpoints' own, closer to the mean than either checkpoint
+    same_rank, kept = average(cks, tmp_path / "avg")  # adapters are packed first
+    assert 0 < kept <= 1.0 + 1e-6
+    assert json.loads((same_rank / "artifact.json").read_text())["lora"]["r"] == 4
+    assert distance(weights(same_rank)) < min(distance(w0), distance(w1))
+
+    # a checkpoint averaged with itself is itself
+    itself, kept = average([arts[1], arts[1]], tmp_path / "itself")
+    assert kept > 0.9999
+    w = weights(itself)
+    assert max(float((w[k] - w1[k]).abs().max()) for k in w) < 0.02
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for p in arts[1].iterdir():
+        (other / p.name).write_bytes(p.read_bytes())
+    meta = json.loads((other / "artifact.json").read_text())
+    (other / "artifact.json").write_text(json.dumps(dict(meta, seed=meta["seed"] + 1)))
+    with pytest.raises(PackError, match="seed"):
+        average([arts[0], other], tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
