@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from . import files
-from .artifact import tool_offset
+from .artifact import tool_offset, tool_row_changes
 from .bases import base_tokenizer
 from .build import fresh_model
 from .errors import BslmError
@@ -60,9 +60,7 @@ def pack(adapter_dir: str | Path, out: str | Path, dtype=torch.bfloat16) -> Path
     for k, v in weights.items():
         if "trainable_tokens_delta" in k:
             rows_idx = torch.tensor(_token_indices(cfg), dtype=torch.long)
-            change = v.float() - emb[rows_idx].float()
-            scale = change.abs().amax(1).clamp_min(1e-12) / 127
-            rows = {"q": (change / scale[:, None]).round().to(torch.int8), "scale": scale}
+            rows = _int8_rows(v.float() - emb[rows_idx].float())
         elif "lora_" in k:
             lora[k] = v.to(dtype).contiguous()
     if rows is not None:
@@ -188,15 +186,19 @@ def _truncated(b: torch.Tensor, a: torch.Tensor, rank: int):
 
 def _mean_rows(arts: list[Path]) -> dict | None:
     """The tool rows' mean change over the artifacts, as int8 with one scale per row."""
-    if not (arts[0] / ROWS).is_file():
+    changes = [tool_row_changes(a) for a in arts]
+    if changes[0] is None:
         return None
-    all_rows = [load_file(str(a / ROWS)) for a in arts]
-    if any(not torch.equal(r["indices"], all_rows[0]["indices"]) for r in all_rows):
+    if any(not torch.equal(c[0], changes[0][0]) for c in changes):
         raise PackError("the checkpoints train different tool rows")
-    change = sum(r["q"].float() * r["scale"][:, None] for r in all_rows) / len(all_rows)
+    mean = sum(c[1] for c in changes) / len(changes)
+    return {"indices": changes[0][0] + changes[0][2], **_int8_rows(mean)}
+
+
+def _int8_rows(change: torch.Tensor) -> dict:
+    """Tool-row changes as int8 with one scale per row (``tool_row_changes`` reads them)."""
     scale = change.abs().amax(1).clamp_min(1e-12) / 127
-    q = (change / scale[:, None]).round().to(torch.int8)
-    return {"indices": all_rows[0]["indices"], "q": q, "scale": scale}
+    return {"q": (change / scale[:, None]).round().to(torch.int8), "scale": scale}
 
 
 def _token_indices(cfg: dict) -> list[int]:

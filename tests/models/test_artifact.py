@@ -11,7 +11,9 @@ from bslm.models.files import digest
 from bslm.models.pack import pack
 
 
-def test_pack_and_rebuild_match_the_adapter(tmp_path):
+def _hello_run(tmp_path, **cfg):
+    """A tiny model's SFT run on four small talk records (``cfg``: SFTConfig settings): its
+    final adapter; checkpoints under ``tmp_path/run/stage3``."""
     from bslm.train.sft import SFTConfig, train
 
     data = tmp_path / "train.jsonl"
@@ -24,17 +26,12 @@ def test_pack_and_rebuild_match_the_adapter(tmp_path):
         ],
     }
     data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(
-        model="tiny",
-        data=str(data),
-        out=str(tmp_path / "run"),
-        stages=(3,),
-        max_steps=(3,),
-        batch_size=2,
-        use_cpu=True,
-        lr=0.05,
-    )
-    final = train(cfg)
+    base = dict(model="tiny", data=str(data), out=str(tmp_path / "run"), stages=(3,))
+    return train(SFTConfig(**base, use_cpu=True, lr=0.05, **cfg))
+
+
+def test_pack_and_rebuild_match_the_adapter(tmp_path):
+    final = _hello_run(tmp_path, max_steps=(3,), batch_size=2)
     art = pack(final, tmp_path / "art")
     meta = json.loads((art / "artifact.json").read_text())
     assert meta["tool_rows"] == len(load_model(final)[1].tool)
@@ -296,32 +293,8 @@ def test_checkpoints_of_a_run_pack_into_their_average(tmp_path):
     """``bslm pack CK1 CK2 OUT``: the tool rows' mean change and the LoRA update closest to
     the mean update at the checkpoints' rank; exact when the rank leaves room for both."""
     from bslm.models.pack import PackError, average
-    from bslm.train.sft import SFTConfig, train
 
-    data = tmp_path / "train.jsonl"
-    rec = {
-        "stage": 3,
-        "tools": [],
-        "messages": [
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello there"},
-        ],
-    }
-    data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(
-        model="tiny",
-        data=str(data),
-        out=str(tmp_path / "run"),
-        stages=(3,),
-        max_steps=(4,),
-        batch_size=1,
-        use_cpu=True,
-        lr=0.05,
-        lora_r=4,
-        lora_alpha=8,
-        save_steps=2,
-    )
-    train(cfg)
+    _hello_run(tmp_path, max_steps=(4,), batch_size=1, lora_r=4, lora_alpha=8, save_steps=2)
     cks = [tmp_path / "run" / "stage3" / f"checkpoint-{n}" for n in (2, 4)]
     arts = [pack(ck, tmp_path / f"a{i}") for i, ck in enumerate(cks)]
 
