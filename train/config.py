@@ -90,7 +90,7 @@ def trainer_args(cfg, out: Path) -> dict:
         "save_steps": cfg.save_steps,
         "save_total_limit": 2,
         "seed": cfg.seed,
-        "bf16": cfg.bf16,
+        "bf16": bfloat16(cfg.bf16, cfg.use_cpu),
         "use_cpu": cfg.use_cpu,
         "report_to": "none",
         "remove_unused_columns": False,
@@ -117,3 +117,34 @@ def describe(cls) -> str:
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         lines.append(f"  {f.name} = {default!r}  {f.metadata.get('help', '')}")
     return "\n".join(lines)
+
+
+def native_bfloat16(use_cpu: bool = False) -> bool:
+    """Whether this machine multiplies in bfloat16 natively: a CUDA GPU that does (unless
+    ``use_cpu``), or a CPU with AVX512-BF16 or AMX (x86) or the BF16 extension (Arm). Elsewhere
+    bfloat16 matmuls are emulated, tens of times slower than fp32."""
+    import torch
+
+    if not use_cpu and torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set()
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def bfloat16(setting: bool | str, use_cpu: bool = False) -> bool:
+    """The ``bf16`` setting resolved: ``"auto"`` is bfloat16 mixed precision where this machine
+    multiplies in bfloat16 natively (``native_bfloat16``), fp32 elsewhere. Raises ConfigError
+    for another value."""
+    if isinstance(setting, bool):
+        return setting
+    if setting == "auto":
+        return native_bfloat16(use_cpu)
+    raise ConfigError(f"bf16: expected true, false or auto, got {setting!r}")

@@ -20,13 +20,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from bslm.models.chat import encode_chat
 from bslm.models.files import atomic_file
 from bslm.models.tokenizer import TOOL
-from bslm.train.config import ConfigError
+from bslm.train.config import ConfigError, bfloat16, native_bfloat16
 
 FINAL = "final"
 DONE = "done.json"
@@ -82,11 +83,12 @@ class SFTConfig:
     seed: int = field(default=0, metadata={"help": "random seed"})
     logging_steps: int = field(default=10, metadata={"help": "log every N steps"})
     save_steps: int = field(default=200, metadata={"help": "checkpoint every N steps"})
-    bf16: bool = field(
+    bf16: bool | str = field(
         default=False,
         metadata={
             "help": "bfloat16 mixed precision (a GPU, or a CPU with bfloat16 matmul); under "
-            "LoRA the frozen linear weights are stored in bfloat16"
+            "LoRA the frozen linear weights are stored in bfloat16. `auto`: where the machine "
+            "multiplies in bfloat16 natively, else fp32"
         },
     )
     use_cpu: bool = field(
@@ -370,21 +372,30 @@ def balanced_sampler(lengths: list[int], processes: int, accum: int, rank: int, 
     )
 
 
+@functools.cache
+def _combinations(n: int, size: int) -> np.ndarray:
+    import itertools
+
+    return np.array(list(itertools.combinations(range(n), size)), dtype=np.intp)
+
+
 def balanced_shares(costs: list[float], parts: int, size: int) -> list[list[int]]:
     """``parts`` lists of ``size`` positions of ``costs`` (their length is parts x size), their
     largest sum as small as possible: the exact split for two small shares, else a greedy deal
     (the largest first, to the lightest share with room) improved by pairwise swaps."""
-    import itertools
     import math
 
     n = len(costs)
     if parts == 2 and math.comb(n, size) <= 20_000:
-        total = sum(costs)
-        first = min(
-            itertools.combinations(range(n), size),
-            key=lambda c: max(s := sum(costs[i] for i in c), total - s),
-        )
-        return [list(first), [i for i in range(n) if i not in first]]
+        # every first share at once, its sum added left to right (as ``sum`` would): the
+        # first of the best in ``itertools.combinations`` order, as ``min`` would pick it
+        combos = _combinations(n, size)
+        c = np.asarray(costs, dtype=np.float64)[combos]
+        s = c[:, 0].copy()
+        for j in range(1, size):
+            s += c[:, j]
+        first = combos[int(np.argmin(np.maximum(s, sum(costs) - s)))].tolist()
+        return [first, [i for i in range(n) if i not in first]]
     shares: list[list[int]] = [[] for _ in range(parts)]
     sums = [0.0] * parts
     for i in sorted(range(n), key=lambda i: (-costs[i], i)):
@@ -583,8 +594,21 @@ def train(cfg: SFTConfig) -> Path:
 
     out = Path(cfg.out).expanduser()
     check_processes(cfg)
+    bf16 = bfloat16(cfg.bf16, cfg.use_cpu)
     team = Team(cfg)
     if team.main:
+        native = native_bfloat16(cfg.use_cpu)
+        if cfg.bf16 == "auto":
+            print(
+                "bf16: auto: "
+                + ("bfloat16" if native else "fp32, as this machine has no native bfloat16 matmul")
+            )
+        elif bf16 and not native:
+            print(
+                "warning: bf16: this machine has no native bfloat16 matmul, so bfloat16 "
+                "runs tens of times slower than fp32 here (bf16: auto chooses)",
+                file=sys.stderr,
+            )
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     team.start(out / "config.json")
@@ -620,7 +644,7 @@ def train(cfg: SFTConfig) -> Path:
     model = _adapt(model, tok, cfg, start if cfg.lora else None)
     if cfg.lora:
         tool_rows_apart(model)
-        if cfg.bf16:
+        if bf16:
             frozen_in_bfloat16(model)
     Trainer = _trainer_class(cfg.balance)
     log_rows: list[dict] = []

@@ -3,6 +3,7 @@
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -161,9 +162,33 @@ def test_config_errors_are_one_line():
         load_config(SFTConfig, None, ["lr"])
 
 
-def test_shipped_configs_load():
-    from pathlib import Path
+def test_bf16_auto_takes_bfloat16_only_where_the_machine_multiplies_in_it(monkeypatch, tmp_path):
+    from bslm.train import config
+    from bslm.train.sft import train
 
+    cpuinfo = tmp_path / "cpuinfo"
+    monkeypatch.setattr(config, "Path", lambda p: cpuinfo if p == "/proc/cpuinfo" else Path(p))
+    for flags, native in (
+        ("fpu sse2 avx avx2 fma", False),  # bfloat16 emulated: tens of times slower
+        ("fpu avx2 avx512f avx512bw avx512_bf16", True),
+        ("fpu avx2 amx_bf16 amx_tile", True),
+    ):
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+        assert config.native_bfloat16(use_cpu=True) is native
+        assert config.bfloat16("auto", use_cpu=True) is native
+        for fixed in (True, False):
+            assert config.bfloat16(fixed, use_cpu=True) is fixed
+    cpuinfo.write_text("Features\t: fp asimd bf16 i8mm\n")  # Arm
+    assert config.bfloat16("auto", use_cpu=True)
+    cpuinfo.unlink()
+    assert not config.native_bfloat16(use_cpu=True)
+    cfg = load_config(SFTConfig, None, ["bf16=sometimes", f"out={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError, match="bf16: expected true, false or auto, got 'sometimes'"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_shipped_configs_load():
     for path in sorted(Path("configs").glob("sft_*.yaml")):
         load_config(SFTConfig, path)
 
@@ -316,7 +341,6 @@ def test_two_processes_train_as_one_does(data, tmp_path):
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from safetensors.torch import load_file
 

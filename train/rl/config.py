@@ -59,7 +59,13 @@ class RLConfig:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     logging_steps: int = field(default=1, metadata={"help": "log every N steps"})
     save_steps: int = field(default=10, metadata={"help": "checkpoint every N steps"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    bf16: bool | str = field(
+        default=False,
+        metadata={
+            "help": "bfloat16 mixed precision (GPU); `auto`: where the machine "
+            "multiplies in bfloat16 natively, else fp32"
+        },
+    )
     use_cpu: bool = field(
         default=False, metadata={"help": "force the CPU even when a GPU is there"}
     )
