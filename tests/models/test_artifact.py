@@ -214,29 +214,10 @@ def test_training_continues_from_an_artifact(tmp_path):
     """``init_adapter`` naming a packed artifact starts training where the artifact is: the
     adapter built from it gives the artifact's own model."""
     from bslm.models.build import fresh_model
-    from bslm.train.sft import SFTConfig, adapter_from_artifact, train
+    from bslm.train.sft import adapter_from_artifact
 
-    data = tmp_path / "train.jsonl"
-    rec = {
-        "stage": 3,
-        "tools": [],
-        "messages": [
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello there"},
-        ],
-    }
-    data.write_text("\n".join(json.dumps(rec) for _ in range(4)))
-    cfg = SFTConfig(
-        model="tiny",
-        data=str(data),
-        out=str(tmp_path / "run"),
-        stages=(3,),
-        max_steps=(3,),
-        batch_size=2,
-        use_cpu=True,
-        lr=0.05,
-    )
-    art = pack(train(cfg), tmp_path / "art")
+    steps = dict(max_steps=(3,), batch_size=2)
+    art = pack(_hello_run(tmp_path, **steps), tmp_path / "art")
     rebuilt, tok = build_from_artifact(art)
     model, tok2 = fresh_model("tiny")
     peft = adapter_from_artifact(model, tok2, art, dropout=0.0)
@@ -245,9 +226,8 @@ def test_training_continues_from_an_artifact(tmp_path):
         a, b = rebuilt(ids).logits, peft(input_ids=ids).logits
     assert (a - b).abs().max() < 1e-4
     assert any(p.requires_grad for n, p in peft.named_parameters() if "lora_" in n)
-    again = train(
-        SFTConfig(**{**cfg.__dict__, "out": str(tmp_path / "run2"), "init_adapter": str(art)})
-    )
+    (tmp_path / "again").mkdir()
+    again = _hello_run(tmp_path / "again", **steps, init_adapter=str(art))
     assert (again / "adapter_model.safetensors").is_file()
 
 
