@@ -680,6 +680,9 @@ def train(cfg: SFTConfig) -> Path:
             processing_class=tok.base,
             callbacks=[_packable_checkpoints(tok, cfg, stage, keep)] if cfg.lora else None,
         )
+        threads = team.threads_each()
+        if team.main and threads:
+            print(f"stage {stage}: {len(threads)} processes of {threads} threads")
         resume = any(sdir.glob("checkpoint-*"))
         trainer.train(resume_from_checkpoint=True if resume else None)
         rows = [dict(r, stage=stage) for r in trainer.state.log_history if "loss" in r]
@@ -758,12 +761,15 @@ class Team:
             port = s.getsockname()[1]
         group = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
         group.update(WORLD_SIZE=str(self.size), RANK="0", LOCAL_RANK="0")
+        # every process's thread count said where accelerate reads it: without them it gives
+        # the main process all the cores (its local world size unknown), two threads beside
+        # the helper's one on two cores
+        group.update(LOCAL_WORLD_SIZE=str(self.size), OMP_NUM_THREADS=str(self.threads))
         self.before = {k: os.environ.get(k) for k in group}  # put back by finish()
         os.environ.update(group)
         command = [str(Path(sys.executable).with_name("bslm")), "train", "sft"]
         for rank in range(1, self.size):
             env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank)}
-            env["OMP_NUM_THREADS"] = str(self.threads)
             self.helpers.append(
                 subprocess.Popen(
                     [*command, "--config", str(config)], env=env, preexec_fn=_die_with_parent
@@ -775,6 +781,17 @@ class Team:
             import torch.distributed as dist
 
             dist.barrier()
+
+    def threads_each(self) -> list[int]:
+        """Each process's torch thread count, in rank order (none for a single process)."""
+        if self.size == 1:
+            return []
+        import torch
+        import torch.distributed as dist
+
+        counts: list = [None] * self.size
+        dist.all_gather_object(counts, torch.get_num_threads())
+        return counts
 
     def first(self, fn):
         """``fn()`` in the main process first, then in the others: it finds the main one's

@@ -350,7 +350,15 @@ def test_two_processes_train_as_one_does(data, tmp_path):
     bslm = Path(sys.executable).with_name("bslm")
     argv = [f"data={data}", f"out={tmp_path / 'two'}", "model=tiny", "use_cpu=true"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([str(bslm), "train", "sft", *argv, *common, "processes=2"], check=True, env=env)
+    ran = subprocess.run(
+        [str(bslm), "train", "sft", *argv, *common, "processes=2"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    share = max(1, (os.cpu_count() or 1) // 2)  # the cores shared out, none taken twice
+    assert f"stage 1: 2 processes of [{share}, {share}] threads" in ran.stdout
     two = tmp_path / "two" / "final"
     assert (tmp_path / "two" / "stage1" / "checkpoint-2" / "rng_state_1.pth").is_file()
     a = load_file(str(one / "adapter_model.safetensors"))
