@@ -119,6 +119,9 @@ def describe(cls) -> str:
     return "\n".join(lines)
 
 
+CPUINFO = Path("/proc/cpuinfo")  # the CPU's flags, where Linux lists them
+
+
 def native_bfloat16(use_cpu: bool = False) -> bool:
     """Whether this machine multiplies in bfloat16 natively: a CUDA GPU that does (unless
     ``use_cpu``), or a CPU with AVX512-BF16 or AMX (x86) or the BF16 extension (Arm). Elsewhere
@@ -128,7 +131,7 @@ def native_bfloat16(use_cpu: bool = False) -> bool:
     if not use_cpu and torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        info = CPUINFO.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
     flags = set()

@@ -597,13 +597,12 @@ def train(cfg: SFTConfig) -> Path:
     bf16 = bfloat16(cfg.bf16, cfg.use_cpu)
     team = Team(cfg)
     if team.main:
-        native = native_bfloat16(cfg.use_cpu)
         if cfg.bf16 == "auto":
             print(
                 "bf16: auto: "
-                + ("bfloat16" if native else "fp32, as this machine has no native bfloat16 matmul")
+                + ("bfloat16" if bf16 else "fp32, as this machine has no native bfloat16 matmul")
             )
-        elif bf16 and not native:
+        elif bf16 and not native_bfloat16(cfg.use_cpu):
             print(
                 "warning: bf16: this machine has no native bfloat16 matmul, so bfloat16 "
                 "runs tens of times slower than fp32 here (bf16: auto chooses)",

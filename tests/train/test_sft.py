@@ -167,7 +167,7 @@ def test_bf16_auto_takes_bfloat16_only_where_the_machine_multiplies_in_it(monkey
     from bslm.train.sft import train
 
     cpuinfo = tmp_path / "cpuinfo"
-    monkeypatch.setattr(config, "Path", lambda p: cpuinfo if p == "/proc/cpuinfo" else Path(p))
+    monkeypatch.setattr(config, "CPUINFO", cpuinfo)
     for flags, native in (
         ("fpu sse2 avx avx2 fma", False),  # bfloat16 emulated: tens of times slower
         ("fpu avx2 avx512f avx512bw avx512_bf16", True),
