@@ -277,3 +277,16 @@ def test_the_header_is_read_as_llama_cpp_reads_it_and_the_tokenizer_files_do_not
         assert "bslm.text_tokenizer" not in kept and "bslm.format_version" in kept
     finally:
         backend.close()
+
+
+def test_evaluation_decodes_with_the_runtimes_context(gguf_of):
+    """``bslm eval`` gives a prompt the room ``bslm run`` gives it (BFCL's longest
+    live_irrelevance prompt is ~4,900 tokens: a smaller context ended a full run there)."""
+    from bslm.runtime.backends import open_backend
+    from bslm.train.eval.predictors import open_predictor
+    from bslm.train.eval.suites import EvalConfig
+
+    path = str(gguf_of("q8_0"))
+    runtime = open_backend(path, "llama")
+    predictor = open_predictor(EvalConfig(model=path, backend="llama", mask="hard"))
+    assert predictor.backend.n_ctx == runtime.n_ctx >= 8192

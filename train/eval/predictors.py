@@ -182,7 +182,8 @@ def open_predictor(cfg: EvalConfig) -> Callable:
             decode = partial(greedy, model.eval())
         return PromptedPredictor(decode, text_tok, cfg.max_new_tokens)
     if cfg.backend != "torch":
-        backend = open_backend(cfg.model, cfg.backend, n_ctx=4096)
+        # the runtime's own context: BFCL's longest prompt (live_irrelevance) is ~4,900 tokens
+        backend = open_backend(cfg.model, cfg.backend)
         return DecodingPredictor(
             backend, max_new_tokens=cfg.max_new_tokens, mask=cfg.mask, help=config_help(cfg)
         )
