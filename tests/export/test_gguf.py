@@ -289,4 +289,8 @@ def test_evaluation_decodes_with_the_runtimes_context(gguf_of):
     path = str(gguf_of("q8_0"))
     runtime = open_backend(path, "llama")
     predictor = open_predictor(EvalConfig(model=path, backend="llama", mask="hard"))
-    assert predictor.backend.n_ctx == runtime.n_ctx >= 8192
+    try:
+        assert predictor.backend.n_ctx == runtime.n_ctx >= 8192
+    finally:
+        predictor.backend.close()
+        runtime.close()
